@@ -1,0 +1,49 @@
+# Two commands for a fresh machine: `make demo` and `make test`.
+PYTHON ?= python3
+VENV := .venv
+PY := $(VENV)/bin/python
+STAMP := $(VENV)/.installed
+PORT ?= 8501
+HOST ?= localhost
+
+.PHONY: install demo test lint format golden bench clean chromium
+
+install: $(STAMP)
+
+# Reinstall only when the dependency list changes; a second run is a no-op.
+$(STAMP): pyproject.toml
+	test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet -e '.[dev]'
+	touch $(STAMP)
+
+demo: install
+	$(VENV)/bin/modelcards examples --if-empty
+	$(VENV)/bin/modelcards demo --host $(HOST) --port $(PORT)
+
+# Debian's chromium for the browser tests; Playwright's own download cannot work here.
+chromium:
+	@command -v chromium >/dev/null 2>&1 || { \
+	  echo "installing Debian's chromium"; \
+	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; }
+
+lint: install
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
+
+format: install
+	$(VENV)/bin/ruff check --fix .
+	$(VENV)/bin/ruff format .
+
+test: install chromium lint
+	$(PY) -m pytest -q
+
+# Rewrite the golden cards under tests/golden/ after an intended change to the output.
+golden: install
+	MODELCARDS_UPDATE_GOLDEN=1 $(PY) -m pytest -q tests/test_golden.py
+
+bench: install
+	$(PY) benchmarks/card_speed.py
+
+clean:
+	rm -rf $(VENV) .pytest_cache .ruff_cache

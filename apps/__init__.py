@@ -1,0 +1,1 @@
+"""The apps: the Streamlit multipage demo (apps/demo.py). State, caching and routing live here."""

@@ -1,0 +1,219 @@
+"""The example models: two classifiers on the Toronto arrests data shipped by scikit-lego.
+
+The data (5,226 people arrested in Toronto for simple possession of marijuana,
+published by the Toronto Star) is read from the installed ``sklego`` package at run
+time. The target is ``released`` (whether the person was released with a summons);
+``colour``, ``sex`` and the derived ``age_group`` are the sensitive features.
+
+The models do not take ``colour`` or ``sex`` as inputs, and the card says why that
+alone does not make them fair: the other inputs can stand in for them.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import pandas as pd
+
+NAME = "arrests-release"
+TARGET = "released"
+POSITIVE = "Yes"
+FEATURES = ["year", "age", "employed", "citizen", "checks"]
+SENSITIVE = ["colour", "sex", "age_group"]
+AGE_BINS = [0, 18, 25, 35, 50, 200]
+AGE_LABELS = ["under 18", "18-24", "25-34", "35-49", "50+"]
+SEED = 0
+
+CARD_SPEC = {
+    "model_details": {
+        "owners": ["modelcards example maintainers"],
+        "license": "apache-2.0",
+        "references": [
+            "Toronto Star, 'Race and crime' series (2002); data via scikit-lego "
+            "sklego.datasets.load_arrests",
+            "Mitchell et al., 'Model Cards for Model Reporting', FAT* 2019",
+        ],
+    },
+    "intended_use": {
+        "primary_uses": [
+            "Demonstrating model cards, fairness audits and stakeholder demos on real, "
+            "sensitive data.",
+            "Teaching how group disparities persist when protected attributes are removed "
+            "from the inputs.",
+        ],
+        "primary_users": ["ML engineers", "bias-audit reviewers", "students of fair ML"],
+        "out_of_scope_uses": [
+            "Any decision about a real person's arrest, release, bail or sentencing.",
+            "Predicting police behaviour outside Toronto or after 2002.",
+            "Ranking or scoring individuals or neighbourhoods.",
+        ],
+    },
+    "factors": {
+        "relevant_factors": [
+            "Skin colour as recorded by police (Black, White), sex, and age.",
+            "Employment and citizenship status, which correlate with colour in this data.",
+        ],
+    },
+    "metrics": {
+        "performance_measures": [
+            "Accuracy, balanced accuracy and ROC AUC overall.",
+            "Per group: selection rate, true/false positive and negative rates, precision.",
+        ],
+        "decision_thresholds": ["0.5 on the probability of release"],
+        "variation_approaches": [
+            "95% bootstrap confidence intervals (1,000 resamples of the count table)."
+        ],
+    },
+    "evaluation_data": {
+        "description": "A stratified 30% hold-out of the arrests data, drawn with seed 0.",
+        "preprocessing": "Age is bucketed into age_group for the audit; no rows are dropped.",
+    },
+    "training_data": {
+        "description": "The remaining 70% of the arrests data (1997-2002, Toronto).",
+        "preprocessing": "Numeric inputs standardised; yes/no inputs one-hot encoded.",
+    },
+    "ethical_considerations": [
+        "The labels record past police decisions, not what should have happened: a model "
+        "that fits them well reproduces their bias.",
+        "Colour and sex are not inputs, yet employment, citizenship and prior checks are "
+        "unequally distributed across groups and act as proxies.",
+        "Colour was recorded by officers in two categories; it does not describe how people "
+        "identify.",
+    ],
+    "caveats_and_recommendations": [
+        "About 83% of people were released, so accuracy alone flatters the model; read "
+        "balanced accuracy and per-group error rates.",
+        "Groups under the minimum size (default 30) are flagged and left out of headline "
+        "disparities; their intervals are wide.",
+        "Use this model for demonstration only.",
+    ],
+    "edge_cases": [
+        {
+            "name": "Young, unemployed, many prior checks",
+            "inputs": {"year": 2000, "age": 18, "employed": "No", "citizen": "Yes", "checks": 6},
+            "expected": "No",
+            "note": "Several prior checks make release less likely.",
+        },
+        {
+            "name": "Employed citizen, no prior checks",
+            "inputs": {"year": 2001, "age": 35, "employed": "Yes", "citizen": "Yes", "checks": 0},
+            "expected": "Yes",
+            "note": "The most common profile among people released.",
+        },
+        {
+            "name": "Non-citizen, employed, two checks",
+            "inputs": {"year": 1999, "age": 28, "employed": "Yes", "citizen": "No", "checks": 2},
+            "expected": "Yes",
+            "note": "Citizenship is a proxy worth probing.",
+        },
+    ],
+}
+
+
+def load_arrests_frame() -> pd.DataFrame:
+    """The arrests data with the derived ``age_group`` column."""
+    from sklego.datasets import load_arrests
+
+    df = load_arrests(as_frame=True)
+    df["age_group"] = pd.cut(df["age"], bins=AGE_BINS, labels=AGE_LABELS, right=False).astype(str)
+    return df
+
+
+def _pipelines():
+    from sklearn.compose import make_column_transformer
+    from sklearn.linear_model import LogisticRegression
+    from sklearn.pipeline import make_pipeline
+    from sklearn.preprocessing import OneHotEncoder, PolynomialFeatures, StandardScaler
+
+    numeric = ["year", "age", "checks"]
+    categorical = ["employed", "citizen"]
+    logistic = make_pipeline(
+        make_column_transformer(
+            (StandardScaler(), numeric),
+            (OneHotEncoder(handle_unknown="ignore"), categorical),
+        ),
+        LogisticRegression(max_iter=1000),
+    )
+    # Tree ensembles are not safe to load from an untrusted skops file (see
+    # modelcards._safe_load.DENIED_TYPES), so the non-linear challenger uses interactions.
+    interactions = make_pipeline(
+        make_column_transformer(
+            (StandardScaler(), numeric),
+            (OneHotEncoder(handle_unknown="ignore", drop="if_binary"), categorical),
+        ),
+        PolynomialFeatures(degree=2, include_bias=False),
+        LogisticRegression(C=0.5, max_iter=2000),
+    )
+    return [
+        (
+            "champion",
+            "Logistic regression on year, age, employment, citizenship and checks.",
+            logistic,
+        ),
+        (
+            "challenger",
+            "Logistic regression on the same inputs and all their pairwise "
+            "interactions (degree-2 polynomial features).",
+            interactions,
+        ),
+    ]
+
+
+def register_examples(registry, *, progress: Callable[[str], None] = lambda msg: None) -> list[str]:
+    """Train and register the example versions that are not registered yet.
+
+    Idempotent: each version is matched by its ``modelcards.example`` tag, so a second
+    run registers nothing. Returns the references registered by this call.
+    """
+    from sklearn.metrics import accuracy_score, balanced_accuracy_score, roc_auc_score
+    from sklearn.model_selection import train_test_split
+
+    existing = set()
+    for m in registry.list_models():
+        if m.name == NAME:
+            existing = {v.tags.get("modelcards.example") for v in m.versions}
+    todo = [p for p in _pipelines() if p[0] not in existing]
+    if not todo:
+        return []
+    progress("reading the arrests data from scikit-lego")
+    df = load_arrests_frame()
+    train, test = train_test_split(df, test_size=0.3, random_state=SEED, stratify=df[TARGET])
+    registered = []
+    for alias, description, pipe in todo:
+        progress(f"training the {alias} ({type(pipe[-1]).__name__})")
+        pipe.fit(train[FEATURES], train[TARGET])
+        proba = pipe.predict_proba(test[FEATURES])[:, list(pipe.classes_).index(POSITIVE)]
+        pred = pipe.predict(test[FEATURES])
+        metrics = {
+            "accuracy": float(accuracy_score(test[TARGET], pred)),
+            "balanced_accuracy": float(balanced_accuracy_score(test[TARGET], pred)),
+            "roc_auc": float(roc_auc_score(test[TARGET] == POSITIVE, proba)),
+        }
+        params = {
+            "estimator": type(pipe[-1]).__name__,
+            "features": ",".join(FEATURES),
+            "seed": SEED,
+        }
+        progress(f"registering the {alias} in {registry.tracking_uri}")
+        mv = registry.register(
+            pipe,
+            name=NAME,
+            X_train=train[FEATURES].reset_index(drop=True),
+            evaluation=test[[*FEATURES, TARGET, *SENSITIVE]].reset_index(drop=True),
+            target=TARGET,
+            positive_label=POSITIVE,
+            sensitive_features=SENSITIVE,
+            card_spec=CARD_SPEC,
+            description=description,
+            model_description=(
+                "Predicts whether a person arrested in Toronto for simple possession of "
+                "marijuana (1997-2002) was released with a summons. An example for "
+                "model cards and fairness audits; not for real decisions."
+            ),
+            alias=alias,
+            params=params,
+            metrics=metrics,
+            tags={"modelcards.example": alias},
+        )
+        registered.append(f"models:/{NAME}/{mv.version} (@{alias})")
+    return registered

@@ -1,0 +1,168 @@
+"""Load a model file without running code a stranger wrote.
+
+A skops file is a zip whose ``schema.json`` names every type and function it
+will build. We read that JSON (reading runs nothing), check each name against
+our allow-list, and only then ask ``skops.io.load`` to build the object, trusting
+exactly the names we approved. skops audits the tree again, so a name we missed
+is still refused.
+
+Pickle and cloudpickle run arbitrary code while loading; they are refused
+unless the caller passes ``allow_pickle=True``.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import zipfile
+from collections.abc import Iterable
+from pathlib import Path
+
+from .errors import UnsafeModelError
+
+#: Modules whose classes may appear in a model file.
+TRUSTED_MODULE_PREFIXES: tuple[str, ...] = (
+    "sklearn.",
+    "numpy.",
+    "scipy.sparse.",
+    "scipy.stats.",
+    "sklego.",
+)
+#: Exact type names allowed besides the module prefixes above.
+TRUSTED_TYPES: frozenset[str] = frozenset(
+    {
+        "numpy",
+        "numpy.ndarray",
+        "numpy.dtype",
+        "builtins.dict",
+        "builtins.list",
+        "builtins.tuple",
+        "builtins.set",
+        "builtins.frozenset",
+        "builtins.slice",
+        "builtins.str",
+        "builtins.int",
+        "builtins.float",
+        "builtins.bool",
+        "builtins.complex",
+        "builtins.bytes",
+        "builtins.bytearray",
+        "builtins.NoneType",
+        "builtins.object",
+        "collections.OrderedDict",
+        "collections.defaultdict",
+    }
+)
+#: Types under the prefixes above that a crafted file can abuse: skops reports that tree
+#: node indices are used without bounds checks, so a malicious file can read out-of-bounds
+#: memory or crash the process at predict time. Trust them only explicitly, once reviewed.
+DENIED_TYPES: frozenset[str] = frozenset(
+    {
+        "sklearn.tree._tree.Tree",
+        "sklearn.ensemble._hist_gradient_boosting.predictor.TreePredictor",
+    }
+)
+#: Functions allowed by reference (e.g. in a FunctionTransformer): NumPy ufuncs only.
+_FUNCTION_LOADERS = {"FunctionNode", "MethodNode"}
+
+ENV_TRUSTED = "MODELCARDS_TRUSTED_TYPES"
+
+
+def _is_numpy_ufunc(name: str) -> bool:
+    module, _, attr = name.rpartition(".")
+    if module != "numpy":
+        return False
+    import numpy as np
+
+    return isinstance(getattr(np, attr, None), np.ufunc)
+
+
+def is_trusted(name: str, extra: Iterable[str] = (), *, function: bool = False) -> bool:
+    """Whether a fully qualified type (or function) name is on the allow-list."""
+    if name in set(extra):
+        return True
+    if function:
+        return _is_numpy_ufunc(name)
+    if name in DENIED_TYPES:
+        return False
+    return name in TRUSTED_TYPES or name.startswith(TRUSTED_MODULE_PREFIXES)
+
+
+def _walk(node, found: dict[str, bool]) -> None:
+    if isinstance(node, dict):
+        module, cls = node.get("__module__"), node.get("__class__")
+        if isinstance(module, str) and isinstance(cls, str):
+            is_function = node.get("__loader__") in _FUNCTION_LOADERS
+            found[f"{module}.{cls}"] = found.get(f"{module}.{cls}", False) or is_function
+        for value in node.values():
+            _walk(value, found)
+    elif isinstance(node, list):
+        for value in node:
+            _walk(value, found)
+
+
+def skops_types(path: str | os.PathLike) -> dict[str, bool]:
+    """Every type and function name a skops file would build: ``{name: is_function}``."""
+    try:
+        with zipfile.ZipFile(path) as zf:
+            schema = json.loads(zf.read("schema.json"))
+    except (zipfile.BadZipFile, KeyError, json.JSONDecodeError, OSError) as exc:
+        raise UnsafeModelError(
+            f"{path} is not a readable skops file ({exc}).",
+            hint="Log the model with mlflow.sklearn.log_model(..., serialization_format='skops').",
+        ) from exc
+    found: dict[str, bool] = {}
+    _walk(schema, found)
+    return found
+
+
+def _extra_from_env() -> list[str]:
+    return [t.strip() for t in os.environ.get(ENV_TRUSTED, "").split(",") if t.strip()]
+
+
+def load_skops(path: str | os.PathLike, *, trusted_types: Iterable[str] = ()) -> object:
+    """Load a skops file after checking every type in it against the allow-list."""
+    extra = [*trusted_types, *_extra_from_env()]
+    found = skops_types(path)
+    refused = sorted(n for n, fn in found.items() if not is_trusted(n, extra, function=fn))
+    if refused:
+        raise UnsafeModelError(
+            f"{Path(path).name} contains types outside the allow-list: {', '.join(refused)}.",
+            hint=(
+                "If you wrote or reviewed that code, allow the types with "
+                f"trusted_types=[...] in Python, --trust-type on the CLI, or {ENV_TRUSTED}="
+                + ",".join(refused)
+            ),
+        )
+    import skops.io as sio
+    from skops.io.exceptions import UntrustedTypesFoundException
+
+    try:
+        return sio.load(path, trusted=sorted(found))
+    except UntrustedTypesFoundException as exc:  # our walk missed a name; skops did not
+        raise UnsafeModelError(
+            f"{Path(path).name} contains types outside the allow-list: {exc}.",
+            hint=f"Allow them with trusted_types=[...] or {ENV_TRUSTED} once reviewed.",
+        ) from exc
+
+
+def load_pickle(path: str | os.PathLike, *, fmt: str, allow_pickle: bool) -> object:
+    """Load a pickle or cloudpickle file, only when explicitly allowed."""
+    if not allow_pickle:
+        raise UnsafeModelError(
+            f"{Path(path).name} is a {fmt} file; loading it would run any code it contains.",
+            hint=(
+                "Re-log the model in skops format (mlflow.sklearn.log_model(..., "
+                "serialization_format='skops')), or, if you trust its author, pass "
+                "allow_pickle=True in Python or --allow-pickle on the CLI."
+            ),
+        )
+    if fmt == "cloudpickle":
+        import cloudpickle
+
+        with open(path, "rb") as fh:
+            return cloudpickle.load(fh)
+    import pickle
+
+    with open(path, "rb") as fh:
+        return pickle.load(fh)  # noqa: S301 - the caller opted in with allow_pickle

@@ -1,0 +1,47 @@
+"""Domain errors. Each says what is wrong, where, and how to fix it.
+
+The CLI prints ``str(error)`` (the cause, then a hint on its own line) and exits 2;
+the apps show the same text in ``st.error``.
+"""
+
+from __future__ import annotations
+
+
+class ModelcardsError(Exception):
+    """Base class: a problem the user can fix, with a hint telling how."""
+
+    def __init__(self, message: str, *, hint: str | None = None):
+        super().__init__(message)
+        self.message = message
+        self.hint = hint
+
+    def __str__(self) -> str:
+        return f"{self.message}\nHint: {self.hint}" if self.hint else self.message
+
+
+class RegistryError(ModelcardsError):
+    """The registry cannot be reached or is configured in a way we refuse."""
+
+
+class ModelNotFoundError(RegistryError):
+    """A model reference names a model, alias or version that does not exist."""
+
+
+class UnsafeModelError(ModelcardsError):
+    """A model file holds types outside the allow-list, or is a pickle not allowed."""
+
+
+class DataError(ModelcardsError):
+    """Input data is unreadable, or a column is missing or of the wrong kind."""
+
+
+class SpecError(ModelcardsError):
+    """A card spec (the human-written sections) is malformed."""
+
+
+class PolicyError(ModelcardsError):
+    """A release policy is malformed."""
+
+
+class UnsupportedTaskError(ModelcardsError):
+    """The model or data is not a binary classification task."""
