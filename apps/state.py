@@ -2,14 +2,21 @@
 
 from __future__ import annotations
 
+import os
+
 import streamlit as st
 
 from modelcards import LoadedModel, Registry
 
 
 @st.cache_resource(show_spinner=False)
-def registry() -> Registry:
+def _registry(home: str | None, tracking_uri: str | None) -> Registry:
     return Registry()
+
+
+def registry() -> Registry:
+    # Keyed by the settings that choose the store, so changing them picks a new one.
+    return _registry(os.environ.get("MODELCARDS_HOME"), os.environ.get("MLFLOW_TRACKING_URI"))
 
 
 @st.cache_resource(show_spinner="Loading the model from the registry...", max_entries=16)

@@ -75,9 +75,11 @@ def fitted(arrests):
         ),
         LogisticRegression(max_iter=500),
     ).fit(train[FEATURES], train[TARGET])
-    return pipe, train[FEATURES].reset_index(drop=True), test[
-        [*FEATURES, TARGET, *SENSITIVE]
-    ].reset_index(drop=True)
+    return (
+        pipe,
+        train[FEATURES].reset_index(drop=True),
+        test[[*FEATURES, TARGET, *SENSITIVE]].reset_index(drop=True),
+    )
 
 
 def register(registry, model, train, test, *, name="m", alias=None, **kw):

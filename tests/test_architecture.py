@@ -28,8 +28,11 @@ def _files(package: str):
 
 @pytest.mark.parametrize("path", _files("modelcards"), ids=lambda p: p.name)
 def test_the_library_never_imports_ui_frameworks_or_the_apps(path):
-    bad = {n for n in _imports(path) if n.split(".")[0] in {"streamlit", "gradio", "apps",
-                                                              "components"}}
+    bad = {
+        n
+        for n in _imports(path)
+        if n.split(".")[0] in {"streamlit", "gradio", "apps", "components"}
+    }
     assert not bad, f"{path.relative_to(ROOT)} imports {bad}"
 
 
@@ -47,9 +50,7 @@ def test_components_never_touch_the_registry_the_apps_or_session_state(path):
 
 
 def test_importing_every_library_module_loads_neither_streamlit_nor_gradio():
-    modules = sorted(
-        "modelcards." + p.stem for p in _files("modelcards") if p.stem != "__init__"
-    )
+    modules = sorted("modelcards." + p.stem for p in _files("modelcards") if p.stem != "__init__")
     code = (
         "import importlib, sys\n"
         f"for m in {modules!r}: importlib.import_module(m)\n"

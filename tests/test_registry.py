@@ -23,9 +23,7 @@ def test_loading_by_alias_or_version_predicts_like_the_in_memory_model(registry,
     )
 
 
-def test_an_alias_resolves_to_a_fixed_version_and_moving_it_changes_what_loads(
-    registry, fitted
-):
+def test_an_alias_resolves_to_a_fixed_version_and_moving_it_changes_what_loads(registry, fitted):
     pipe, train, test = fitted
     register(registry, pipe, train, test, alias="champion")
     register(registry, pipe, train, test)
@@ -103,9 +101,7 @@ def test_the_embedded_store_lives_in_modelcards_home_with_absolute_uris(tmp_path
     assert reg.artifact_location == (tmp_path / "h" / "artifacts").as_uri()
 
 
-def test_without_modelcards_home_the_store_is_under_the_working_directory(
-    tmp_path, monkeypatch
-):
+def test_without_modelcards_home_the_store_is_under_the_working_directory(tmp_path, monkeypatch):
     monkeypatch.delenv("MODELCARDS_HOME")
     monkeypatch.chdir(tmp_path)
     assert Registry().tracking_uri == f"sqlite:///{tmp_path / '.modelcards' / 'mlflow.db'}"

@@ -76,8 +76,9 @@ def test_the_environment_variable_extends_the_allow_list(registry, fitted, monke
 def test_tree_models_need_explicit_trust_because_their_nodes_are_unchecked(registry, fitted):
     _, train, test = fitted
     tree = DecisionTreeClassifier(max_depth=3).fit(train[["age", "checks"]], _labels(train))
-    register(registry, tree, train[["age", "checks"]], test,
-             trusted_types=["sklearn.tree._tree.Tree"])
+    register(
+        registry, tree, train[["age", "checks"]], test, trusted_types=["sklearn.tree._tree.Tree"]
+    )
     with pytest.raises(UnsafeModelError, match=r"sklearn\.tree\._tree\.Tree"):
         registry.load("models:/m/1")
     assert registry.load("models:/m/1", trusted_types=["sklearn.tree._tree.Tree"]).version == 1
