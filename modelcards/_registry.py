@@ -119,6 +119,7 @@ class LoadedModel:
     tracking_uri: str
     _registry: Registry | None = field(default=None, repr=False)
     _evaluation: pd.DataFrame | None = field(default=None, repr=False)
+    evaluation_sha256: str | None = field(default=None, repr=False)
 
     @property
     def uri(self) -> str:
@@ -148,7 +149,7 @@ class LoadedModel:
         if self._evaluation is None:
             if self._registry is None or self.run_id is None:
                 raise RegistryError(f"{self.uri} has no evaluation split logged with it.")
-            self._evaluation = self._registry._read_evaluation(self)
+            self._evaluation, self.evaluation_sha256 = self._registry._read_evaluation(self)
         return self._evaluation
 
 
@@ -420,7 +421,7 @@ class Registry:
                 out["card_spec"] = yaml.safe_load(s.read_text()) or {}
         return out
 
-    def _read_evaluation(self, loaded: LoadedModel) -> pd.DataFrame:
+    def _read_evaluation(self, loaded: LoadedModel) -> tuple[pd.DataFrame, str]:
         with _quiet(), tempfile.TemporaryDirectory(prefix="modelcards-") as tmp:
             p = self._download_run_file(loaded.run_id, "evaluation.parquet", tmp)
             if p is None:
@@ -428,7 +429,9 @@ class Registry:
                     f"{loaded.uri} has no evaluation split logged with it.",
                     hint="Pass --data FILE with the evaluation data.",
                 )
-            return pd.read_parquet(p)
+            from ._data import sha256_file
+
+            return pd.read_parquet(p), sha256_file(p)
 
     # -- writing --------------------------------------------------------------------
     def register(

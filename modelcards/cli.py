@@ -129,6 +129,203 @@ def synth(rows, out, seed):
     click.echo(f"wrote {rows:,} rows to {path} in {time.perf_counter() - start:.1f}s")
 
 
+def _columns(ctx, param, value):
+    if value is None:
+        return None
+    cols = [c.strip() for c in value.split(",") if c.strip()]
+    if not cols:
+        raise click.BadParameter("give at least one column name, e.g. --sensitive sex,race")
+    return cols
+
+
+@main.command()
+@click.option(
+    "--model",
+    "model",
+    metavar="models:/NAME@ALIAS",
+    help="A registered model; predictions come from it.",
+)
+@click.option(
+    "--data",
+    type=click.Path(path_type=Path),
+    help="Evaluation data, CSV or Parquet. Default: the split stored with --model.",
+)
+@click.option("--target", metavar="COL", help="The true outcome column.")
+@click.option(
+    "--sensitive",
+    metavar="COL[,COL...]",
+    callback=_columns,
+    help="Sensitive columns; their intersection is assessed too.",
+)
+@click.option("--predictions", metavar="COL", help="A column of predicted labels (no --model).")
+@click.option("--scores", metavar="COL", help="A column of scores (no --model); needs --threshold.")
+@click.option(
+    "--threshold", type=float, metavar="T", help="Predicted positive when the score is at least T."
+)
+@click.option(
+    "--spec", type=click.Path(path_type=Path), help="Card spec YAML (the human-written sections)."
+)
+@click.option("--policy", type=click.Path(path_type=Path), help="Release policy YAML.")
+@click.option(
+    "--out",
+    "out_dir",
+    type=click.Path(file_okay=False, path_type=Path),
+    default=Path("model_card"),
+    show_default=True,
+    help="Output folder.",
+)
+@click.option(
+    "--bootstrap",
+    "n_boot",
+    type=click.IntRange(min=1),
+    default=1000,
+    show_default=True,
+    help="Bootstrap resamples for the intervals.",
+)
+@click.option("--seed", type=int, default=0, show_default=True)
+@click.option(
+    "--min-group-size",
+    type=click.IntRange(min=1),
+    default=30,
+    show_default=True,
+    help="Smaller groups are flagged and left out of headline disparities.",
+)
+@click.option(
+    "--positive-label", metavar="V", help="The target value that is the positive outcome."
+)
+@click.option("--name", help="The model's name on the card (default: the registered name).")
+@click.option(
+    "--allow-pickle",
+    is_flag=True,
+    help="Allow pickle models, which run code when loaded. Only for trusted files.",
+)
+@click.option(
+    "--trust-type",
+    "trusted_types",
+    multiple=True,
+    metavar="TYPE",
+    help="Allow one more type in a skops model file (repeatable).",
+)
+def card(
+    model,
+    data,
+    target,
+    sensitive,
+    predictions,
+    scores,
+    threshold,
+    spec,
+    policy,
+    out_dir,
+    n_boot,
+    seed,
+    min_group_size,
+    positive_label,
+    name,
+    allow_pickle,
+    trusted_types,
+):
+    """Generate a Model Card (HTML, Markdown, JSON) with a fairness audit.
+
+    \b
+    Exit codes: 0 every policy check passed (or no policy),
+                1 a check failed or was inconclusive,
+                2 bad usage or bad input (nothing is written).
+    """
+    from ._generate import generate_card, write_card
+
+    bar = _Progress()
+    try:
+        result = generate_card(
+        model=model, data=data, target=target, sensitive=sensitive, predictions=predictions,
+        scores=scores, threshold=threshold, spec=spec, policy=policy, n_boot=n_boot,
+        seed=seed, min_group_size=min_group_size, positive_label=positive_label, name=name,
+        allow_pickle=allow_pickle, trusted_types=trusted_types, progress=bar.step,
+        )  # fmt: skip
+    except BaseException:
+        bar.done()
+        raise
+    try:
+        bar.step("writing the card")
+        paths = write_card(result, out_dir)
+    finally:
+        bar.done()
+    _summary(result, paths)
+    sys.exit(result.exit_code)
+
+
+class _Progress:
+    """Announces a step on stderr once it has run for more than a second, then ticks."""
+
+    def __init__(self):
+        import threading
+
+        self.start = time.perf_counter()
+        self.current: tuple[str, float] | None = None
+        self.announced = False
+        self.lock = threading.Lock()
+        self.stop = threading.Event()
+        self.thread = threading.Thread(target=self._watch, daemon=True)
+        self.thread.start()
+
+    def step(self, message: str) -> None:
+        with self.lock:
+            self._finish_line()
+            self.current = (message, time.perf_counter())
+            self.announced = False
+
+    def _finish_line(self) -> None:
+        if self.current and self.announced:
+            took = time.perf_counter() - self.current[1]
+            click.echo(f"\r... {self.current[0]}: {took:.1f}s", err=True)
+
+    def _watch(self) -> None:
+        tty = sys.stderr.isatty()
+        while not self.stop.wait(0.25):
+            with self.lock:
+                if self.current is None:
+                    continue
+                message, since = self.current
+                elapsed = time.perf_counter() - since
+                if elapsed > 1.0 and (tty or not self.announced):
+                    click.echo(f"\r... {message}: {elapsed:.1f}s", err=True, nl=not tty)
+                    self.announced = True
+
+    def done(self) -> None:
+        self.stop.set()
+        self.thread.join()
+        with self.lock:
+            self._finish_line()
+            self.current = None
+
+
+def _summary(result, paths) -> None:
+    a, p = result.assessment, result.policy
+    small = [g for g in a.groups if g.small]
+    click.echo(
+        f"{result.card.model_details.name}: {a.overall.n:,} rows, {len(a.groups)} groups "
+        f"by {', '.join(a.sensitive_features)}"
+        + (" and their intersection" if len(a.sensitive_features) > 1 else "")
+        + f"; {len(small)} small (n < {a.min_group_size})."
+    )
+    colors = {"pass": "green", "fail": "red", "inconclusive": "yellow", "none": None}
+    click.echo("Policy: " + click.style(p.verdict.upper(), fg=colors[p.verdict], bold=True))
+    for c in p.checks:
+        click.echo(f"  {c.verdict:<13} {c.check}  ({c.reason})")
+    if result.card.completeness.missing:
+        click.echo(f"Not provided: {', '.join(result.card.completeness.missing)}")
+    for path in paths.values():
+        click.echo(f"wrote {path}")
+
+
+@main.command()
+def schema():
+    """Print the JSON Schema of model_card.json."""
+    from ._card import SCHEMA_PATH
+
+    click.echo(SCHEMA_PATH.read_text(), nl=False)
+
+
 @main.command()
 @click.option(
     "--host",

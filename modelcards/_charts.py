@@ -1,0 +1,136 @@
+"""Pure chart functions: a result in, a Plotly figure out.
+
+The same figures serve the Streamlit app and the HTML card. ``result`` is anything with
+``groups`` (a list of GroupResult), such as an Assessment or a card's fairness section.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import plotly.graph_objects as go
+
+from ._evaluate import group_label
+
+KEY_METRICS = [
+    "selection_rate",
+    "true_positive_rate",
+    "false_positive_rate",
+    "false_negative_rate",
+    "roc_auc_score",
+]
+LABELS = {
+    "count": "Count",
+    "selection_rate": "Selection rate",
+    "accuracy_score": "Accuracy",
+    "balanced_accuracy_score": "Balanced accuracy",
+    "precision_score": "Precision",
+    "true_positive_rate": "True positive rate",
+    "false_positive_rate": "False positive rate",
+    "false_negative_rate": "False negative rate",
+    "true_negative_rate": "True negative rate",
+    "roc_auc_score": "ROC AUC",
+}
+# Colour-blind-safe palette (Okabe-Ito).
+PALETTE = ["#0072B2", "#E69F00", "#009E73", "#D55E00", "#CC79A7", "#56B4E9", "#F0E442"]
+
+
+def _short(features: dict[str, str], multi: bool) -> str:
+    return _text(group_label(features) if multi else next(iter(features.values())))
+
+
+def _text(s: str) -> str:
+    """Plotly reads a little HTML in labels (<b>, <a href>): group names from data must
+    show as the text they are, never as markup."""
+    return s.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+
+
+def group_metrics_figure(
+    result, features: Sequence[str], metrics: Sequence[str] | None = None
+) -> go.Figure:
+    """Grouped bars: one bar per group and metric, with confidence-interval error bars.
+
+    Groups under the minimum size are drawn hatched and marked "(small)" on the axis.
+    """
+    groups = [g for g in result.groups if list(g.features) == list(features)]
+    if metrics is None:
+        available = set(groups[0].metrics) if groups else set()
+        metrics = [m for m in KEY_METRICS if m in available]
+    multi = len(features) > 1
+    x = [
+        _short(g.features, multi) + (" (small)" if g.small else "") + f"<br>n={g.n:,}"
+        for g in groups
+    ]
+    fig = go.Figure()
+    for i, m in enumerate(metrics):
+        vals = [g.metrics[m].value for g in groups]
+        up = [_gap(g.metrics[m].ci_high, g.metrics[m].value) for g in groups]
+        down = [_gap(g.metrics[m].value, g.metrics[m].ci_low) for g in groups]
+        fig.add_trace(
+            go.Bar(
+                name=LABELS.get(m, m),
+                x=x,
+                y=vals,
+                marker={
+                    "color": PALETTE[i % len(PALETTE)],
+                    "pattern": {"shape": ["/" if g.small else "" for g in groups]},
+                },
+                error_y={"type": "data", "array": up, "arrayminus": down, "visible": True},
+                customdata=[
+                    [g.n, _fmt(g.metrics[m].ci_low), _fmt(g.metrics[m].ci_high)] for g in groups
+                ],
+                hovertemplate=(
+                    "%{x}<br>" + LABELS.get(m, m) + ": %{y:.3f}"
+                    "<br>95% CI %{customdata[1]} to %{customdata[2]}<extra></extra>"
+                ),
+            )
+        )
+    fig.update_layout(
+        title={"text": "By " + _text(" & ".join(features))},
+        barmode="group",
+        yaxis={"range": [0, 1.05], "title": {"text": "rate"}},
+        legend={"orientation": "h", "y": -0.25},
+        margin={"l": 50, "r": 20, "t": 50, "b": 40},
+        height=420,
+        template="plotly_white",
+    )
+    return fig
+
+
+def metric_by_group_figure(result, features: Sequence[str], metric: str) -> go.Figure:
+    """One metric across the groups of a feature set, horizontal bars with intervals."""
+    groups = [g for g in result.groups if list(g.features) == list(features)]
+    multi = len(features) > 1
+    names = [_short(g.features, multi) + (" (small)" if g.small else "") for g in groups]
+    e = [g.metrics[metric] for g in groups]
+    fig = go.Figure(
+        go.Bar(
+            x=[v.value for v in e],
+            y=names,
+            orientation="h",
+            marker={"color": ["#999999" if g.small else PALETTE[0] for g in groups]},
+            error_x={
+                "type": "data",
+                "array": [_gap(v.ci_high, v.value) for v in e],
+                "arrayminus": [_gap(v.value, v.ci_low) for v in e],
+            },
+            text=[f"n={g.n:,}" for g in groups],
+            textposition="auto",
+        )
+    )
+    fig.update_layout(
+        title={"text": f"{LABELS.get(metric, metric)} by {_text(' & '.join(features))}"},
+        xaxis={"range": [0, 1.05]},
+        height=max(240, 40 * len(groups) + 100),
+        margin={"l": 160, "r": 20, "t": 50, "b": 40},
+        template="plotly_white",
+    )
+    return fig
+
+
+def _gap(a, b):
+    return None if a is None or b is None else max(a - b, 0.0)
+
+
+def _fmt(x):
+    return "n/a" if x is None else f"{x:.3f}"

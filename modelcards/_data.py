@@ -1,0 +1,69 @@
+"""Reading tabular data (CSV, Parquet) with errors that name the file and the column."""
+
+from __future__ import annotations
+
+import difflib
+import hashlib
+from pathlib import Path
+
+import pandas as pd
+
+from .errors import DataError
+
+PARQUET_MAGIC = b"PAR1"
+
+
+def sha256_file(path: str | Path) -> str:
+    h = hashlib.sha256()
+    with open(path, "rb") as fh:
+        for chunk in iter(lambda: fh.read(1 << 20), b""):
+            h.update(chunk)
+    return h.hexdigest()
+
+
+def read_table(path: str | Path) -> pd.DataFrame:
+    """Read a CSV or Parquet file (by suffix, or by content when the suffix says neither)."""
+    path = Path(path)
+    if not path.exists():
+        raise DataError(f"No file at {path}.", hint="Check the path given to --data.")
+    if path.is_dir():
+        raise DataError(
+            f"{path} is a folder, not a data file.", hint="Give a .csv or .parquet file."
+        )
+    if path.stat().st_size == 0:
+        raise DataError(f"{path.name} is empty.", hint="Give a file with a header and rows.")
+    suffix = path.suffix.lower()
+    try:
+        with open(path, "rb") as fh:
+            head = fh.read(4)
+    except OSError as exc:
+        raise DataError(
+            f"Cannot read {path}: {exc.strerror}.", hint="Check the file's permissions."
+        ) from exc
+    is_parquet = suffix in {".parquet", ".pq"} or (suffix != ".csv" and head == PARQUET_MAGIC)
+    try:
+        frame = pd.read_parquet(path) if is_parquet else pd.read_csv(path, low_memory=False)
+    except (ValueError, OSError, UnicodeDecodeError, pd.errors.ParserError) as exc:
+        kind = "Parquet" if is_parquet else "CSV"
+        first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        raise DataError(
+            f"Cannot read {path.name} as {kind}: {first}",
+            hint="Give a UTF-8 CSV file with a header row, or a Parquet file.",
+        ) from exc
+    if frame.empty:
+        raise DataError(f"{path.name} has no rows.", hint="Give a file with a header and rows.")
+    return frame
+
+
+def require_columns(frame: pd.DataFrame, columns, *, where: str, role: str) -> None:
+    """Raise a DataError naming each missing column, with the closest match when there is one."""
+    have = [str(c) for c in frame.columns]
+    for col in columns:
+        if col in frame.columns:
+            continue
+        close = difflib.get_close_matches(str(col), have, n=1)
+        guess = f" Did you mean {close[0]!r}?" if close else ""
+        raise DataError(
+            f"The {role} column {col!r} is not in {where}.{guess}",
+            hint="Columns there: " + ", ".join(have[:30]) + ("..." if len(have) > 30 else ""),
+        )

@@ -1,0 +1,330 @@
+"""Release policy: YAML checks on disparities and per-group metrics, with verdicts.
+
+A policy file::
+
+    checks:
+      - demographic_parity_ratio >= 0.8            # every feature set
+      - equalized_odds_difference <= 0.1
+      - false_negative_rate <= 0.3 for every group # each group large enough
+      - accuracy_score >= 0.7                      # overall
+      - check: true_positive_rate_difference <= 0.1
+        features: [colour]                         # only this feature set
+
+A check passes when its whole confidence interval lies on the right side of the bound,
+fails when the whole interval lies on the wrong side, and is inconclusive when the
+interval straddles the bound (or the value is undefined). A check over several items
+(feature sets, groups) takes the worst of them.
+"""
+
+from __future__ import annotations
+
+import operator
+import re
+from pathlib import Path
+from typing import Literal
+
+import yaml
+from pydantic import BaseModel, ConfigDict
+
+from ._evaluate import DERIVED, METRICS, RATE_METRICS, SCORE_METRICS, Assessment, group_label
+from .errors import PolicyError
+
+Verdict = Literal["pass", "fail", "inconclusive"]
+_OPS = {">=": operator.ge, "<=": operator.le, ">": operator.gt, "<": operator.lt}
+_CHECK = re.compile(
+    r"^\s*(?P<metric>[a-z_]+)\s*(?P<op><=|>=|<|>)\s*(?P<bound>[-+]?(\d+\.?\d*|\.\d+)([eE][-+]?\d+)?)"
+    r"\s*(?P<every>for every group)?\s*$"
+)
+GROUP_METRICS = [*RATE_METRICS, *SCORE_METRICS]
+
+
+def disparity_names() -> list[str]:
+    names = list(DERIVED)
+    for m in GROUP_METRICS:
+        names += [f"{m}_difference", f"{m}_ratio"]
+    return names
+
+
+class Check(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    text: str
+    metric: str
+    op: str
+    bound: float
+    scope: Literal["disparity", "every_group", "overall"]
+    features: list[str] | None = None
+    line: int
+
+
+class Item(BaseModel):
+    """One number a check was applied to."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    subject: str
+    value: float | None
+    ci_low: float | None
+    ci_high: float | None
+    verdict: Verdict
+
+
+class CheckResult(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    check: str
+    metric: str
+    op: str
+    bound: float
+    scope: str
+    verdict: Verdict
+    items: list[Item]
+    reason: str
+
+
+class PolicyResult(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    verdict: Literal["pass", "fail", "inconclusive", "none"]
+    source: str | None
+    checks: list[CheckResult]
+
+
+class Policy(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    source: str
+    checks: list[Check]
+
+    def evaluate(self, assessment: Assessment) -> PolicyResult:
+        results = [_evaluate(c, assessment, self.source) for c in self.checks]
+        return PolicyResult(
+            verdict=_worst([r.verdict for r in results]) if results else "pass",
+            source=self.source,
+            checks=results,
+        )
+
+
+def no_policy() -> PolicyResult:
+    return PolicyResult(verdict="none", source=None, checks=[])
+
+
+def load_policy(path: str | Path) -> Policy:
+    path = Path(path)
+    try:
+        text = path.read_text()
+    except (OSError, UnicodeDecodeError) as exc:
+        raise PolicyError(f"Cannot read the policy file {path}: {exc}.") from exc
+    return parse_policy(text, source=path.name)
+
+
+def parse_policy(text: str, *, source: str = "policy") -> Policy:
+    try:
+        root = yaml.compose(text)
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = f" line {mark.line + 1}" if mark else ""
+        raise PolicyError(
+            f"{source}{where}: not valid YAML ({getattr(exc, 'problem', exc)}).", hint=_EXAMPLE
+        ) from exc
+    if root is None or not isinstance(root, yaml.MappingNode):
+        raise PolicyError(f"{source}: a policy is a mapping with a 'checks' list.", hint=_EXAMPLE)
+    keys = {k.value: (k, v) for k, v in root.value}
+    unknown = sorted(set(keys) - {"checks"})
+    if unknown:
+        k = keys[unknown[0]][0]
+        raise PolicyError(
+            f"{source} line {k.start_mark.line + 1}: unknown key {unknown[0]!r}.",
+            hint="The only top-level key is 'checks'. " + _EXAMPLE,
+        )
+    if "checks" not in keys or not isinstance(keys["checks"][1], yaml.SequenceNode):
+        raise PolicyError(f"{source}: 'checks' must be a list of checks.", hint=_EXAMPLE)
+    checks = [_check(node, source) for node in keys["checks"][1].value]
+    return Policy(source=source, checks=checks)
+
+
+_EXAMPLE = (
+    "Write for example:\nchecks:\n  - demographic_parity_ratio >= 0.8\n"
+    "  - false_negative_rate <= 0.3 for every group"
+)
+
+
+def _check(node, source: str) -> Check:
+    line = node.start_mark.line + 1
+    features = None
+    if isinstance(node, yaml.ScalarNode):
+        text = node.value
+    elif isinstance(node, yaml.MappingNode):
+        fields = {k.value: v for k, v in node.value}
+        extra = sorted(set(fields) - {"check", "features"})
+        if extra or "check" not in fields:
+            raise PolicyError(
+                f"{source} line {line}: a check mapping takes 'check' and optional 'features'"
+                + (f", not {extra}" if extra else "")
+                + ".",
+                hint=_EXAMPLE,
+            )
+        text = fields["check"].value
+        if "features" in fields:
+            fnode = fields["features"]
+            if not isinstance(fnode, yaml.SequenceNode):
+                raise PolicyError(
+                    f"{source} line {fnode.start_mark.line + 1}: 'features' must "
+                    "be a list of column names."
+                )
+            features = [str(x.value) for x in fnode.value]
+    else:
+        raise PolicyError(
+            f"{source} line {line}: a check is a string like 'demographic_parity_ratio >= 0.8'.",
+            hint=_EXAMPLE,
+        )
+    m = _CHECK.match(str(text))
+    if not m:
+        raise PolicyError(
+            f"{source} line {line}: cannot read the check {text!r}.",
+            hint="A check is METRIC OP NUMBER, optionally followed by 'for every group', "
+            "with OP one of >=, <=, >, <.",
+        )
+    metric = m["metric"]
+    if m["every"]:
+        scope = "every_group"
+        if metric not in GROUP_METRICS:
+            raise PolicyError(
+                f"{source} line {line}: {metric!r} is not a per-group metric.",
+                hint="Per-group metrics: " + ", ".join(GROUP_METRICS) + ".",
+            )
+    elif metric in disparity_names():
+        scope = "disparity"
+    elif metric in METRICS and metric != "count":
+        scope = "overall"
+    else:
+        raise PolicyError(
+            f"{source} line {line}: unknown metric {metric!r}.",
+            hint="Disparities: " + ", ".join(DERIVED) + ", or METRIC_difference / METRIC_ratio; "
+            "per-group or overall metrics: " + ", ".join(GROUP_METRICS) + ".",
+        )
+    return Check(
+        text=str(text).strip(),
+        metric=metric,
+        op=m["op"],
+        bound=float(m["bound"]),
+        scope=scope,
+        features=features,
+        line=line,
+    )
+
+
+def _verdict(op: str, bound: float, lo, hi, value) -> Verdict:
+    if value is None or lo is None or hi is None:
+        return "inconclusive"
+    holds = _OPS[op]
+    if holds(lo, bound) and holds(hi, bound):
+        return "pass"
+    if not holds(lo, bound) and not holds(hi, bound):
+        return "fail"
+    return "inconclusive"
+
+
+def _worst(verdicts) -> Verdict:
+    for v in ("fail", "inconclusive"):
+        if v in verdicts:
+            return v
+    return "pass"
+
+
+def _evaluate(check: Check, a: Assessment, source: str) -> CheckResult:
+    sets = a.feature_sets()
+    if check.features is not None:
+        wanted = list(check.features)
+        if wanted not in sets:
+            known = "; ".join(", ".join(s) for s in sets)
+            raise PolicyError(
+                f"{source} line {check.line}: no feature set {wanted} was assessed.",
+                hint=f"Assessed feature sets: {known}.",
+            )
+        sets = [wanted]
+    items: list[Item] = []
+    if check.scope == "disparity":
+        if check.metric in DERIVED:
+            metric, kind = check.metric, DERIVED[check.metric][1]
+        else:
+            metric, _, kind = check.metric.rpartition("_")
+        if metric == "roc_auc_score" and "roc_auc_score" not in a.metrics:
+            return _no_scores(check)
+        for fs in sets:
+            d = a.disparity(metric, kind, fs)
+            items.append(
+                Item(
+                    subject=" & ".join(fs),
+                    value=d.value,
+                    ci_low=d.ci_low,
+                    ci_high=d.ci_high,
+                    verdict=_verdict(check.op, check.bound, d.ci_low, d.ci_high, d.value),
+                )
+            )
+    elif check.scope == "every_group":
+        if check.metric not in a.metrics:
+            return _no_scores(check)
+        for fs in sets:
+            for g in a.groups_for(fs):
+                if g.small:
+                    continue
+                e = g.metrics[check.metric]
+                items.append(
+                    Item(
+                        subject=group_label(g.features),
+                        value=e.value,
+                        ci_low=e.ci_low,
+                        ci_high=e.ci_high,
+                        verdict=_verdict(check.op, check.bound, e.ci_low, e.ci_high, e.value),
+                    )
+                )
+    else:
+        if check.metric not in a.overall.metrics:
+            return _no_scores(check)
+        e = a.overall.metrics[check.metric]
+        items.append(
+            Item(
+                subject="overall",
+                value=e.value,
+                ci_low=e.ci_low,
+                ci_high=e.ci_high,
+                verdict=_verdict(check.op, check.bound, e.ci_low, e.ci_high, e.value),
+            )
+        )
+    verdict = _worst([i.verdict for i in items]) if items else "inconclusive"
+    worst = [i for i in items if i.verdict == verdict]
+    reason = (
+        f"{len(items)} item(s) checked; "
+        + {
+            "pass": "every interval lies within the bound",
+            "fail": f"the whole interval is past the bound for {worst[0].subject}" if worst else "",
+            "inconclusive": f"the interval straddles the bound or is undefined for "
+            f"{worst[0].subject}"
+            if worst
+            else "no group was large enough",
+        }[verdict]
+    )
+    return CheckResult(
+        check=check.text,
+        metric=check.metric,
+        op=check.op,
+        bound=check.bound,
+        scope=check.scope,
+        verdict=verdict,
+        items=items,
+        reason=reason,
+    )
+
+
+def _no_scores(check: Check) -> CheckResult:
+    return CheckResult(
+        check=check.text,
+        metric=check.metric,
+        op=check.op,
+        bound=check.bound,
+        scope=check.scope,
+        verdict="inconclusive",
+        items=[],
+        reason="ROC AUC needs scores; none were given.",
+    )

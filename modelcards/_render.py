@@ -1,0 +1,181 @@
+"""Render a ModelCard to self-contained HTML, Markdown with YAML front matter, and JSON.
+
+Templates are package files (``modelcards/templates``), rendered with ``StrictUndefined``
+so a missing field is an error, never a blank; HTML is autoescaped, Markdown cells are
+escaped by the ``md`` filter. The same card always renders to the same bytes.
+"""
+
+from __future__ import annotations
+
+import functools
+import json
+import re
+
+import yaml
+from jinja2 import Environment, PackageLoader, StrictUndefined, select_autoescape
+from markupsafe import Markup
+
+from ._card import NOT_PROVIDED, ModelCard
+from ._charts import LABELS, group_metrics_figure
+from ._evaluate import DERIVED, group_label
+
+HEADLINE = [
+    "demographic_parity_difference",
+    "demographic_parity_ratio",
+    "equalized_odds_difference",
+    "equalized_odds_ratio",
+    "equal_opportunity_difference",
+]
+
+
+def _num(x) -> str:
+    """A count or a data value: whole numbers with separators, others to 4 digits."""
+    if x is None:
+        return "n/a"
+    if float(x).is_integer():
+        return f"{int(x):,}"
+    return f"{x:.4g}"
+
+
+def _val(x) -> str:
+    """A value from the data (a year, an age): as written, no separators."""
+    return "n/a" if x is None else f"{x:.6g}"
+
+
+def _rate(x) -> str:
+    return "n/a" if x is None else f"{x:.3f}"
+
+
+def _ci(e) -> str:
+    """A rate with its interval: ``0.412 [0.371, 0.455]``."""
+    if e is None or e.value is None:
+        return "n/a"
+    if e.ci_low is None or e.ci_high is None:
+        return _rate(e.value)
+    return f"{_rate(e.value)} [{_rate(e.ci_low)}, {_rate(e.ci_high)}]"
+
+
+# Enough to stop emphasis, links, code, headings, tables and raw HTML; '(' and '&' are
+# harmless once '[' and '<' are escaped.
+_MD_SPECIAL = re.compile(r"([\\`*_\[\]<>#|~])")
+
+
+def _md(text) -> str:
+    """Escape text from inputs for Markdown: no markup, no HTML, one line."""
+    if text is None:
+        return NOT_PROVIDED
+    s = str(text)
+    s = _MD_SPECIAL.sub(lambda m: {"<": "&lt;", ">": "&gt;"}.get(m[1], "\\" + m[1]), s)
+    return " ".join(s.split())
+
+
+def _json_script(obj) -> Markup:
+    """JSON safe inside a <script> element: no '<', '>', '&' or line separators survive."""
+    from plotly.utils import PlotlyJSONEncoder
+
+    text = json.dumps(obj, cls=PlotlyJSONEncoder, sort_keys=True, separators=(",", ":"))
+    for ch, esc in (
+        ("<", "\\u003c"),
+        (">", "\\u003e"),
+        ("&", "\\u0026"),
+        ("\u2028", "\\u2028"),
+        ("\u2029", "\\u2029"),
+    ):
+        text = text.replace(ch, esc)
+    return Markup(text)
+
+
+@functools.cache
+def _env(autoescape: bool) -> Environment:
+    env = Environment(
+        loader=PackageLoader("modelcards", "templates"),
+        autoescape=select_autoescape(["html", "j2"]) if autoescape else False,
+        undefined=StrictUndefined,
+        trim_blocks=True,
+        lstrip_blocks=True,
+        keep_trailing_newline=True,
+    )
+    env.filters.update(
+        num=_num, rate=_rate, ci=_ci, md=_md, label=lambda m: LABELS.get(m, m), group=group_label
+    )
+    env.globals.update(NOT_PROVIDED=NOT_PROVIDED, HEADLINE=HEADLINE, DERIVED=DERIVED)
+    return env
+
+
+def _context(card: ModelCard) -> dict:
+    f = card.fairness
+    sets = []
+    for g in f.groups:
+        keys = list(g.features)
+        if keys not in sets:
+            sets.append(keys)
+    by_set = []
+    for features in sets:
+        groups = [g for g in f.groups if list(g.features) == features]
+        disp = [d for d in f.disparities if d.features == features]
+        headline = [d for name in HEADLINE for d in disp if d.metric == name]
+        per_metric = {}
+        for d in disp:
+            if d.metric not in DERIVED:
+                per_metric.setdefault(d.metric, {})[d.kind] = d
+        by_set.append(
+            {"features": features, "groups": groups, "headline": headline, "per_metric": per_metric}
+        )
+    return {"card": card, "sets": by_set, "metrics": card.metrics.reported}
+
+
+def render_html(card: ModelCard, *, plotlyjs: str | None = None) -> str:
+    """Self-contained HTML: CSS and plotly.js inline, so it opens with no network."""
+    if plotlyjs is None:
+        from plotly.offline import get_plotlyjs
+
+        plotlyjs = get_plotlyjs()
+    ctx = _context(card)
+    for i, s in enumerate(ctx["sets"]):
+        fig = group_metrics_figure(card.fairness, s["features"])
+        s["chart_id"] = f"chart-{i}"
+        s["figure"] = _json_script(fig.to_plotly_json())
+    return (
+        _env(True)
+        .get_template("card.html.j2")
+        .render(**ctx, plotlyjs=Markup(plotlyjs.replace("</script", "<\\/script")))
+    )
+
+
+def render_markdown(card: ModelCard) -> str:
+    """Markdown with Hugging Face-style YAML front matter (``model-index`` holds the
+    overall metrics)."""
+    overall = card.quantitative_analyses.overall.metrics
+    front = {
+        "license": card.model_details.license or "other",
+        "library_name": (card.model_details.framework or "").split(" ")[0] or None,
+        "tags": ["model-card", "fairness", "tabular-classification"],
+        "model_name": card.model_details.name,
+        "model-index": [
+            {
+                "name": card.model_details.name,
+                "results": [
+                    {
+                        "task": {"type": "tabular-classification", "name": "Binary classification"},
+                        "dataset": {
+                            "name": card.evaluation_data.provenance.source,
+                            "type": "tabular",
+                        },
+                        "metrics": [
+                            {"type": m, "name": LABELS.get(m, m), "value": overall[m].value}
+                            for m in card.metrics.reported
+                            if m != "count" and overall[m].value is not None
+                        ],
+                    }
+                ],
+            }
+        ],
+    }
+    front = {k: v for k, v in front.items() if v is not None}
+    header = yaml.safe_dump(front, sort_keys=False, allow_unicode=True, width=1000)
+    body = _env(False).get_template("card.md.j2").render(**_context(card))
+    return f"---\n{header}---\n\n{body}"
+
+
+def render_json(card: ModelCard) -> str:
+    return card.model_dump_json(indent=2) + "\n"
