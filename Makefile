@@ -6,7 +6,7 @@ STAMP := $(VENV)/.installed
 PORT ?= 8501
 HOST ?= localhost
 
-.PHONY: install demo test lint format golden bench clean chromium
+.PHONY: install demo test lint format golden schema bench clean chromium
 
 install: $(STAMP)
 
@@ -41,6 +41,11 @@ test: install chromium lint
 # Rewrite the golden cards under tests/golden/ after an intended change to the output.
 golden: install
 	MODELCARDS_UPDATE_GOLDEN=1 $(PY) -m pytest -q tests/test_golden.py
+
+# Regenerate the published JSON Schema after changing the card's data model.
+schema: install
+	$(PY) -c "import json; from modelcards._card import json_schema, SCHEMA_PATH; \
+	SCHEMA_PATH.write_text(json.dumps(json_schema(), indent=2, sort_keys=True) + '\n')"
 
 bench: install
 	$(PY) benchmarks/card_speed.py

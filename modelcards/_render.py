@@ -96,7 +96,13 @@ def _env(autoescape: bool) -> Environment:
         keep_trailing_newline=True,
     )
     env.filters.update(
-        num=_num, rate=_rate, ci=_ci, md=_md, label=lambda m: LABELS.get(m, m), group=group_label
+        num=_num,
+        val=_val,
+        rate=_rate,
+        ci=_ci,
+        md=_md,
+        label=lambda m: LABELS.get(m, m),
+        group=group_label,
     )
     env.globals.update(NOT_PROVIDED=NOT_PROVIDED, HEADLINE=HEADLINE, DERIVED=DERIVED)
     return env

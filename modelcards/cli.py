@@ -265,6 +265,7 @@ class _Progress:
         self.announced = False
         self.lock = threading.Lock()
         self.stop = threading.Event()
+        self.tty = sys.stderr.isatty()
         self.thread = threading.Thread(target=self._watch, daemon=True)
         self.thread.start()
 
@@ -277,10 +278,10 @@ class _Progress:
     def _finish_line(self) -> None:
         if self.current and self.announced:
             took = time.perf_counter() - self.current[1]
-            click.echo(f"\r... {self.current[0]}: {took:.1f}s", err=True)
+            click.echo(f"{self._cr}... {self.current[0]}: {took:.1f}s", err=True)
 
     def _watch(self) -> None:
-        tty = sys.stderr.isatty()
+        tty = self.tty
         while not self.stop.wait(0.25):
             with self.lock:
                 if self.current is None:
@@ -288,8 +289,12 @@ class _Progress:
                 message, since = self.current
                 elapsed = time.perf_counter() - since
                 if elapsed > 1.0 and (tty or not self.announced):
-                    click.echo(f"\r... {message}: {elapsed:.1f}s", err=True, nl=not tty)
+                    click.echo(f"{self._cr}... {message}: {elapsed:.1f}s", err=True, nl=not tty)
                     self.announced = True
+
+    @property
+    def _cr(self) -> str:
+        return "\r" if self.tty else ""
 
     def done(self) -> None:
         self.stop.set()

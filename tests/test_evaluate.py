@@ -1,0 +1,283 @@
+"""assess() agrees with Fairlearn: point values exactly, bootstrap intervals within
+Monte Carlo tolerance."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+from fairlearn.metrics import (
+    MetricFrame,
+    count,
+    demographic_parity_difference,
+    demographic_parity_ratio,
+    equalized_odds_difference,
+    equalized_odds_ratio,
+    false_negative_rate,
+    false_positive_rate,
+    selection_rate,
+    true_negative_rate,
+    true_positive_rate,
+)
+from sklearn.metrics import (
+    accuracy_score,
+    balanced_accuracy_score,
+    precision_score,
+    roc_auc_score,
+)
+
+from modelcards import synthesize
+from modelcards._evaluate import MISSING, RATE_METRICS, assess, group_label
+from modelcards.errors import DataError, UnsupportedTaskError
+
+FAIRLEARN = {
+    "count": count,
+    "selection_rate": selection_rate,
+    "accuracy_score": accuracy_score,
+    "balanced_accuracy_score": balanced_accuracy_score,
+    "precision_score": precision_score,
+    "true_positive_rate": true_positive_rate,
+    "false_positive_rate": false_positive_rate,
+    "false_negative_rate": false_negative_rate,
+    "true_negative_rate": true_negative_rate,
+}
+
+
+@pytest.fixture(scope="module")
+def data():
+    df = synthesize(6000, seed=11)
+    df["pred"] = (df["score"] >= 0.5).astype(int)
+    return df
+
+
+def _by_group(result, features):
+    return {tuple(g.features.values()): g for g in result.groups_for(features)}
+
+
+def _encode(df, kind):
+    """The same outcomes as int, str, or bool labels."""
+    y, p = df["approved"].to_numpy(), df["pred"].to_numpy()
+    if kind == "int":
+        return y, p, 1
+    if kind == "str":
+        lab = np.array(["deny", "approve"])
+        return lab[y], lab[p], "approve"
+    return y.astype(bool), p.astype(bool), True
+
+
+@pytest.mark.parametrize("kind", ["int", "str", "bool"])
+@pytest.mark.parametrize("features", [["sex"], ["group"], ["sex", "group"]])
+def test_per_group_values_equal_fairlearn_metricframe_exactly(data, kind, features):
+    y, p, pos = _encode(data, kind)
+    result = assess(
+        y, p, sensitive_features=data[features], y_score=data["score"], pos_label=pos, n_boot=20
+    )
+    yb, pb = (y == pos).astype(int), (p == pos).astype(int)
+    mf = MetricFrame(metrics=FAIRLEARN, y_true=yb, y_pred=pb, sensitive_features=data[features])
+    auc = MetricFrame(
+        metrics=roc_auc_score, y_true=yb, y_pred=data["score"], sensitive_features=data[features]
+    )
+    ours = _by_group(result, features)
+    assert len(ours) == len(mf.by_group)
+    for key, row in mf.by_group.iterrows():
+        key = key if isinstance(key, tuple) else (key,)
+        g = ours[key]
+        for metric in FAIRLEARN:
+            assert g.metrics[metric].value == row[metric], (key, metric)
+        assert g.metrics["roc_auc_score"].value == auc.by_group.loc[key if len(key) > 1 else key[0]]
+        assert g.n == row["count"] == g.positives + g.negatives
+    for metric in FAIRLEARN:
+        assert result.overall.metrics[metric].value == mf.overall[metric]
+
+
+def test_disparities_equal_fairlearn_difference_ratio_and_named_metrics(data):
+    y, p = data["approved"], data["pred"]
+    result = assess(y, p, sensitive_features=data[["group"]], n_boot=20, min_group_size=1)
+    mf = MetricFrame(
+        metrics={k: v for k, v in FAIRLEARN.items() if k != "count"},
+        y_true=y,
+        y_pred=p,
+        sensitive_features=data["group"],
+    )
+    for metric in RATE_METRICS:
+        assert result.disparity(metric, "difference", ["group"]).value == pytest.approx(
+            mf.difference()[metric], abs=0, rel=1e-15
+        )
+        assert result.disparity(metric, "ratio", ["group"]).value == pytest.approx(
+            mf.ratio()[metric], abs=0, rel=1e-15
+        )
+    sf = data["group"]
+    named = {
+        "demographic_parity_difference": demographic_parity_difference,
+        "demographic_parity_ratio": demographic_parity_ratio,
+        "equalized_odds_difference": equalized_odds_difference,
+        "equalized_odds_ratio": equalized_odds_ratio,
+    }
+    for name, fn in named.items():
+        kind = "difference" if name.endswith("difference") else "ratio"
+        assert result.disparity(name, kind, ["group"]).value == pytest.approx(
+            fn(y, p, sensitive_features=sf), rel=1e-15
+        )
+
+
+def test_count_table_bootstrap_agrees_with_fairlearns_row_bootstrap(data):
+    """Same sampling distribution: intervals agree within Monte Carlo tolerance."""
+    sub = data.iloc[:3000]
+    ours = assess(
+        sub["approved"],
+        sub["pred"],
+        sensitive_features=sub[["sex", "group"]],
+        n_boot=2000,
+        seed=1,
+        intersection=False,
+    )
+    metrics = {
+        k: FAIRLEARN[k]
+        for k in ("selection_rate", "true_positive_rate", "false_positive_rate", "accuracy_score")
+    }
+    mf = MetricFrame(
+        metrics=metrics,
+        y_true=sub["approved"],
+        y_pred=sub["pred"],
+        sensitive_features=sub["group"],
+        n_boot=300,
+        ci_quantiles=[0.025, 0.975],
+        random_state=7,
+    )
+    lo, hi = mf.by_group_ci
+    for key in lo.index:
+        g = _by_group(ours, ["group"])[(key,)]
+        for metric in metrics:
+            width = hi.loc[key, metric] - lo.loc[key, metric]
+            # Quantiles from 300 resamples wander by ~10% of the width; allow 25%.
+            assert abs(g.metrics[metric].ci_low - lo.loc[key, metric]) < 0.25 * width + 1e-3
+            assert abs(g.metrics[metric].ci_high - hi.loc[key, metric]) < 0.25 * width + 1e-3
+    # Disparities too: Fairlearn's difference() of each resample.
+    d_lo, d_hi = mf.difference_ci()
+    for metric in metrics:
+        ours_d = ours.disparity(metric, "difference", ["group"])
+        width = d_hi[metric] - d_lo[metric]
+        assert abs(ours_d.ci_low - d_lo[metric]) < 0.3 * width + 1e-3
+        assert abs(ours_d.ci_high - d_hi[metric]) < 0.3 * width + 1e-3
+
+
+def test_every_interval_contains_its_point_value_and_is_seeded(data):
+    a = assess(
+        data["approved"],
+        data["pred"],
+        sensitive_features=data[["sex", "group"]],
+        y_score=data["score"],
+        n_boot=300,
+        seed=3,
+    )
+    b = assess(
+        data["approved"],
+        data["pred"],
+        sensitive_features=data[["sex", "group"]],
+        y_score=data["score"],
+        n_boot=300,
+        seed=3,
+    )
+    assert a == b
+    for g in [a.overall, *a.groups]:
+        for m, e in g.metrics.items():
+            assert e.ci_low <= e.value + 1e-12 and e.value <= e.ci_high + 1e-12, (g.features, m)
+    assert a != assess(
+        data["approved"],
+        data["pred"],
+        sensitive_features=data[["sex", "group"]],
+        n_boot=300,
+        seed=4,
+    )
+
+
+def test_delong_auc_interval_matches_the_row_bootstrap(data):
+    y, s = data["approved"].to_numpy(), data["score"].to_numpy()
+    a = assess(y, data["pred"], sensitive_features=data[["sex"]], y_score=s, n_boot=10)
+    e = a.overall.metrics["roc_auc_score"]
+    rng = np.random.default_rng(0)
+    boots = []
+    for _ in range(400):
+        idx = rng.integers(0, len(y), len(y))
+        boots.append(roc_auc_score(y[idx], s[idx]))
+    lo, hi = np.quantile(boots, [0.025, 0.975])
+    assert e.ci_low == pytest.approx(lo, abs=0.006) and e.ci_high == pytest.approx(hi, abs=0.006)
+
+
+def test_missing_sensitive_values_form_an_explicit_group(data):
+    sf = data[["group"]].copy()
+    sf.loc[sf.index[:40], "group"] = None
+    a = assess(data["approved"], data["pred"], sensitive_features=sf, n_boot=10)
+    groups = _by_group(a, ["group"])
+    assert groups[(MISSING,)].n == 40
+    assert sum(g.n for g in groups.values()) == len(data)
+
+
+def test_small_groups_are_flagged_and_left_out_of_headline_disparities(data):
+    sf = data[["group"]].copy()
+    sf.loc[sf.index[:12], "group"] = "Z"
+    a = assess(data["approved"], data["pred"], sensitive_features=sf, n_boot=50)
+    z = _by_group(a, ["group"])[("Z",)]
+    assert z.small and z.n == 12
+    d = a.disparity("demographic_parity_difference", "difference", ["group"])
+    assert d.small_groups_left_out == ["group=Z"] and d.groups_compared == 5
+    big = [g.metrics["selection_rate"].value for g in a.groups_for(["group"]) if not g.small]
+    assert d.value == max(big) - min(big)
+    assert any("group=Z" in n for n in a.notes)
+
+
+def test_a_reference_group_measures_gaps_to_that_group(data):
+    a = assess(
+        data["approved"],
+        data["pred"],
+        sensitive_features=data[["group"]],
+        n_boot=50,
+        reference_groups={"group": "A"},
+    )
+    rates = {k[0]: g.metrics["selection_rate"].value for k, g in _by_group(a, ["group"]).items()}
+    d = a.disparity("selection_rate", "difference", ["group"])
+    assert d.reference == "group=A"
+    assert d.value == pytest.approx(max(abs(v - rates["A"]) for v in rates.values()))
+    r = a.disparity("selection_rate", "ratio", ["group"])
+    assert r.value == pytest.approx(
+        min(min(v / rates["A"], rates["A"] / v) for v in rates.values())
+    )
+    with pytest.raises(DataError, match="does not exist"):
+        assess(
+            data["approved"],
+            data["pred"],
+            sensitive_features=data[["group"]],
+            n_boot=5,
+            reference_groups={"group": "Q"},
+        )
+
+
+@pytest.mark.parametrize(
+    ("y", "p", "sf", "error", "message"),
+    [
+        (
+            [0, 1, 2, 1],
+            [0, 1, 1, 1],
+            ["a", "b", "a", "b"],
+            UnsupportedTaskError,
+            "binary classification only",
+        ),
+        ([0, 1, None, 1], [0, 1, 1, 1], ["a", "b", "a", "b"], DataError, "missing value"),
+        ([0, 1, 0, 1], [0, 1, None, 1], ["a", "b", "a", "b"], DataError, "missing value"),
+        ([0, 1, 0, 1], [0, 1, 0, 1], ["a", "a", "a", "a"], DataError, "single value"),
+        (
+            [0, 1, 0, 1],
+            [0, 5, 0, 1],
+            ["a", "b", "a", "b"],
+            UnsupportedTaskError,
+            "not among the target's labels",
+        ),
+    ],
+)
+def test_bad_inputs_get_clear_errors(y, p, sf, error, message):
+    with pytest.raises(error, match=message):
+        assess(pd.Series(y), pd.Series(p), sensitive_features=pd.DataFrame({"s": sf}), n_boot=5)
+
+
+def test_group_labels_name_every_feature():
+    assert group_label({"sex": "F", "group": "E"}) == "sex=F & group=E"
