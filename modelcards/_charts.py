@@ -45,12 +45,13 @@ def _text(s: str) -> str:
     return s.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
 
 
-def group_metrics_figure(
+def group_metrics_spec(
     result, features: Sequence[str], metrics: Sequence[str] | None = None
-) -> go.Figure:
-    """Grouped bars: one bar per group and metric, with confidence-interval error bars.
+) -> dict:
+    """The figure of ``group_metrics_figure`` as a plain Plotly JSON dict.
 
-    Groups under the minimum size are drawn hatched and marked "(small)" on the axis.
+    The HTML card embeds this directly: building a validated ``go.Figure`` costs more
+    than the rest of the card's rendering.
     """
     groups = [g for g in result.groups if list(g.features) == list(features)]
     if metrics is None:
@@ -61,40 +62,54 @@ def group_metrics_figure(
         _short(g.features, multi) + (" (small)" if g.small else "") + f"<br>n={g.n:,}"
         for g in groups
     ]
-    fig = go.Figure()
+    data = []
     for i, m in enumerate(metrics):
-        vals = [g.metrics[m].value for g in groups]
-        up = [_gap(g.metrics[m].ci_high, g.metrics[m].value) for g in groups]
-        down = [_gap(g.metrics[m].value, g.metrics[m].ci_low) for g in groups]
-        fig.add_trace(
-            go.Bar(
-                name=LABELS.get(m, m),
-                x=x,
-                y=vals,
-                marker={
+        est = [g.metrics[m] for g in groups]
+        data.append(
+            {
+                "type": "bar",
+                "name": LABELS.get(m, m),
+                "x": x,
+                "y": [e.value for e in est],
+                "marker": {
                     "color": PALETTE[i % len(PALETTE)],
                     "pattern": {"shape": ["/" if g.small else "" for g in groups]},
                 },
-                error_y={"type": "data", "array": up, "arrayminus": down, "visible": True},
-                customdata=[
-                    [g.n, _fmt(g.metrics[m].ci_low), _fmt(g.metrics[m].ci_high)] for g in groups
+                "error_y": {
+                    "type": "data",
+                    "array": [_gap(e.ci_high, e.value) for e in est],
+                    "arrayminus": [_gap(e.value, e.ci_low) for e in est],
+                    "visible": True,
+                },
+                "customdata": [
+                    [g.n, _fmt(e.ci_low), _fmt(e.ci_high)] for g, e in zip(groups, est, strict=True)
                 ],
-                hovertemplate=(
-                    "%{x}<br>" + LABELS.get(m, m) + ": %{y:.3f}"
-                    "<br>95% CI %{customdata[1]} to %{customdata[2]}<extra></extra>"
-                ),
-            )
+                "hovertemplate": "%{x}<br>" + LABELS.get(m, m) + ": %{y:.3f}"
+                "<br>95% CI %{customdata[1]} to %{customdata[2]}<extra></extra>",
+            }
         )
-    fig.update_layout(
-        title={"text": "By " + _text(" & ".join(features))},
-        barmode="group",
-        yaxis={"range": [0, 1.05], "title": {"text": "rate"}},
-        legend={"orientation": "h", "y": -0.25},
-        margin={"l": 50, "r": 20, "t": 50, "b": 40},
-        height=420,
-        template="plotly_white",
-    )
-    return fig
+    layout = {
+        "title": {"text": "By " + _text(" & ".join(features))},
+        "barmode": "group",
+        "yaxis": {"range": [0, 1.05], "title": {"text": "rate"}, "gridcolor": "#e5e7eb"},
+        "legend": {"orientation": "h", "y": -0.25},
+        "margin": {"l": 50, "r": 20, "t": 50, "b": 40},
+        "height": 420,
+        "paper_bgcolor": "#ffffff",
+        "plot_bgcolor": "#ffffff",
+        "font": {"family": "system-ui, sans-serif"},
+    }
+    return {"data": data, "layout": layout}
+
+
+def group_metrics_figure(
+    result, features: Sequence[str], metrics: Sequence[str] | None = None
+) -> go.Figure:
+    """Grouped bars: one bar per group and metric, with confidence-interval error bars.
+
+    Groups under the minimum size are drawn hatched and marked "(small)" on the axis.
+    """
+    return go.Figure(group_metrics_spec(result, features, metrics))
 
 
 def metric_by_group_figure(result, features: Sequence[str], metric: str) -> go.Figure:

@@ -138,6 +138,7 @@ def generate_card(
     min_group_size: int = 30,
     positive_label=None,
     name: str | None = None,
+    reference_groups: dict[str, str] | None = None,
     allow_pickle: bool = False,
     trusted_types: Sequence[str] = (),
     progress: Callable[[str], None] | None = None,
@@ -224,6 +225,12 @@ def generate_card(
         raise DataError("Name at least one sensitive column with --sensitive COL[,COL...].")
     require_columns(frame, [target], where=where, role="target")
     require_columns(frame, sensitive, where=where, role="sensitive")
+    for col in reference_groups or {}:
+        if col not in sensitive:
+            raise DataError(
+                f"--reference names {col!r}, which is not a sensitive column.",
+                hint="Sensitive columns: " + ", ".join(sensitive) + ".",
+            )
     if target in sensitive:
         raise DataError(f"{target!r} is both the target and a sensitive column.")
     y_true = frame[target]
@@ -243,11 +250,10 @@ def generate_card(
             )
         say(f"predicting {len(frame):,} rows with {loaded.uri}")
         try:
-            y_score = loaded.positive_scores(frame)
+            raw, y_score = loaded.predict_with_scores(frame)
             if threshold is not None and y_score is not None:
                 y_pred = np.where(y_score >= threshold, pos, neg)
             else:
-                raw = loaded.predict(frame)
                 y_pred = _relabel(raw, y_true)
         except (ValueError, TypeError, KeyError) as exc:
             raise DataError(
@@ -297,6 +303,7 @@ def generate_card(
         n_boot=n_boot,
         seed=seed,
         min_group_size=min_group_size,
+        reference_groups=reference_groups,
         progress=say,
     )
     policy_result = pol.evaluate(assessment) if pol is not None else no_policy()

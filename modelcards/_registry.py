@@ -25,6 +25,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pandas as pd
 import yaml
 
@@ -143,6 +144,20 @@ class LoadedModel:
         proba = self.model.predict_proba(self.features(frame))
         idx = list(self.model.classes_).index(self.positive_label)
         return proba[:, idx]
+
+    def predict_with_scores(self, frame: pd.DataFrame):
+        """Labels and positive-class probabilities from one pass over the data.
+
+        The label is the most probable class, which is what ``predict`` returns for
+        scikit-learn's probabilistic classifiers; without ``predict_proba`` the scores
+        are None.
+        """
+        if not hasattr(self.model, "predict_proba"):
+            return self.predict(frame), None
+        proba = self.model.predict_proba(self.features(frame))
+        classes = np.asarray(self.model.classes_)
+        idx = list(classes).index(self.positive_label)
+        return classes[np.argmax(proba, axis=1)], proba[:, idx]
 
     def evaluation_split(self) -> pd.DataFrame:
         """The held-out split logged with this version (features, target, sensitive columns)."""

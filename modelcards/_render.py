@@ -16,7 +16,7 @@ from jinja2 import Environment, PackageLoader, StrictUndefined, select_autoescap
 from markupsafe import Markup
 
 from ._card import NOT_PROVIDED, ModelCard
-from ._charts import LABELS, group_metrics_figure
+from ._charts import LABELS, group_metrics_spec
 from ._evaluate import DERIVED, group_label
 
 HEADLINE = [
@@ -138,9 +138,8 @@ def render_html(card: ModelCard, *, plotlyjs: str | None = None) -> str:
         plotlyjs = get_plotlyjs()
     ctx = _context(card)
     for i, s in enumerate(ctx["sets"]):
-        fig = group_metrics_figure(card.fairness, s["features"])
         s["chart_id"] = f"chart-{i}"
-        s["figure"] = _json_script(fig.to_plotly_json())
+        s["figure"] = _json_script(group_metrics_spec(card.fairness, s["features"]))
     return (
         _env(True)
         .get_template("card.html.j2")

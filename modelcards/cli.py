@@ -193,6 +193,14 @@ def _columns(ctx, param, value):
 @click.option(
     "--positive-label", metavar="V", help="The target value that is the positive outcome."
 )
+@click.option(
+    "--reference",
+    "references",
+    multiple=True,
+    metavar="COL=VALUE",
+    help="Measure disparities of COL against this group instead of between all "
+    "groups (repeatable).",
+)
 @click.option("--name", help="The model's name on the card (default: the registered name).")
 @click.option(
     "--allow-pickle",
@@ -221,6 +229,7 @@ def card(
     seed,
     min_group_size,
     positive_label,
+    references,
     name,
     allow_pickle,
     trusted_types,
@@ -234,6 +243,12 @@ def card(
     """
     from ._generate import generate_card, write_card
 
+    reference_groups = {}
+    for item in references:
+        col, sep, value = item.partition("=")
+        if not sep or not col:
+            raise click.BadParameter(f"{item!r} is not COL=VALUE", param_hint="--reference")
+        reference_groups[col] = value
     bar = _Progress()
     try:
         result = generate_card(
@@ -241,6 +256,7 @@ def card(
         scores=scores, threshold=threshold, spec=spec, policy=policy, n_boot=n_boot,
         seed=seed, min_group_size=min_group_size, positive_label=positive_label, name=name,
         allow_pickle=allow_pickle, trusted_types=trusted_types, progress=bar.step,
+        reference_groups=reference_groups or None,
         )  # fmt: skip
     except BaseException:
         bar.done()

@@ -421,3 +421,14 @@ def test_parquet_input_gives_the_same_numbers_as_csv(tmp_path):
         for n in ("d.csv", "d.parquet")
     )
     assert a["fairness"] == b["fairness"]
+
+
+def test_a_reference_group_is_recorded_on_its_disparities(tmp_path, apps):
+    out = card(*scores_args(apps, "--reference", "group=A"), cwd=tmp_path)
+    assert out.returncode == 0, out.stderr
+    data = json.loads((tmp_path / "model_card" / "model_card.json").read_text())
+    refs = {tuple(d["features"]): d["reference"] for d in data["fairness"]["disparities"]}
+    assert refs == {("sex",): None, ("group",): "group=A", ("sex", "group"): None}
+    bad = card(*scores_args(apps, "--reference", "grp=A", "--out", "x"), cwd=tmp_path)
+    assert bad.returncode == 2 and "not a sensitive column" in bad.stderr
+    assert not (tmp_path / "x").exists()

@@ -1,0 +1,215 @@
+"""How fast is a card? Run: `make bench` (or `.venv/bin/python benchmarks/card_speed.py`).
+
+For each size (default 100,000 and 1,000,000 rows of `modelcards synth` data, two
+sensitive features and their intersection, every metric including ROC AUC, 1,000
+bootstrap resamples) it prints, from the same run:
+
+* card: a whole card from a registered model: read the Parquet file, predict, assess,
+  apply a policy, render HTML, Markdown and JSON, write them;
+* floor: reading the same file plus one predict_proba of the same model;
+* assess: our assessment alone, and per bootstrap resample;
+* Fairlearn: MetricFrame with the same metrics and `n_boot` resamples (labels and scores
+  need a frame each), timed per resample; and the ratio of the two per-resample times.
+
+Options: --rows 100000,1000000  --fairlearn-boot 3 (resamples for Fairlearn's timing).
+Timings are wall-clock seconds on this machine; each figure is the best of --repeat runs.
+"""
+
+from __future__ import annotations
+
+import argparse
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+
+def best(fn, repeat):
+    times, out = [], None
+    for _ in range(repeat):
+        t = time.perf_counter()
+        out = fn()
+        times.append(time.perf_counter() - t)
+    return min(times), out
+
+
+def train_and_register(home: Path):
+    from sklearn.compose import make_column_transformer
+    from sklearn.linear_model import LogisticRegression
+    from sklearn.pipeline import make_pipeline
+    from sklearn.preprocessing import OneHotEncoder, StandardScaler
+
+    import modelcards as mc
+    from modelcards._synth import FEATURES, SENSITIVE, TARGET
+
+    train = mc.synthesize(50_000, seed=99)
+    numeric = [f for f in FEATURES if f != "employment"]
+    model = make_pipeline(
+        make_column_transformer(
+            (StandardScaler(), numeric), (OneHotEncoder(handle_unknown="ignore"), ["employment"])
+        ),
+        LogisticRegression(max_iter=1000),
+    ).fit(train[FEATURES], train[TARGET])
+    reg = mc.Registry(home=home)
+    reg.register(
+        model,
+        name="bench",
+        X_train=train[FEATURES],
+        evaluation=train[[*FEATURES, TARGET, *SENSITIVE]].head(1000),
+        target=TARGET,
+        positive_label=1,
+        sensitive_features=SENSITIVE,
+        alias="champion",
+    )
+    return reg.load("models:/bench@champion")
+
+
+def fairlearn_per_resample(frame, y_pred, y_score, n_boot):
+    from fairlearn.metrics import (
+        MetricFrame,
+        count,
+        false_negative_rate,
+        false_positive_rate,
+        selection_rate,
+        true_negative_rate,
+        true_positive_rate,
+    )
+    from sklearn.metrics import (
+        accuracy_score,
+        balanced_accuracy_score,
+        precision_score,
+        roc_auc_score,
+    )
+
+    labels = {
+        "count": count,
+        "selection_rate": selection_rate,
+        "accuracy_score": accuracy_score,
+        "balanced_accuracy_score": balanced_accuracy_score,
+        "precision_score": precision_score,
+        "true_positive_rate": true_positive_rate,
+        "false_positive_rate": false_positive_rate,
+        "false_negative_rate": false_negative_rate,
+        "true_negative_rate": true_negative_rate,
+    }
+    sf = frame[["sex", "group"]]
+    y = frame["approved"]
+    t = time.perf_counter()
+    MetricFrame(
+        metrics=labels,
+        y_true=y,
+        y_pred=y_pred,
+        sensitive_features=sf,
+        n_boot=n_boot,
+        ci_quantiles=[0.025, 0.975],
+        random_state=0,
+    )
+    MetricFrame(
+        metrics={"roc_auc_score": roc_auc_score},
+        y_true=y,
+        y_pred=y_score,
+        sensitive_features=sf,
+        n_boot=n_boot,
+        ci_quantiles=[0.025, 0.975],
+        random_state=0,
+    )
+    total = time.perf_counter() - t
+    # n_boot resamples plus the point estimate: n_boot + 1 evaluations.
+    return total / (n_boot + 1)
+
+
+def run(rows: int, loaded, tmp: Path, fairlearn_boot: int, repeat: int) -> dict:
+    from modelcards import synthesize
+    from modelcards._data import read_table
+    from modelcards._evaluate import assess
+    from modelcards._generate import generate_card, write_card
+    from modelcards._policy import parse_policy
+    from modelcards._synth import FEATURES
+
+    path = tmp / f"synth-{rows}.parquet"
+    synthesize(rows, seed=0).to_parquet(path, index=False)
+    policy = parse_policy(
+        "checks:\n  - demographic_parity_ratio >= 0.8\n"
+        "  - false_negative_rate <= 0.3 for every group\n"
+    )
+
+    def floor():
+        frame = read_table(path)
+        return loaded.model.predict_proba(frame[FEATURES])
+
+    def card():
+        result = generate_card(
+            model=loaded,
+            data=path,
+            target="approved",
+            sensitive=["sex", "group"],
+            policy=policy,
+            n_boot=1000,
+            seed=0,
+        )
+        write_card(result, tmp / f"card-{rows}")
+        return result
+
+    t_floor, _ = best(floor, repeat)
+    t_card, result = best(card, repeat)
+    frame = pd.read_parquet(path)
+    labels, scores = loaded.predict_with_scores(frame)
+    t_assess, _ = best(
+        lambda: assess(
+            frame["approved"],
+            labels,
+            sensitive_features=frame[["sex", "group"]],
+            y_score=scores,
+            n_boot=1000,
+            seed=0,
+        ),
+        repeat,
+    )
+    t_fair = fairlearn_per_resample(frame, labels, scores, fairlearn_boot)
+    groups = len(result.assessment.groups)
+    return {
+        "rows": rows,
+        "groups": groups,
+        "card_s": t_card,
+        "floor_s": t_floor,
+        "card_over_floor": t_card / t_floor,
+        "assess_s": t_assess,
+        "ours_per_resample_ms": 1000 * t_assess / 1000,
+        "fairlearn_per_resample_s": t_fair,
+        "speedup_per_resample": t_fair / (t_assess / 1000),
+    }
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--rows", default="100000,1000000")
+    ap.add_argument("--fairlearn-boot", type=int, default=3)
+    ap.add_argument("--repeat", type=int, default=3)
+    args = ap.parse_args()
+    sizes = [int(x) for x in args.rows.split(",")]
+    with tempfile.TemporaryDirectory(prefix="modelcards-bench-") as tmp:
+        tmp = Path(tmp)
+        loaded = train_and_register(tmp / "store")
+        rows = []
+        for n in sizes:
+            print(f"... {n:,} rows", flush=True)
+            rows.append(run(n, loaded, tmp, args.fairlearn_boot, args.repeat))
+    header = (
+        f"{'rows':>10} {'groups':>6} {'card s':>8} {'floor s':>8} {'card/floor':>10} "
+        f"{'assess s':>9} {'ours/resample':>14} {'Fairlearn/resample':>19} {'speed-up':>9}"
+    )
+    print(header)
+    for r in rows:
+        print(
+            f"{r['rows']:>10,} {r['groups']:>6} {r['card_s']:>8.2f} {r['floor_s']:>8.2f} "
+            f"{r['card_over_floor']:>10.2f} {r['assess_s']:>9.3f} "
+            f"{r['ours_per_resample_ms']:>11.3f} ms {r['fairlearn_per_resample_s']:>17.2f} s "
+            f"{r['speedup_per_resample']:>8,.0f}x"
+        )
+    np.set_printoptions(precision=3)
+
+
+if __name__ == "__main__":
+    main()
