@@ -4,14 +4,86 @@ from __future__ import annotations
 
 import streamlit as st
 
+PAGES = [
+    ("home", "Model", "model", ":material/info:"),
+    ("try_it", "Try it", "try", ":material/play_arrow:"),
+    ("what_if", "What if", "what-if", ":material/insights:"),
+    ("edge_cases", "Edge cases", "edge-cases", ":material/rule:"),
+    ("batch", "Batch", "batch", ":material/table:"),
+    ("fairness", "Fairness audit", "fairness", ":material/balance:"),
+    ("card", "Model card", "card", ":material/description:"),
+]
+
+
+def model_picker() -> None:
+    """The model and the alias or version, in the sidebar and in the URL."""
+    from apps import state
+
+    models = state.model_list()
+    if not models:
+        st.session_state["_model_ref"] = None
+        return
+    by_name = {m.name: m for m in models}
+    names = list(by_name)
+    state.sync_param("model", names[0])
+    if st.session_state["model"] not in by_name:
+        st.session_state["model"] = names[0]
+    name = st.sidebar.selectbox("Model", names, key="model")
+    chosen = by_name[name]
+    options = [f"@{a}" for a in sorted(chosen.aliases)] + [str(v.version) for v in chosen.versions]
+    state.sync_param("ref", options[0])
+    if st.session_state["ref"] not in options:
+        st.session_state["ref"] = options[0]
+    ref = st.sidebar.selectbox(
+        "Alias or version",
+        options,
+        key="ref",
+        format_func=lambda o: o if o.startswith("@") else f"version {o}",
+    )
+    state.write_params(model=name, ref=ref)
+    st.session_state["_model_ref"] = (
+        f"models:/{name}{ref}" if ref.startswith("@") else f"models:/{name}/{ref}"
+    )
+
 
 def run() -> None:
     """Route to the pages. Kept in a function so tests can import and run it."""
-    from apps.pages import home
+    import importlib
 
-    st.set_page_config(page_title="modelcards demo", layout="wide")
-    nav = st.navigation([st.Page(home.render, title="Model", url_path="model", default=True)])
+    from apps import state
+
+    st.set_page_config(
+        page_title="modelcards demo", page_icon=":material/fact_check:", layout="wide"
+    )
+    if not state.password_ok():
+        return
+    pages = []
+    for module, title, path, icon in PAGES:
+        render = importlib.import_module(f"apps.pages.{module}").render
+        pages.append(
+            st.Page(
+                state.guarded(render),
+                title=title,
+                url_path=path,
+                icon=icon,
+                default=module == "home",
+            )
+        )
+    nav = st.navigation(pages)
+    state.guarded(model_picker)()
     nav.run()
+
+
+def run_page(module: str) -> None:
+    """One page with the sidebar's model picker, without the router (for AppTest)."""
+    import importlib
+
+    from apps import state
+
+    if not state.password_ok():
+        return
+    state.guarded(model_picker)()
+    state.guarded(importlib.import_module(f"apps.pages.{module}").render)()
 
 
 if __name__ == "__main__":

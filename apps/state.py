@@ -1,12 +1,19 @@
-"""Caching and shared state for the Streamlit demo. Only apps/ touch the registry."""
+"""Caching, shared state and URL sync for the Streamlit demo. Only apps/ touch these."""
 
 from __future__ import annotations
 
+import copy
+import hmac
+import logging
 import os
+from collections.abc import Callable
 
 import streamlit as st
 
 from modelcards import LoadedModel, Registry
+from modelcards.errors import ModelcardsError
+
+log = logging.getLogger("modelcards.demo")
 
 
 @st.cache_resource(show_spinner=False)
@@ -24,14 +31,120 @@ def _load_pinned(tracking_uri: str, name: str, version: int) -> LoadedModel:
     return registry().load(f"models:/{name}/{version}")
 
 
+@st.cache_data(ttl=10, show_spinner=False)
+def _resolve(tracking_uri: str, ref: str) -> tuple[str, int, str | None]:
+    return registry().resolve(ref)
+
+
 def load(ref: str) -> LoadedModel:
-    """Resolve the reference now (an alias may have moved), then load by fixed version."""
+    """Resolve the reference (re-read every 10 s: an alias may move), then load by version."""
     reg = registry()
-    name, version, alias = reg.resolve(ref)
+    name, version, alias = _resolve(reg.tracking_uri, ref)
     model = _load_pinned(reg.tracking_uri, name, version)
     if alias != model.alias:
-        import copy
-
         model = copy.copy(model)
         model.alias = alias
     return model
+
+
+@st.cache_resource(show_spinner=False)
+def store():
+    from modelcards._store import Store
+
+    return Store()
+
+
+@st.cache_resource(show_spinner="Computing the card from the evaluation split...", max_entries=16)
+def _card(tracking_uri: str, name: str, version: int):
+    from modelcards._generate import generate_card
+
+    return generate_card(model=_load_pinned(tracking_uri, name, version))
+
+
+def card_for(model: LoadedModel):
+    """The card of a version on its stored evaluation split, with its stored policy."""
+    return _card(model.tracking_uri, model.name, model.version)
+
+
+def sync_param(key: str, default, parse: Callable = str):
+    """Bind session state ``key`` to the URL query parameter of the same name.
+
+    The URL seeds the value on first load; every rerun writes the current value back,
+    so the address bar is always a link to what is on screen.
+    """
+    if key not in st.session_state:
+        raw = st.query_params.get(key)
+        value = default
+        if raw is not None:
+            try:
+                value = parse(raw)
+            except (TypeError, ValueError):
+                value = default
+        st.session_state[key] = value
+    return st.session_state[key]
+
+
+def write_params(**values) -> None:
+    for k, v in values.items():
+        if v is None:
+            st.query_params.pop(k, None)
+        else:
+            st.query_params[k] = str(v)
+
+
+def selected_ref() -> str | None:
+    return st.session_state.get("_model_ref")
+
+
+def current_model() -> LoadedModel | None:
+    ref = selected_ref()
+    if ref is None:
+        st.info("No model is registered yet. Run `modelcards examples` to add the examples.")
+        return None
+    return load(ref)
+
+
+def guarded(page: Callable[[], None], name: str | None = None) -> Callable[[], None]:
+    """Any failure reaches the stakeholder as a plain message, never a traceback.
+
+    ``name`` must differ between pages: Streamlit tells function pages apart by it.
+    """
+
+    def run() -> None:
+        try:
+            page()
+        except ModelcardsError as exc:
+            st.error(str(exc))
+        except Exception:  # a bug: log it for us, say little to the viewer
+            log.exception("demo page failed")
+            st.error("Something went wrong on this page. The error was logged for the team.")
+
+    run.__name__ = run.__qualname__ = name or page.__name__
+    return run
+
+
+def password_ok() -> bool:
+    """With MODELCARDS_DEMO_PASSWORD set, show only a password prompt until it is given."""
+    expected = os.environ.get("MODELCARDS_DEMO_PASSWORD")
+    if not expected or st.session_state.get("_authenticated"):
+        return True
+    st.title("modelcards demo")
+    with st.form("login"):
+        given = st.text_input("Password", type="password", key="_password")
+        submitted = st.form_submit_button("Open the demo")
+    if submitted:
+        if hmac.compare_digest(given.encode(), expected.encode()):
+            st.session_state["_authenticated"] = True
+            st.rerun()
+        st.error("That password is not right.")
+    return False
+
+
+@st.cache_data(ttl=10, show_spinner=False)
+def _models(tracking_uri: str):
+    return registry().list_models()
+
+
+def model_list():
+    """Registered models, re-read at most every 10 seconds (aliases may move)."""
+    return _models(registry().tracking_uri)

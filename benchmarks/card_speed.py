@@ -235,7 +235,8 @@ def main() -> None:
             rows.append(run(n, loaded, tmp, args.fairlearn_boot, args.repeat))
     header = (
         f"{'rows':>10} {'groups':>6} {'card s':>8} {'floor s':>8} {'card/floor':>10} "
-        f"{'labels only':>11} {'assess s':>9} {'ours/resample':>14} {'Fairlearn/resample':>19} {'speed-up':>9}"
+        f"{'labels only':>11} {'assess s':>9} {'ours/resample':>14} "
+        f"{'Fairlearn/resample':>19} {'speed-up':>9}"
     )
     print(header)
     for r in rows:

@@ -46,3 +46,48 @@ def signature_table(model: LoadedModel) -> pd.DataFrame:
                 seen = ", ".join(p.levels)
         rows.append({"input": col.name, "type": col.type, "seen in training": seen})
     return pd.DataFrame(rows)
+
+
+def card_overview(card) -> None:
+    """Intended use, headline metrics and the fairness verdict from a card."""
+    from modelcards._charts import LABELS
+
+    use = card.intended_use
+    left, right = st.columns(2)
+    with left:
+        st.markdown("**Intended use**")
+        for item in use.primary_uses or ["Not provided"]:
+            st.markdown(f"- {_plain(item)}")
+        st.markdown("**Out of scope**")
+        for item in use.out_of_scope_uses or ["Not provided"]:
+            st.markdown(f"- {_plain(item)}")
+    with right:
+        verdict = card.policy.verdict
+        show = {"pass": st.success, "fail": st.error, "inconclusive": st.warning}.get(
+            verdict, st.info
+        )
+        show(
+            f"Fairness policy: **{verdict.upper()}**"
+            + (f" ({card.policy.source})" if card.policy.source else "")
+        )
+        overall = card.quantitative_analyses.overall
+        cols = st.columns(3)
+        for col, metric in zip(
+            cols, ["accuracy_score", "balanced_accuracy_score", "roc_auc_score"], strict=True
+        ):
+            e = overall.metrics.get(metric)
+            if e is not None and e.value is not None:
+                col.metric(
+                    LABELS[metric],
+                    f"{e.value:.3f}",
+                    help=f"95% CI {e.ci_low:.3f} to {e.ci_high:.3f}, n={overall.n:,}",
+                )
+        for check in card.policy.checks:
+            st.caption(f"{check.verdict.upper()}: `{check.check}` ({check.reason})")
+
+
+def _plain(text: str) -> str:
+    """Markdown-escape text from a spec so it shows as written."""
+    from modelcards._render import _md
+
+    return _md(text)

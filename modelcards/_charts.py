@@ -149,3 +149,58 @@ def _gap(a, b):
 
 def _fmt(x):
     return "n/a" if x is None else f"{x:.3f}"
+
+
+def probability_figure(probabilities: dict[str, float], positive: str) -> go.Figure:
+    """Class probabilities of one prediction, the positive class highlighted."""
+    classes = list(probabilities)
+    fig = go.Figure(
+        go.Bar(
+            x=[probabilities[c] for c in classes],
+            y=[_text(c) for c in classes],
+            orientation="h",
+            marker={"color": [PALETTE[0] if c == positive else "#999999" for c in classes]},
+            text=[f"{probabilities[c]:.1%}" for c in classes],
+            textposition="auto",
+        )
+    )
+    fig.update_layout(
+        xaxis={"range": [0, 1], "tickformat": ".0%", "title": {"text": "probability"}},
+        height=60 * len(classes) + 80,
+        margin={"l": 80, "r": 20, "t": 20, "b": 40},
+        template="plotly_white",
+    )
+    return fig
+
+
+def sweep_figure(curve, feature: str, current, positive: str, threshold: float = 0.5):
+    """Predicted probability as one feature sweeps its range, the current input marked."""
+    numeric = all(isinstance(v, int | float) for v in curve["value"])
+    x = list(curve["value"]) if numeric else [_text(str(v)) for v in curve["value"]]
+    trace = go.Scatter if numeric else go.Bar
+    fig = go.Figure(trace(x=x, y=list(curve["probability"]), name=f"P({_text(positive)})"))
+    if current is not None:
+        cur_x = current if numeric else _text(str(current))
+        cur_y = None
+        for v, p in zip(x, curve["probability"], strict=True):
+            if v == cur_x:
+                cur_y = p
+        fig.add_trace(
+            go.Scatter(
+                x=[cur_x],
+                y=[cur_y if cur_y is not None else threshold],
+                mode="markers",
+                marker={"size": 14, "color": PALETTE[3], "symbol": "diamond"},
+                name="current input",
+            )
+        )
+    fig.add_hline(y=threshold, line_dash="dot", annotation_text="decision threshold")
+    fig.update_layout(
+        xaxis={"title": {"text": _text(feature)}},
+        yaxis={"range": [0, 1], "tickformat": ".0%", "title": {"text": f"P({_text(positive)})"}},
+        height=380,
+        margin={"l": 60, "r": 20, "t": 30, "b": 50},
+        template="plotly_white",
+        showlegend=True,
+    )
+    return fig

@@ -110,6 +110,16 @@ CARD_SPEC = {
 }
 
 
+POLICY = """\
+# The release policy stored with the example models. It uses the four-fifths rule for
+# selection rates and bounds the gaps in error rates.
+checks:
+  - demographic_parity_ratio >= 0.8
+  - equalized_odds_difference <= 0.1
+  - false_negative_rate <= 0.1 for every group
+"""
+
+
 def load_arrests_frame() -> pd.DataFrame:
     """The arrests data with the derived ``age_group`` column."""
     from sklego.datasets import load_arrests
@@ -204,6 +214,7 @@ def register_examples(registry, *, progress: Callable[[str], None] = lambda msg:
             positive_label=POSITIVE,
             sensitive_features=SENSITIVE,
             card_spec=CARD_SPEC,
+            policy=POLICY,
             description=description,
             model_description=(
                 "Predicts whether a person arrested in Toronto for simple possession of "

@@ -139,6 +139,7 @@ def generate_card(
     positive_label=None,
     name: str | None = None,
     reference_groups: dict[str, str] | None = None,
+    intersection: bool = True,
     allow_pickle: bool = False,
     trusted_types: Sequence[str] = (),
     progress: Callable[[str], None] | None = None,
@@ -193,6 +194,10 @@ def generate_card(
                 f"{loaded.uri} is a {loaded.task} model with classes {loaded.classes}; "
                 "modelcards supports binary classification only."
             )
+        if policy is None and loaded.policy_text:
+            from ._policy import parse_policy
+
+            pol = parse_policy(loaded.policy_text, source=f"the policy stored with {loaded.uri}")
         if spec is None and loaded.card_spec is not None:
             card_spec = parse_spec(
                 loaded.card_spec, source=f"the card spec stored with {loaded.uri}"
@@ -304,6 +309,7 @@ def generate_card(
         seed=seed,
         min_group_size=min_group_size,
         reference_groups=reference_groups,
+        intersection=intersection,
         progress=say,
     )
     policy_result = pol.evaluate(assessment) if pol is not None else no_policy()

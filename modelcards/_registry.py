@@ -7,7 +7,8 @@ A registered version carries, besides the skops model file:
   ``modelcards.target`` and ``modelcards.sensitive_features``;
 * run artifacts under ``modelcards/``: ``profile.json`` (the training-data profile),
   ``evaluation.parquet`` (the held-out split, with target and sensitive columns) and,
-  optionally, ``card_spec.yaml`` (the human-written card sections).
+  optionally, ``card_spec.yaml`` (the human-written card sections) and ``policy.yaml``
+  (the release policy a card of this version is checked against by default).
 """
 
 from __future__ import annotations
@@ -110,6 +111,7 @@ class LoadedModel:
     target: str | None
     sensitive_features: list[str]
     card_spec: dict | None
+    policy_text: str | None
     description: str
     model_description: str
     tags: dict[str, str]
@@ -406,6 +408,7 @@ class Registry:
             target=tags.get(TAG + "target"),
             sensitive_features=json.loads(tags.get(TAG + "sensitive_features", "[]")),
             card_spec=extras.get("card_spec"),
+            policy_text=extras.get("policy"),
             description=mv.description or "",
             model_description=rm.description or "",
             tags=tags,
@@ -434,6 +437,9 @@ class Registry:
             s = self._download_run_file(run_id, "card_spec.yaml", tmp)
             if s is not None:
                 out["card_spec"] = yaml.safe_load(s.read_text()) or {}
+            pol = self._download_run_file(run_id, "policy.yaml", tmp)
+            if pol is not None:
+                out["policy"] = pol.read_text()
         return out
 
     def _read_evaluation(self, loaded: LoadedModel) -> tuple[pd.DataFrame, str]:
@@ -460,6 +466,7 @@ class Registry:
         positive_label,
         sensitive_features: list[str] = (),
         card_spec: dict | None = None,
+        policy: str | None = None,
         description: str = "",
         model_description: str | None = None,
         alias: str | None = None,
@@ -535,6 +542,11 @@ class Registry:
                     ],
                 )
                 mlflow.log_text(profile.model_dump_json(indent=2), f"{ARTIFACT_DIR}/profile.json")
+                if policy is not None:
+                    from ._policy import parse_policy
+
+                    parse_policy(policy, source="the policy")  # refuse a broken one now
+                    mlflow.log_text(policy, f"{ARTIFACT_DIR}/policy.yaml")
                 if card_spec is not None:
                     mlflow.log_text(
                         yaml.safe_dump(card_spec, sort_keys=False, allow_unicode=True),

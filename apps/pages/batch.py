@@ -1,0 +1,87 @@
+"""Batch: score an uploaded CSV, list its bad rows, download the predictions."""
+
+from __future__ import annotations
+
+import io
+
+import pandas as pd
+import streamlit as st
+
+from apps import state
+from components.model_info import version_badge
+from components.tables import group_table
+from modelcards._evaluate import assess
+from modelcards._predict import csv_safe, score_batch
+from modelcards.errors import DataError
+
+MAX_MB = 20
+
+
+def read_upload(upload) -> pd.DataFrame:
+    name = upload.name
+    if not name.lower().endswith(".csv"):
+        raise DataError(f"{name} is not a CSV file.", hint="Upload a .csv file.")
+    if upload.size > MAX_MB * 1024 * 1024:
+        raise DataError(
+            f"{name} is {upload.size / 1e6:.1f} MB; the demo takes up to {MAX_MB} MB.",
+            hint="Split the file, or use `modelcards card --data FILE`.",
+        )
+    try:
+        frame = pd.read_csv(io.BytesIO(upload.getvalue()))
+    except (ValueError, UnicodeDecodeError, pd.errors.ParserError) as exc:
+        raise DataError(
+            f"Cannot read {name} as CSV: {str(exc).splitlines()[0]}",
+            hint="Upload a UTF-8 CSV file with a header row.",
+        ) from exc
+    if frame.empty:
+        raise DataError(f"{name} has no rows.", hint="Upload a file with a header and rows.")
+    return frame
+
+
+def render() -> None:
+    st.title("Batch")
+    model = state.current_model()
+    if model is None:
+        return
+    version_badge(model)
+    st.caption(
+        "Columns the model needs: "
+        + ", ".join(model.feature_names)
+        + (
+            f". Add `{model.target}` and sensitive columns "
+            f"({', '.join(model.sensitive_features)}) to see per-group metrics."
+            if model.target
+            else "."
+        )
+    )
+    upload = st.file_uploader("CSV file", type=["csv"], key="batch_file")
+    if upload is None:
+        return
+    frame = read_upload(upload)
+    result = score_batch(model, frame)
+    if len(result.problems):
+        st.error(f"{result.problems['row'].nunique()} row(s) could not be scored; the others were.")
+        st.dataframe(result.problems, hide_index=True, key="batch_problems")
+    st.success(f"Scored {len(result.scored):,} of {len(frame):,} rows.")
+    st.dataframe(result.scored.head(1000), hide_index=True, key="batch_scored")
+    st.download_button(
+        "Download predictions (CSV)",
+        csv_safe(result.scored).to_csv(index=False).encode(),
+        file_name=f"{model.name}-v{model.version}-predictions.csv",
+        mime="text/csv",
+        key="batch_download",
+    )
+    sensitive = [c for c in model.sensitive_features if c in frame.columns]
+    if model.target and model.target in result.scored.columns and sensitive and len(result.scored):
+        st.subheader("Per-group metrics on this file")
+        scored = result.scored
+        y = scored[model.target].astype(str)
+        a = assess(
+            y,
+            scored["prediction"],
+            sensitive_features=scored[sensitive],
+            pos_label=str(model.positive_label),
+            n_boot=200,
+        )
+        for features in a.feature_sets():
+            group_table(a, features)

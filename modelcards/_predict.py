@@ -1,0 +1,210 @@
+"""Single predictions, what-if sweeps, decision flips and batch scoring for a LoadedModel.
+
+Inputs arrive as text from URLs and CSV files; ``coerce_row`` turns them into the types of
+the model's signature, and says which input is wrong and why when it cannot.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+
+from .errors import DataError
+
+NUMERIC_TYPES = {"long", "integer", "double", "float"}
+INTEGER_TYPES = {"long", "integer"}
+#: Largest upload the demo scores in one go.
+MAX_BATCH_ROWS = 100_000
+
+
+@dataclass
+class Prediction:
+    label: str
+    probabilities: dict[str, float]
+    positive_probability: float | None
+
+
+def coerce_value(col, raw):
+    """One input value in the signature's type, or a ValueError saying why not."""
+    if raw is None or (isinstance(raw, float) and math.isnan(raw)) or str(raw).strip() == "":
+        raise ValueError("is missing")
+    if col.type in NUMERIC_TYPES:
+        try:
+            value = float(raw)
+        except (TypeError, ValueError):
+            raise ValueError(f"{raw!r} is not a number") from None
+        if not math.isfinite(value):
+            raise ValueError(f"{raw!r} is not a finite number")
+        if col.type in INTEGER_TYPES:
+            if not value.is_integer():
+                raise ValueError(f"{raw!r} is not a whole number")
+            return int(value)
+        return value
+    if col.type == "boolean":
+        text = str(raw).strip().lower()
+        if text in {"true", "1", "yes"}:
+            return True
+        if text in {"false", "0", "no"}:
+            return False
+        raise ValueError(f"{raw!r} is not true or false")
+    return str(raw)
+
+
+def coerce_row(model, values: dict) -> pd.DataFrame:
+    """A one-row frame in the model's input types; DataError names the first bad input."""
+    row = {}
+    for col in model.inputs:
+        try:
+            row[col.name] = coerce_value(col, values.get(col.name))
+        except ValueError as exc:
+            raise DataError(
+                f"Input {col.name!r} {exc}.", hint=f"Give {col.name} a {col.type} value."
+            ) from None
+    return _frame(model, [row])
+
+
+def _frame(model, rows: list[dict]) -> pd.DataFrame:
+    frame = pd.DataFrame(rows, columns=model.feature_names)
+    for col in model.inputs:
+        if col.type in INTEGER_TYPES:
+            frame[col.name] = frame[col.name].astype("int64")
+        elif col.type in NUMERIC_TYPES:
+            frame[col.name] = frame[col.name].astype("float64")
+    return frame
+
+
+def predict_row(model, frame: pd.DataFrame) -> Prediction:
+    """The label and class probabilities for the first row of ``frame``."""
+    features = model.features(frame)
+    if not hasattr(model.model, "predict_proba"):
+        return Prediction(str(model.model.predict(features)[0]), {}, None)
+    proba = model.model.predict_proba(features)[0]
+    classes = [str(c) for c in model.model.classes_]
+    probabilities = dict(zip(classes, map(float, proba), strict=True))
+    return Prediction(
+        label=classes[int(np.argmax(proba))],
+        probabilities=probabilities,
+        positive_probability=probabilities[str(model.positive_label)],
+    )
+
+
+def sweep_values(profile_col, points: int = 41) -> list:
+    """Values across the training range (numeric) or the levels seen (categorical)."""
+    if profile_col.kind == "numeric":
+        lo, hi = profile_col.min, profile_col.max
+        if profile_col.integer:
+            step = max(1, math.ceil((hi - lo) / (points - 1)))
+            return list(range(int(lo), int(hi) + 1, step))
+        return list(np.linspace(lo, hi, points))
+    return list(profile_col.levels or {})
+
+
+def sweep(model, frame: pd.DataFrame, feature: str, values: list) -> pd.DataFrame:
+    """Positive-class probability as ``feature`` takes each of ``values``, others fixed."""
+    rows = pd.concat([frame] * len(values), ignore_index=True)
+    rows[feature] = pd.Series(values, dtype=frame[feature].dtype)
+    labels, scores = model.predict_with_scores(rows)
+    return pd.DataFrame(
+        {
+            "value": values,
+            "probability": scores if scores is not None else np.nan,
+            "label": [str(v) for v in labels],
+        }
+    )
+
+
+def smallest_flip(model, frame: pd.DataFrame, feature: str, curve: pd.DataFrame):
+    """The value of ``feature`` closest to the current one that changes the decision.
+
+    Searches the sweep; for a numeric feature the crossing is then narrowed by bisection
+    between the last unchanged and the first flipped value. None when nothing flips.
+    """
+    current = frame[feature].iloc[0]
+    base = predict_row(model, frame).label
+    flipped = curve[curve["label"] != base]
+    if flipped.empty:
+        return None
+    if not pd.api.types.is_numeric_dtype(frame[feature]):
+        return flipped["value"].iloc[0]
+    distance = (flipped["value"].astype(float) - float(current)).abs()
+    target = float(flipped["value"].iloc[int(np.argmin(distance.to_numpy()))])
+    lo, hi = float(current), target
+    integer = pd.api.types.is_integer_dtype(frame[feature])
+    for _ in range(30):
+        if integer and abs(hi - lo) <= 1:
+            break
+        mid = (lo + hi) / 2
+        mid = round(mid) if integer else mid
+        probe = frame.copy()
+        probe[feature] = pd.Series([mid], dtype=frame[feature].dtype)
+        if predict_row(model, probe).label == base:
+            lo = mid
+        else:
+            hi = mid
+        if not integer and abs(hi - lo) < 1e-6 * max(1.0, abs(hi)):
+            break
+    return int(hi) if integer else hi
+
+
+@dataclass
+class BatchResult:
+    scored: pd.DataFrame
+    problems: pd.DataFrame  # row (1-based, as in the file), column, problem
+
+
+def score_batch(model, frame: pd.DataFrame) -> BatchResult:
+    """Check every row against the signature; score the good rows, list the bad ones."""
+    if len(frame) > MAX_BATCH_ROWS:
+        raise DataError(
+            f"The file has {len(frame):,} rows; the demo scores at most {MAX_BATCH_ROWS:,}.",
+            hint="Split the file, or use `modelcards card --data FILE` for large evaluations.",
+        )
+    missing = [c for c in model.feature_names if c not in frame.columns]
+    if missing:
+        raise DataError(
+            f"The file lacks the input column(s) {', '.join(missing)}.",
+            hint="Columns the model needs: " + ", ".join(model.feature_names) + ".",
+        )
+    problems, good_rows, good_index = [], [], []
+    for i, record in enumerate(frame[model.feature_names].to_dict("records")):
+        row, bad = {}, False
+        for col in model.inputs:
+            try:
+                row[col.name] = coerce_value(col, record[col.name])
+            except ValueError as exc:
+                problems.append({"row": i + 1, "column": col.name, "problem": str(exc)})
+                bad = True
+        if not bad:
+            good_rows.append(row)
+            good_index.append(i)
+    scored = frame.iloc[good_index].copy()
+    if good_rows:
+        inputs = _frame(model, good_rows)
+        labels, scores = model.predict_with_scores(inputs)
+        scored["prediction"] = [str(v) for v in labels]
+        if scores is not None:
+            scored[f"probability_{model.positive_label}"] = scores
+    scored.insert(0, "row", [i + 1 for i in good_index])
+    return BatchResult(
+        scored=scored, problems=pd.DataFrame(problems, columns=["row", "column", "problem"])
+    )
+
+
+_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+
+
+def csv_safe(frame: pd.DataFrame) -> pd.DataFrame:
+    """Neutralise cells a spreadsheet would run as formulas (OWASP: prefix with ')."""
+    out = frame.copy()
+    for col in out.columns:
+        if out[col].dtype == object or pd.api.types.is_string_dtype(out[col]):
+            out[col] = out[col].map(
+                lambda v: "'" + v if isinstance(v, str) and v.startswith(_FORMULA_START) else v
+            )
+    out.columns = [
+        "'" + c if isinstance(c, str) and c.startswith(_FORMULA_START) else c for c in out.columns
+    ]
+    return out

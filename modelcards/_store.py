@@ -1,0 +1,213 @@
+"""Saved edge cases and flagged predictions, in a SQL database through SQLAlchemy.
+
+SQLite in ``.modelcards/demo.db`` by default (WAL journal, so readers never block the
+writer and concurrent writers wait their turn instead of failing); PostgreSQL or any
+SQLAlchemy URL when ``MODELCARDS_DB_URL`` says so. The Streamlit and Gradio demos write
+to the same tables, recording which app made each row.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+from sqlalchemy import (
+    JSON,
+    Column,
+    DateTime,
+    Integer,
+    MetaData,
+    String,
+    Table,
+    Text,
+    create_engine,
+    event,
+    insert,
+    select,
+)
+
+from .errors import DataError, ModelcardsError
+
+metadata = MetaData()
+
+edge_cases = Table(
+    "edge_cases",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("model", String(200), nullable=False, index=True),
+    Column("name", String(200), nullable=False),
+    Column("inputs", JSON, nullable=False),
+    Column("expected", String(200)),
+    Column("note", Text),
+    Column("saved_from_version", Integer),
+    Column("app", String(40), nullable=False),
+    Column("created", DateTime(timezone=True), nullable=False),
+)
+
+flags = Table(
+    "flags",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("model", String(200), nullable=False, index=True),
+    Column("version", Integer, nullable=False),
+    Column("inputs", JSON, nullable=False),
+    Column("prediction", String(200), nullable=False),
+    Column("comment", Text, nullable=False),
+    Column("app", String(40), nullable=False),
+    Column("created", DateTime(timezone=True), nullable=False),
+)
+
+
+@dataclass
+class EdgeCaseRecord:
+    name: str
+    inputs: dict
+    expected: str | None
+    note: str | None
+    source: str  # "card spec" or the app that saved it
+
+
+def default_url() -> str:
+    url = os.environ.get("MODELCARDS_DB_URL")
+    if url:
+        return url
+    home = Path(os.environ.get("MODELCARDS_HOME") or Path.cwd() / ".modelcards").resolve()
+    home.mkdir(parents=True, exist_ok=True)
+    return f"sqlite:///{home / 'demo.db'}"
+
+
+class Store:
+    """Edge cases and flags for the demos.
+
+    >>> store = Store("sqlite://")   # in memory
+    >>> store.add_flag(model="m", version=1, inputs={"age": 3}, prediction="Yes",
+    ...                comment="looks wrong", app="doc")
+    1
+    >>> [f["comment"] for f in store.flags("m")]
+    ['looks wrong']
+    """
+
+    def __init__(self, url: str | None = None):
+        self.url = url or default_url()
+        try:
+            kwargs = {}
+            if self.url.startswith("sqlite"):
+                kwargs["connect_args"] = {"timeout": 30, "check_same_thread": False}
+            self.engine = create_engine(self.url, **kwargs)
+        except Exception as exc:  # bad URL or missing driver
+            raise ModelcardsError(
+                f"Cannot open the demo database {self.url!r}: {exc}",
+                hint="Check MODELCARDS_DB_URL (e.g. postgresql+psycopg://user@host/db).",
+            ) from exc
+        if self.url.startswith("sqlite"):
+            event.listen(self.engine, "connect", _sqlite_pragmas)
+        metadata.create_all(self.engine)
+
+    def add_edge_case(
+        self,
+        *,
+        model: str,
+        name: str,
+        inputs: dict,
+        expected=None,
+        note=None,
+        version: int | None = None,
+        app: str = "streamlit",
+    ) -> int:
+        if not name or not name.strip():
+            raise DataError("An edge case needs a name.", hint="Give it a short name.")
+        with self.engine.begin() as conn:
+            result = conn.execute(
+                insert(edge_cases).values(
+                    model=model,
+                    name=name.strip(),
+                    inputs=_plain(inputs),
+                    expected=None if expected in (None, "") else str(expected),
+                    note=note or None,
+                    saved_from_version=version,
+                    app=app,
+                    created=_now(),
+                )
+            )
+            return int(result.inserted_primary_key[0])
+
+    def edge_cases(self, model: str) -> list[EdgeCaseRecord]:
+        with self.engine.connect() as conn:
+            rows = (
+                conn.execute(
+                    select(edge_cases).where(edge_cases.c.model == model).order_by(edge_cases.c.id)
+                )
+                .mappings()
+                .all()
+            )
+        return [
+            EdgeCaseRecord(
+                r["name"], dict(r["inputs"]), r["expected"], r["note"], f"saved in {r['app']}"
+            )
+            for r in rows
+        ]
+
+    def add_flag(
+        self, *, model: str, version: int, inputs: dict, prediction, comment: str, app: str
+    ) -> int:
+        if not comment or not comment.strip():
+            raise DataError(
+                "Say what is wrong with the prediction.",
+                hint="Add a short comment before flagging.",
+            )
+        with self.engine.begin() as conn:
+            result = conn.execute(
+                insert(flags).values(
+                    model=model,
+                    version=int(version),
+                    inputs=_plain(inputs),
+                    prediction=str(prediction),
+                    comment=comment.strip(),
+                    app=app,
+                    created=_now(),
+                )
+            )
+            return int(result.inserted_primary_key[0])
+
+    def flags(self, model: str | None = None) -> list[dict]:
+        query = select(flags).order_by(flags.c.id)
+        if model is not None:
+            query = query.where(flags.c.model == model)
+        with self.engine.connect() as conn:
+            return [dict(r) for r in conn.execute(query).mappings().all()]
+
+
+def spec_edge_cases(card_spec: dict | None) -> list[EdgeCaseRecord]:
+    out = []
+    for case in (card_spec or {}).get("edge_cases", []) or []:
+        out.append(
+            EdgeCaseRecord(
+                str(case.get("name")),
+                dict(case.get("inputs") or {}),
+                None if case.get("expected") is None else str(case["expected"]),
+                case.get("note"),
+                "card spec",
+            )
+        )
+    return out
+
+
+def _sqlite_pragmas(dbapi_conn, _record):
+    cur = dbapi_conn.cursor()
+    cur.execute("PRAGMA journal_mode=WAL")
+    cur.execute("PRAGMA busy_timeout=30000")
+    cur.close()
+
+
+def _now() -> dt.datetime:
+    return dt.datetime.now(dt.UTC)
+
+
+def _plain(inputs: dict) -> dict:
+    """JSON-safe copies of input values (NumPy scalars become Python numbers)."""
+    return json.loads(
+        json.dumps(inputs, default=lambda v: v.item() if hasattr(v, "item") else str(v))
+    )
