@@ -59,7 +59,7 @@ def run() -> None:
         return
     pages = []
     for module, title, path, icon in PAGES:
-        render = importlib.import_module(f"apps.pages.{module}").render
+        render = importlib.import_module(f"apps.views.{module}").render
         pages.append(
             st.Page(
                 state.guarded(render),
@@ -83,7 +83,7 @@ def run_page(module: str) -> None:
     if not state.password_ok():
         return
     state.guarded(model_picker)()
-    state.guarded(importlib.import_module(f"apps.pages.{module}").render)()
+    state.guarded(importlib.import_module(f"apps.views.{module}").render)()
 
 
 if __name__ == "__main__":

@@ -48,10 +48,16 @@ def load(ref: str) -> LoadedModel:
 
 
 @st.cache_resource(show_spinner=False)
-def store():
+def _store(url: str):
     from modelcards._store import Store
 
-    return Store()
+    return Store(url)
+
+
+def store():
+    from modelcards._store import default_url
+
+    return _store(default_url())
 
 
 @st.cache_resource(show_spinner="Computing the card from the evaluation split...", max_entries=16)
@@ -99,7 +105,10 @@ def selected_ref() -> str | None:
 def current_model() -> LoadedModel | None:
     ref = selected_ref()
     if ref is None:
-        st.info("No model is registered yet. Run `modelcards examples` to add the examples.")
+        st.info(
+            f"No model is registered yet in `{registry().tracking_uri}`. "
+            "Run `modelcards examples` to add the examples."
+        )
         return None
     return load(ref)
 

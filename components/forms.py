@@ -28,10 +28,11 @@ def parse_value(col: SignatureColumn, raw: str):
     return str(raw)
 
 
-def input_widget(col: SignatureColumn, profile: ColumnProfile | None, *, key: str):
+def input_widget(col: SignatureColumn, profile: ColumnProfile | None, *, key: str, current=None):
     """One input. Numbers are bounded to the training range widened by its span, so a
     value just outside training can be tried (and is warned about); categories offer the
-    levels seen in training, plus the current value if it was never seen."""
+    levels seen in training, plus ``current`` (the value the app holds) if it was never
+    seen."""
     label = col.name
     if col.type in NUMERIC_TYPES:
         integer = col.type in INTEGER_TYPES
@@ -43,7 +44,6 @@ def input_widget(col: SignatureColumn, profile: ColumnProfile | None, *, key: st
             help_text = f"Seen in training: {profile.min:g} to {profile.max:g}"
             if integer:
                 lo, hi = int(lo), int(hi)
-        current = st.session_state.get(key)
         if current is not None and lo is not None and not lo <= current <= hi:
             lo, hi = min(lo, current), max(hi, current)
         return st.number_input(
@@ -55,7 +55,6 @@ def input_widget(col: SignatureColumn, profile: ColumnProfile | None, *, key: st
             help=help_text,
         )
     levels = list(profile.levels) if profile is not None and profile.levels else []
-    current = st.session_state.get(key)
     if current is not None and current not in levels:
         levels.append(current)
     if not levels:

@@ -251,18 +251,32 @@ class Registry:
 
     @contextlib.contextmanager
     def _fluent(self):
-        """MLflow's log_model uses process-wide URIs; set ours for the duration only."""
-        import mlflow
+        """MLflow's log_model uses process-wide URIs; set ours for the duration only.
 
+        ``mlflow.set_tracking_uri`` also writes MLFLOW_TRACKING_URI into os.environ (for
+        subprocesses); left there it would silently point every later Registry() in this
+        process, and every child process, at our store. Put everything back as it was.
+        """
+        import mlflow
+        from mlflow.tracking._model_registry import utils as registry_utils
+        from mlflow.tracking._tracking_service import utils as tracking_utils
+
+        names = ("MLFLOW_TRACKING_URI", "MLFLOW_REGISTRY_URI")
         with _MLFLOW_GLOBAL, _quiet():
-            old_t, old_r = mlflow.get_tracking_uri(), mlflow.get_registry_uri()
+            saved_env = {k: os.environ.get(k) for k in names}
+            saved = (tracking_utils._tracking_uri, registry_utils._registry_uri)
             mlflow.set_tracking_uri(self.tracking_uri)
             mlflow.set_registry_uri(self.tracking_uri)
             try:
                 yield mlflow
             finally:
-                mlflow.set_tracking_uri(old_t)
-                mlflow.set_registry_uri(old_r)
+                mlflow.set_tracking_uri(saved[0])
+                registry_utils._registry_uri = saved[1]
+                for k, v in saved_env.items():
+                    if v is None:
+                        os.environ.pop(k, None)
+                    else:
+                        os.environ[k] = v
 
     def _experiment_id(self) -> str:
         exp = self.client.get_experiment_by_name(EXPERIMENT)

@@ -94,3 +94,12 @@ def register(registry, model, train, test, *, name="m", alias=None, **kw):
         alias=alias,
         **kw,
     )
+
+
+@pytest.hookimpl(tryfirst=True, hookwrapper=True)
+def pytest_runtest_makereport(item, call):
+    """Mark failed tests, so browser fixtures can save a screenshot."""
+    outcome = yield
+    rep = outcome.get_result()
+    if rep.when == "call" and rep.failed:
+        item.failed = True

@@ -131,3 +131,15 @@ def test_model_refs_parse_both_forms():
     assert ModelRef.parse("models:/a-b@c") == ModelRef("a-b", alias="c")
     assert ModelRef.parse("models:/a/12") == ModelRef("a", version=12)
     assert str(ModelRef.parse("models:/a/12")) == "models:/a/12"
+
+
+def test_registering_leaves_the_process_environment_as_it_was(registry, fitted):
+    import os
+
+    pipe, train, test = fitted
+    before = {k: os.environ.get(k) for k in ("MLFLOW_TRACKING_URI", "MLFLOW_REGISTRY_URI")}
+    register(registry, pipe, train, test)
+    after = {k: os.environ.get(k) for k in before}
+    assert after == before
+    # A new default Registry still means the embedded store, not the last one used.
+    assert Registry().tracking_uri != registry.tracking_uri

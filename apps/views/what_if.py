@@ -6,7 +6,7 @@ import pandas as pd
 import streamlit as st
 
 from apps import state
-from apps.pages.try_it import current_inputs
+from apps.views.try_it import current_inputs
 from components.model_info import version_badge
 from modelcards._charts import sweep_figure
 from modelcards._predict import coerce_row, predict_row, smallest_flip, sweep, sweep_values

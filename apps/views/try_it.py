@@ -52,8 +52,9 @@ def render() -> None:
         cols = st.columns(3)
         for i, col in enumerate(model.inputs):
             with cols[i % 3]:
+                key = f"in_{col.name}"
                 values[col.name] = input_widget(
-                    col, _profile(model, col.name), key=f"in_{col.name}"
+                    col, _profile(model, col.name), key=key, current=st.session_state.get(key)
                 )
     st.session_state["_inputs"] = dict(values)
     frame = coerce_row(model, values)

@@ -1,0 +1,173 @@
+"""Real-browser tests: Debian's chromium driven by Playwright against a real server.
+
+On failure a screenshot is saved under tests/artifacts/ (ignored by git).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import shutil
+import signal
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from test_demo_server import free_port, wait_healthy
+
+from modelcards import synthesize
+
+pytestmark = pytest.mark.browser
+CHROMIUM = "/usr/bin/chromium"
+ARTIFACTS = Path(__file__).resolve().parent / "artifacts"
+SCRIPT = Path(sys.executable).parent / "modelcards"
+ARGS = [
+    "--no-sandbox",
+    "--headless",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
+
+
+@pytest.fixture(scope="module")
+def browser():
+    if not Path(CHROMIUM).exists():
+        pytest.fail(
+            "Debian's chromium is missing: `make test` installs it (apt-get install chromium)."
+        )
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as p:
+        b = p.chromium.launch(executable_path=CHROMIUM, args=ARGS)
+        yield b
+        b.close()
+
+
+@pytest.fixture
+def page(browser, request):
+    context = browser.new_context(viewport={"width": 1400, "height": 1000}, accept_downloads=True)
+    pg = context.new_page()
+    pg.set_default_timeout(30_000)
+    yield pg
+    if getattr(request.node, "failed", False):
+        ARTIFACTS.mkdir(exist_ok=True)
+        with contextlib.suppress(Exception):
+            pg.screenshot(path=str(ARTIFACTS / f"{request.node.name}.png"), full_page=True)
+    context.close()
+
+
+@pytest.fixture(scope="module")
+def server(examples_home, tmp_path_factory):
+    port = free_port()
+    db = tmp_path_factory.mktemp("db") / "demo.db"
+    env = {
+        **os.environ,
+        "MODELCARDS_HOME": str(examples_home),
+        "MODELCARDS_DB_URL": f"sqlite:///{db}",
+    }
+    env.pop("MODELCARDS_DEMO_PASSWORD", None)
+    proc = subprocess.Popen(
+        [str(SCRIPT), "demo", "--host", "127.0.0.1", "--port", str(port)],
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        start_new_session=True,
+    )
+    try:
+        wait_healthy(port, proc)
+        yield f"http://127.0.0.1:{port}", db
+    finally:
+        os.killpg(proc.pid, signal.SIGTERM)
+        proc.communicate(timeout=30)
+
+
+def metric(page) -> str:
+    return page.locator('[data-testid="stMetricValue"]').first.inner_text()
+
+
+def test_a_stakeholder_session_end_to_end(page, server, examples_registry, tmp_path):
+    from modelcards._predict import coerce_row, predict_row
+    from modelcards._store import Store
+
+    base, db = server
+    inputs = {"year": 2000, "age": 19, "employed": "No", "citizen": "Yes", "checks": 5}
+    model = examples_registry.load("models:/arrests-release@champion")
+    query = "&".join(f"in_{k}={v}" for k, v in inputs.items())
+    page.goto(f"{base}/try?model=arrests-release&ref=%40champion&{query}")
+
+    # The deep link reproduces the library's prediction.
+    expected = predict_row(model, coerce_row(model, inputs)).label
+    page.get_by_text("Link to this prediction").wait_for()
+    assert metric(page) == expected
+
+    # Changing an input reruns the prediction.
+    flipped = predict_row(model, coerce_row(model, {**inputs, "checks": 0})).label
+    box = page.get_by_role("spinbutton", name="checks")
+    box.fill("0")
+    box.press("Enter")
+    page.wait_for_function(
+        "v => document.querySelector('[data-testid=\"stMetricValue\"]').innerText === v",
+        arg=flipped,
+    )
+    page.wait_for_url("**in_checks=0**")
+
+    # Save an edge case.
+    page.get_by_label("Name").fill("young, no checks")
+    page.get_by_role("button", name="Save edge case").click()
+    page.get_by_text("Saved the edge case").wait_for()
+    assert [c.name for c in Store(f"sqlite:///{db}").edge_cases("arrests-release")] == [
+        "young, no checks"
+    ]
+
+    # Upload a CSV with a bad row: it is listed, the good rows are scored.
+    csv = tmp_path / "batch.csv"
+    csv.write_text(
+        "year,age,employed,citizen,checks\n2000,19,No,Yes,5\n2001,old,Yes,Yes,1\n1999,30,Yes,No,0\n"
+    )
+    page.get_by_role("link", name="Batch").click()
+    page.locator('input[type="file"]').set_input_files(str(csv))
+    page.get_by_text("1 row(s) could not be scored").wait_for()
+    page.get_by_text("Scored 2 of 3 rows").wait_for()
+
+    # Download the card.
+    page.get_by_role("link", name="Model card").click()
+    with page.expect_download() as info:
+        page.get_by_role("button", name="Download JSON").click()
+    card = json.loads(Path(info.value.path()).read_text())
+    assert card["model_details"]["version"] == 1
+    assert card["model_details"]["alias"] == "champion"
+
+
+def test_the_html_card_renders_its_charts_with_no_network(page, tmp_path):
+    from modelcards._generate import generate_card, write_card
+
+    data = tmp_path / "d.csv"
+    synthesize(2000, seed=0).to_csv(data, index=False)
+    result = generate_card(
+        data=data,
+        target="approved",
+        sensitive=["sex", "group"],
+        scores="score",
+        threshold=0.5,
+        n_boot=100,
+    )
+    html = write_card(result, tmp_path / "card")["html"]
+    requests = []
+
+    def block(route):
+        requests.append(route.request.url)
+        route.abort()
+
+    page.route("http*://**/*", block)
+    page.goto(html.as_uri())
+    page.locator("#chart-0 svg.main-svg").first.wait_for()
+    assert page.locator(".chart svg.main-svg").count() >= 3
+    assert requests == []
+    shutil.rmtree(tmp_path / "card")

@@ -1,0 +1,149 @@
+"""Prediction helpers, batch scoring, CSV safety, and the SQL store under concurrency."""
+
+from __future__ import annotations
+
+import multiprocessing as mp
+
+import pandas as pd
+import pytest
+
+from apps.views.batch import read_upload
+from modelcards._predict import (
+    coerce_row,
+    csv_safe,
+    predict_row,
+    score_batch,
+    smallest_flip,
+    sweep,
+    sweep_values,
+)
+from modelcards._store import Store
+from modelcards.errors import DataError
+
+INPUTS = {"year": 2000, "age": 19, "employed": "No", "citizen": "Yes", "checks": 5}
+
+
+@pytest.fixture
+def champion(examples_registry):
+    return examples_registry.load("models:/arrests-release@champion")
+
+
+@pytest.mark.parametrize(
+    ("change", "message"),
+    [
+        ({"age": "old"}, "Input 'age' 'old' is not a number"),
+        ({"age": 19.5}, "is not a whole number"),
+        ({"checks": None}, "Input 'checks' is missing"),
+    ],
+)
+def test_bad_inputs_name_the_input(champion, change, message):
+    with pytest.raises(DataError, match=message):
+        coerce_row(champion, {**INPUTS, **change})
+
+
+def test_text_inputs_from_a_url_become_the_signature_types(champion):
+    row = coerce_row(champion, {k: str(v) for k, v in INPUTS.items()})
+    assert row.dtypes["age"] == "int64" and row["employed"].iloc[0] == "No"
+    p = predict_row(champion, row)
+    assert sum(p.probabilities.values()) == pytest.approx(1.0)
+    assert p.positive_probability == p.probabilities["Yes"]
+
+
+@pytest.mark.parametrize("feature", ["checks", "age", "employed"])
+def test_the_smallest_flip_changes_the_decision_and_nothing_closer_does(champion, feature):
+    frame = coerce_row(champion, INPUTS)
+    base = predict_row(champion, frame).label
+    col = champion.profile.column(feature)
+    curve = sweep(champion, frame, feature, sweep_values(col))
+    flip = smallest_flip(champion, frame, feature, curve)
+    if flip is None:
+        assert (curve["label"] == base).all()
+        return
+    probe = frame.copy()
+    probe[feature] = pd.Series([flip], dtype=frame[feature].dtype)
+    assert predict_row(champion, probe).label != base
+    if col.kind == "numeric":
+        step = 1 if flip > INPUTS[feature] else -1
+        closer = frame.copy()
+        closer[feature] = pd.Series([flip - step], dtype=frame[feature].dtype)
+        assert predict_row(champion, closer).label == base
+
+
+def test_a_batch_lists_bad_rows_and_scores_the_good_ones(champion):
+    frame = pd.DataFrame(
+        [INPUTS, {**INPUTS, "age": "old"}, {**INPUTS, "checks": None}, {**INPUTS, "age": 40}]
+    )
+    result = score_batch(champion, frame)
+    assert list(result.scored["row"]) == [1, 4]
+    assert result.problems.to_dict("records") == [
+        {"row": 2, "column": "age", "problem": "'old' is not a number"},
+        {"row": 3, "column": "checks", "problem": "is missing"},
+    ]
+    assert set(result.scored["prediction"]) <= {"Yes", "No"}
+
+
+def test_a_batch_without_the_input_columns_says_which(champion):
+    with pytest.raises(DataError, match="lacks the input column"):
+        score_batch(champion, pd.DataFrame({"age": [1]}))
+
+
+@pytest.mark.parametrize("cell", ['=HYPERLINK("x")', "+1+1", "-2+3", "@SUM(A1)", "\tx"])
+def test_csv_cells_that_spreadsheets_would_run_are_neutralised(cell):
+    out = csv_safe(pd.DataFrame({"note": [cell, "plain"], "n": [1, 2]}))
+    assert out["note"].tolist() == ["'" + cell, "plain"]
+    assert out["n"].tolist() == [1, 2]
+
+
+class Upload:
+    """The part of Streamlit's UploadedFile that read_upload uses."""
+
+    def __init__(self, name, data):
+        self.name, self._data, self.size = name, data, len(data)
+
+    def getvalue(self):
+        return self._data
+
+
+@pytest.mark.parametrize(
+    ("name", "data", "message"),
+    [
+        ("x.xlsx", b"a,b\n1,2\n", "is not a CSV file"),
+        ("x.csv", b"", "Cannot read x.csv as CSV"),
+        ("x.csv", b"a,b\n", "has no rows"),
+        ("x.csv", b"a\n" + b"1\n" * (21 * 1024 * 1024 // 2), "the demo takes up to 20 MB"),
+    ],
+)
+def test_uploads_that_are_not_usable_csv_get_a_message(name, data, message):
+    with pytest.raises(DataError, match=message):
+        read_upload(Upload(name, data))
+
+
+def _writer(url: str, worker: int, n: int) -> None:
+    store = Store(url)
+    for i in range(n):
+        store.add_flag(
+            model="m",
+            version=1,
+            inputs={"worker": worker, "i": i},
+            prediction="Yes",
+            comment=f"{worker}-{i}",
+            app="test",
+        )
+        store.add_edge_case(model="m", name=f"{worker}-{i}", inputs={"i": i}, app="test")
+
+
+def test_concurrent_writers_lose_nothing(tmp_path):
+    url = f"sqlite:///{tmp_path / 'demo.db'}"
+    Store(url)
+    workers, n = 6, 40
+    ctx = mp.get_context("spawn")
+    procs = [ctx.Process(target=_writer, args=(url, w, n)) for w in range(workers)]
+    for p in procs:
+        p.start()
+    for p in procs:
+        p.join(120)
+        assert p.exitcode == 0
+    store = Store(url)
+    comments = sorted(f["comment"] for f in store.flags("m"))
+    assert comments == sorted(f"{w}-{i}" for w in range(workers) for i in range(n))
+    assert len(store.edge_cases("m")) == workers * n
