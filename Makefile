@@ -49,6 +49,7 @@ schema: install
 
 bench: install
 	$(PY) benchmarks/card_speed.py
+	$(PY) benchmarks/demo_speed.py
 
 clean:
 	rm -rf $(VENV) .pytest_cache .ruff_cache

@@ -1,0 +1,126 @@
+"""How fast is the demo? Run: `make bench` (or `.venv/bin/python benchmarks/demo_speed.py`).
+
+Prints, from the same run:
+
+* rerun: the Try it page, through Streamlit's AppTest, after one input changes (the
+  prediction, probabilities chart, warnings, share link and forms included), median of
+  --repeat reruns;
+* bare: the same rerun of a page that holds one number input and calls ``predict`` on
+  the same model, and the ratio of the two;
+* first run: the Try it page's first run (loading the model from the registry into the
+  cache), what the first visitor after a start waits for on top of the start; this
+  process has already imported MLflow, which a fresh server does in about a second;
+* start: seconds from `modelcards demo` starting to its first page being served (the
+  health check answering, then the page's HTML).
+
+It registers the example models in a temporary store first.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import signal
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.request
+from pathlib import Path
+
+BARE = """
+import streamlit as st
+from modelcards import Registry
+from modelcards._predict import coerce_row
+
+@st.cache_resource
+def model():
+    return Registry().load("models:/arrests-release@champion")
+
+m = model()
+checks = st.number_input("checks", value=1, key="in_checks")
+row = coerce_row(m, {"year": 2000, "age": 21, "employed": "Yes", "citizen": "Yes",
+                     "checks": checks})
+st.write(m.predict(row)[0])
+"""
+
+TRY_IT = "from apps.demo import run_page\nrun_page('try_it')"
+
+
+def rerun_times(source: str, repeat: int) -> tuple[float, list[float]]:
+    from streamlit.testing.v1 import AppTest
+
+    at = AppTest.from_string(source, default_timeout=120)
+    at.query_params["model"] = "arrests-release"
+    at.query_params["ref"] = "@champion"
+    t = time.perf_counter()
+    at.run()
+    first = time.perf_counter() - t
+    times = []
+    for i in range(repeat):
+        box = at.number_input(key="in_checks")
+        box.set_value(i % 5)
+        t = time.perf_counter()
+        at.run()
+        times.append(time.perf_counter() - t)
+        assert not at.exception, at.exception
+    return first, times
+
+
+def start_time() -> float:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    script = Path(sys.executable).parent / "modelcards"
+    t = time.perf_counter()
+    proc = subprocess.Popen(
+        [str(script), "demo", "--host", "127.0.0.1", "--port", str(port)],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        start_new_session=True,
+    )
+    try:
+        while True:
+            try:
+                with urllib.request.urlopen(f"http://127.0.0.1:{port}/_stcore/health", timeout=1):
+                    break
+            except OSError:
+                if time.perf_counter() - t > 60:
+                    raise RuntimeError("the demo did not start within 60 s") from None
+                time.sleep(0.05)
+        with urllib.request.urlopen(f"http://127.0.0.1:{port}/", timeout=10) as r:
+            r.read()
+        return time.perf_counter() - t
+    finally:
+        os.killpg(proc.pid, signal.SIGTERM)
+        proc.wait(timeout=30)
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--repeat", type=int, default=30)
+    args = ap.parse_args()
+    with tempfile.TemporaryDirectory(prefix="modelcards-bench-") as home:
+        os.environ["MODELCARDS_HOME"] = home
+        os.environ["MODELCARDS_DB_URL"] = f"sqlite:///{home}/demo.db"
+        from modelcards import Registry, register_examples
+
+        register_examples(Registry())
+        first, times = rerun_times(TRY_IT, args.repeat)
+        page = statistics.median(times)
+        bare = statistics.median(rerun_times(BARE, args.repeat)[1])
+        start = start_time()
+    print(
+        f"{'Try it rerun':>14} {'bare predict':>13} {'ratio':>6} {'first run':>10} "
+        f"{'demo start':>11}"
+    )
+    print(
+        f"{page * 1000:>11.1f} ms {bare * 1000:>10.1f} ms {page / bare:>6.2f} "
+        f"{first:>8.2f} s {start:>9.2f} s"
+    )
+
+
+if __name__ == "__main__":
+    main()
