@@ -113,6 +113,17 @@ def current_model() -> LoadedModel | None:
     return load(ref)
 
 
+def page(title: str) -> LoadedModel | None:
+    """A page's title and the selected model, with the exact version it resolved to."""
+    from components.model_info import version_badge
+
+    st.title(title)
+    model = current_model()
+    if model is not None:
+        version_badge(model)
+    return model
+
+
 def guarded(page: Callable[[], None], name: str | None = None) -> Callable[[], None]:
     """Any failure reaches the stakeholder as a plain message, never a traceback.
 

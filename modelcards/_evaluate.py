@@ -431,53 +431,10 @@ def assess(
             )
             for m in samples
         }
-        for m in samples:
-            for kind in ("difference", "ratio"):
-                value = _summary(pt[m][None, :], keep, kind, ref_index)[0]
-                sampled = _summary(samples[m], keep, kind, ref_index)
-                lo, hi = interval(sampled)
-                disparities.append(
-                    Disparity(
-                        metric=m,
-                        kind=kind,
-                        features=list(features),
-                        value=_f(value),
-                        ci_low=_f(lo),
-                        ci_high=_f(hi),
-                        reference=group_label(group_labels[ref_index])
-                        if ref_index is not None
-                        else None,
-                        groups_compared=int(keep.sum()),
-                        small_groups_left_out=left_out,
-                    )
-                )
-        for derived, (base, kind) in DERIVED.items():
-            if isinstance(base, tuple):
-                a = _summary(pt[base[0]][None, :], keep, kind, ref_index)[0]
-                b = _summary(pt[base[1]][None, :], keep, kind, ref_index)[0]
-                sa = _summary(samples[base[0]], keep, kind, ref_index)
-                sb = _summary(samples[base[1]], keep, kind, ref_index)
-                combine = np.fmax if kind == "difference" else np.fmin
-                value, sampled = combine(a, b), combine(sa, sb)
-            else:
-                value = _summary(pt[base][None, :], keep, kind, ref_index)[0]
-                sampled = _summary(samples[base], keep, kind, ref_index)
-            lo, hi = interval(sampled)
-            disparities.append(
-                Disparity(
-                    metric=derived,
-                    kind=kind,
-                    features=list(features),
-                    value=_f(value),
-                    ci_low=_f(lo),
-                    ci_high=_f(hi),
-                    reference=group_label(group_labels[ref_index])
-                    if ref_index is not None
-                    else None,
-                    groups_compared=int(keep.sum()),
-                    small_groups_left_out=left_out,
-                )
-            )
+        reference = group_label(group_labels[ref_index]) if ref_index is not None else None
+        disparities += _disparities(
+            features, pt, samples, keep, ref_index, reference, left_out, interval
+        )
         if left_out:
             notes.append(
                 f"By {' & '.join(features)}: {len(left_out)} group(s) under {min_group_size} "
@@ -502,6 +459,47 @@ def assess(
         min_group_size=min_group_size,
         notes=notes,
     )
+
+
+def _disparities(features, pt, samples, keep, ref_index, reference, left_out, interval):
+    """Every metric's difference and ratio, and the named summaries, with intervals.
+
+    ``pt`` holds each metric's point values per group, ``samples`` its resampled values.
+    """
+    out: list[Disparity] = []
+
+    def add(metric, kind, value, sampled):
+        lo, hi = interval(sampled)
+        out.append(
+            Disparity(
+                metric=metric,
+                kind=kind,
+                features=list(features),
+                value=_f(value),
+                ci_low=_f(lo),
+                ci_high=_f(hi),
+                reference=reference,
+                groups_compared=int(keep.sum()),
+                small_groups_left_out=left_out,
+            )
+        )
+
+    def summary(m, kind):
+        """(point value, resampled values) of one metric's difference or ratio."""
+        point = _summary(pt[m][None, :], keep, kind, ref_index)[0]
+        return point, _summary(samples[m], keep, kind, ref_index)
+
+    for m in samples:
+        for kind in ("difference", "ratio"):
+            add(m, kind, *summary(m, kind))
+    for derived, (base, kind) in DERIVED.items():
+        if isinstance(base, tuple):  # equalized odds: the worse of TPR and FPR
+            (a, sa), (b, sb) = summary(base[0], kind), summary(base[1], kind)
+            combine = np.fmax if kind == "difference" else np.fmin
+            add(derived, kind, combine(a, b), combine(sa, sb))
+        else:
+            add(derived, kind, *summary(base, kind))
+    return out
 
 
 def _reference(features, group_labels, reference_groups, keep) -> int | None:

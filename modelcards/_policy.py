@@ -244,6 +244,16 @@ def _evaluate(check: Check, a: Assessment, source: str) -> CheckResult:
             )
         sets = [wanted]
     items: list[Item] = []
+
+    def judge(subject: str, e) -> None:
+        """One number (an Estimate or a Disparity) against the bound."""
+        verdict = _verdict(check.op, check.bound, e.ci_low, e.ci_high, e.value)
+        items.append(
+            Item(
+                subject=subject, value=e.value, ci_low=e.ci_low, ci_high=e.ci_high, verdict=verdict
+            )
+        )
+
     if check.scope == "disparity":
         if check.metric in DERIVED:
             metric, kind = check.metric, DERIVED[check.metric][1]
@@ -252,46 +262,18 @@ def _evaluate(check: Check, a: Assessment, source: str) -> CheckResult:
         if metric == "roc_auc_score" and "roc_auc_score" not in a.metrics:
             return _no_scores(check)
         for fs in sets:
-            d = a.disparity(metric, kind, fs)
-            items.append(
-                Item(
-                    subject=" & ".join(fs),
-                    value=d.value,
-                    ci_low=d.ci_low,
-                    ci_high=d.ci_high,
-                    verdict=_verdict(check.op, check.bound, d.ci_low, d.ci_high, d.value),
-                )
-            )
+            judge(" & ".join(fs), a.disparity(metric, kind, fs))
     elif check.scope == "every_group":
         if check.metric not in a.metrics:
             return _no_scores(check)
         for fs in sets:
             for g in a.groups_for(fs):
-                if g.small:
-                    continue
-                e = g.metrics[check.metric]
-                items.append(
-                    Item(
-                        subject=group_label(g.features),
-                        value=e.value,
-                        ci_low=e.ci_low,
-                        ci_high=e.ci_high,
-                        verdict=_verdict(check.op, check.bound, e.ci_low, e.ci_high, e.value),
-                    )
-                )
+                if not g.small:
+                    judge(group_label(g.features), g.metrics[check.metric])
     else:
         if check.metric not in a.overall.metrics:
             return _no_scores(check)
-        e = a.overall.metrics[check.metric]
-        items.append(
-            Item(
-                subject="overall",
-                value=e.value,
-                ci_low=e.ci_low,
-                ci_high=e.ci_high,
-                verdict=_verdict(check.op, check.bound, e.ci_low, e.ci_high, e.value),
-            )
-        )
+        judge("overall", a.overall.metrics[check.metric])
     verdict = _worst([i.verdict for i in items]) if items else "inconclusive"
     worst = [i for i in items if i.verdict == verdict]
     reason = (

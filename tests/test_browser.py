@@ -7,15 +7,12 @@ from __future__ import annotations
 
 import contextlib
 import json
-import os
 import shutil
-import signal
-import subprocess
 import sys
 from pathlib import Path
 
 import pytest
-from test_demo_server import free_port, wait_healthy
+from test_demo_server import running_demo
 
 from modelcards import synthesize
 
@@ -64,28 +61,11 @@ def page(browser, request):
 
 @pytest.fixture(scope="module")
 def server(examples_home, tmp_path_factory):
-    port = free_port()
     db = tmp_path_factory.mktemp("db") / "demo.db"
-    env = {
-        **os.environ,
-        "MODELCARDS_HOME": str(examples_home),
-        "MODELCARDS_DB_URL": f"sqlite:///{db}",
-    }
-    env.pop("MODELCARDS_DEMO_PASSWORD", None)
-    proc = subprocess.Popen(
-        [str(SCRIPT), "demo", "--host", "127.0.0.1", "--port", str(port)],
-        env=env,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-        start_new_session=True,
-    )
-    try:
-        wait_healthy(port, proc)
+    with running_demo(
+        MODELCARDS_HOME=str(examples_home), MODELCARDS_DB_URL=f"sqlite:///{db}"
+    ) as port:
         yield f"http://127.0.0.1:{port}", db
-    finally:
-        os.killpg(proc.pid, signal.SIGTERM)
-        proc.communicate(timeout=30)
 
 
 def metric(page) -> str:

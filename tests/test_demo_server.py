@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import signal
 import socket
@@ -36,13 +37,16 @@ def wait_healthy(port: int, proc, timeout: float = 60.0) -> float:
     pytest.fail(f"the demo did not answer on port {port} within {timeout}s")
 
 
-@pytest.fixture
-def demo_server(examples_home):
+@contextlib.contextmanager
+def running_demo(**env):
+    """`modelcards demo` on a free loopback port, stopped on exit; yields the port."""
     port = free_port()
+    environ = {**os.environ, **env}
+    environ.pop("MODELCARDS_DEMO_PASSWORD", None)
     proc = subprocess.Popen(
         [str(SCRIPT), "demo", "--host", "127.0.0.1", "--port", str(port)],
-        env={**os.environ, "MODELCARDS_HOME": str(examples_home)},
-        stdout=subprocess.PIPE,
+        env=environ,
+        stdout=subprocess.DEVNULL,
         stderr=subprocess.PIPE,
         text=True,
         start_new_session=True,
@@ -52,7 +56,13 @@ def demo_server(examples_home):
         yield port
     finally:
         os.killpg(proc.pid, signal.SIGTERM)
-        proc.wait(timeout=30)
+        proc.communicate(timeout=30)
+
+
+@pytest.fixture
+def demo_server(examples_home):
+    with running_demo(MODELCARDS_HOME=str(examples_home)) as port:
+        yield port
 
 
 def test_the_demo_serves_the_app_on_the_requested_host_and_port(demo_server):

@@ -8,7 +8,6 @@ import pandas as pd
 import streamlit as st
 
 from apps import state
-from components.model_info import version_badge
 from components.tables import group_table
 from modelcards._evaluate import assess
 from modelcards._predict import csv_safe, score_batch
@@ -39,11 +38,9 @@ def read_upload(upload) -> pd.DataFrame:
 
 
 def render() -> None:
-    st.title("Batch")
-    model = state.current_model()
+    model = state.page("Batch")
     if model is None:
         return
-    version_badge(model)
     st.caption(
         "Columns the model needs: "
         + ", ".join(model.feature_names)

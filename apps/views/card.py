@@ -5,7 +5,6 @@ from __future__ import annotations
 import streamlit as st
 
 from apps import state
-from components.model_info import version_badge
 
 
 @st.cache_data(show_spinner="Rendering the card...", max_entries=16)
@@ -19,11 +18,9 @@ def _rendered(tracking_uri: str, name: str, version: int, alias: str | None):
 
 
 def render() -> None:
-    st.title("Model card")
-    model = state.current_model()
+    model = state.page("Model card")
     if model is None:
         return
-    version_badge(model)
     html, md, js = _rendered(model.tracking_uri, model.name, model.version, model.alias)
     stem = f"{model.name}-v{model.version}-model_card"
     cols = st.columns(3)

@@ -6,7 +6,6 @@ import pandas as pd
 import streamlit as st
 
 from apps import state
-from components.model_info import version_badge
 from components.predictions import flag_form
 from modelcards._predict import coerce_row, predict_row
 from modelcards._store import spec_edge_cases
@@ -14,11 +13,9 @@ from modelcards.errors import DataError
 
 
 def render() -> None:
-    st.title("Edge cases")
-    model = state.current_model()
+    model = state.page("Edge cases")
     if model is None:
         return
-    version_badge(model)
     cases = spec_edge_cases(model.card_spec) + state.store().edge_cases(model.name)
     if not cases:
         st.info("No edge cases yet: save one from Try it.")

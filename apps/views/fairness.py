@@ -5,7 +5,6 @@ from __future__ import annotations
 import streamlit as st
 
 from apps import state
-from components.model_info import version_badge
 from components.tables import disparity_frame, group_table
 from modelcards._charts import KEY_METRICS, LABELS, group_metrics_figure
 from modelcards._evaluate import DERIVED, METRICS
@@ -22,11 +21,9 @@ def _audit(tracking_uri, name, version, features, threshold, intersection):
 
 
 def render() -> None:
-    st.title("Fairness audit")
-    model = state.current_model()
+    model = state.page("Fairness audit")
     if model is None:
         return
-    version_badge(model)
     split = model.evaluation_split()
     candidates = [c for c in split.columns if c not in model.feature_names and c != model.target]
     candidates += [c for c in model.feature_names if c not in candidates]

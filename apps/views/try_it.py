@@ -9,7 +9,6 @@ import streamlit as st
 
 from apps import state
 from components.forms import default_value, input_widget, parse_value
-from components.model_info import version_badge
 from components.predictions import flag_form, prediction_view, save_case_form
 from modelcards._predict import coerce_row, predict_row
 
@@ -40,11 +39,9 @@ def share_link(params: dict) -> str:
 
 
 def render() -> None:
-    st.title("Try it")
-    model = state.current_model()
+    model = state.page("Try it")
     if model is None:
         return
-    version_badge(model)
     current_inputs(model)
     pinned = state.sync_param("v", None, int)
     values = {}

@@ -7,17 +7,14 @@ import streamlit as st
 
 from apps import state
 from apps.views.try_it import current_inputs
-from components.model_info import version_badge
 from modelcards._charts import sweep_figure
 from modelcards._predict import coerce_row, predict_row, smallest_flip, sweep, sweep_values
 
 
 def render() -> None:
-    st.title("What if")
-    model = state.current_model()
+    model = state.page("What if")
     if model is None:
         return
-    version_badge(model)
     if model.profile is None:
         st.info("This version has no training-data profile, so there is no range to sweep.")
         return
