@@ -85,9 +85,19 @@ def sync_param(key: str, default, parse: Callable = str):
             try:
                 value = parse(raw)
             except (TypeError, ValueError):
-                value = default
+                # Say so on the page: a silently replaced value would mislead.
+                st.session_state.setdefault("_bad_params", []).append((key, raw, default))
         st.session_state[key] = value
     return st.session_state[key]
+
+
+def link_problems() -> list[str]:
+    """Plain-language notes on URL values that could not be used (shown once)."""
+    bad = st.session_state.pop("_bad_params", [])
+    return [
+        f"The link's {key} = {raw!r} is not usable here; {default!r} is used instead."
+        for key, raw, default in bad
+    ]
 
 
 def write_params(**values) -> None:

@@ -104,6 +104,23 @@ def test_inputs_outside_training_are_warned_about(examples_registry, inputs, war
     assert any(warning in w.value for w in at.warning)
 
 
+def test_an_unusable_value_in_a_link_is_named_and_replaced(examples_registry):
+    at = page("try_it", **deep_link(age="old"))
+    no_failure(at)
+    assert any(
+        "in_age = 'old' is not usable here; 21 is used instead" in w.value for w in at.warning
+    )
+    assert at.number_input(key="in_age").value == 21
+
+
+def test_an_edge_case_needs_a_name(examples_registry, tmp_path, monkeypatch):
+    monkeypatch.setenv("MODELCARDS_DB_URL", f"sqlite:///{tmp_path / 'demo.db'}")
+    at = page("try_it", **deep_link())
+    at.button[0].click().run()
+    assert any("Give the edge case a name" in e.value for e in at.error)
+    assert Store(f"sqlite:///{tmp_path / 'demo.db'}").edge_cases("arrests-release") == []
+
+
 def test_a_link_pinned_to_another_version_shows_both_answers(examples_registry):
     at = page("try_it", **deep_link(ref="@challenger"), v=1)
     no_failure(at)

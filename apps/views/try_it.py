@@ -44,6 +44,8 @@ def render() -> None:
         return
     current_inputs(model)
     pinned = state.sync_param("v", None, int)
+    for problem in state.link_problems():
+        st.warning(problem)
     values = {}
     with st.container(border=True):
         cols = st.columns(3)
