@@ -354,10 +354,34 @@ def schema():
     show_default=True,
     help="Address to listen on; 0.0.0.0 shares the demo on the network.",
 )
-@click.option("--port", type=click.IntRange(1, 65535), default=8501, show_default=True)
-@click.option("--ui", type=click.Choice(["streamlit"]), default="streamlit", show_default=True)
-def demo(host, port, ui):
-    """Serve the stakeholder demo (Streamlit)."""
+@click.option(
+    "--port",
+    type=click.IntRange(1, 65535),
+    help="Port (default 8501 for Streamlit, 7860 for Gradio).",
+)
+@click.option(
+    "--ui", type=click.Choice(["streamlit", "gradio"]), default="streamlit", show_default=True
+)
+@click.option(
+    "--model",
+    "model",
+    metavar="models:/NAME@ALIAS",
+    help="The model the Gradio app serves (default models:/arrests-release@champion).",
+)
+def demo(host, port, ui, model):
+    """Serve the stakeholder demo (Streamlit), or the Gradio app and its API.
+
+    MODELCARDS_DEMO_PASSWORD, when set, protects either app with a password.
+    """
+    if ui == "gradio":
+        _gradio(host, port or 7860, model)
+        return
+    if model is not None:
+        raise ModelcardsError(
+            "--model applies to --ui gradio; the Streamlit demo lets people pick the model.",
+            hint="Drop --model, or add --ui gradio.",
+        )
+    port = port or 8501
     app = Path(__file__).resolve().parent.parent / "apps" / "demo.py"
     if not app.exists():
         import importlib.util
@@ -380,4 +404,16 @@ def demo(host, port, ui):
         "--server.enableXsrfProtection", "true",
     ]  # fmt: skip
     click.echo(f"Serving the demo on http://{host}:{port}", err=True)
+    os.execv(sys.executable, cmd)
+
+
+def _gradio(host: str, port: int, model: str | None) -> None:
+    # A process of its own, as for Streamlit: the library never imports a UI framework.
+    if model is not None:
+        from ._registry import ModelRef
+
+        ModelRef.parse(model)  # a clear error before anything starts
+        os.environ["MODELCARDS_GRADIO_MODEL"] = model
+    click.echo(f"Serving the Gradio app on http://{host}:{port} (API: /predict, /flag)", err=True)
+    cmd = [sys.executable, "-m", "apps.gradio_app", "--host", host, "--port", str(port)]
     os.execv(sys.executable, cmd)

@@ -18,10 +18,35 @@ SNIPPETS = dict(
 
 
 def test_the_readme_has_its_snippets():
-    assert "register" in SNIPPETS
+    assert {"register", "client"} <= set(SNIPPETS)
 
 
-@pytest.mark.parametrize("name", sorted(SNIPPETS))
+def test_the_api_client_snippet_runs_against_the_gradio_app(
+    examples_registry, tmp_path, monkeypatch
+):
+    from test_demo_server import free_port
+
+    monkeypatch.setenv("MODELCARDS_DB_URL", f"sqlite:///{tmp_path / 'demo.db'}")
+    monkeypatch.delenv("MODELCARDS_DEMO_PASSWORD", raising=False)
+    from apps import gradio_app
+
+    app = gradio_app.build()
+    port = free_port()
+    gradio_app.launch(app, port=port, prevent_thread_lock=True, quiet=True)
+    try:
+        code = SNIPPETS["client"].replace("http://127.0.0.1:7860/", f"http://127.0.0.1:{port}/")
+        out = subprocess.run(
+            [sys.executable, "-c", code], capture_output=True, text=True, timeout=120
+        )
+    finally:
+        app.close()
+    assert out.returncode == 0, out.stderr
+    answer = out.stdout.strip().splitlines()[-1]  # gradio_client first says where it loaded
+    assert answer.split()[0] in {"Yes", "No"}
+    assert answer.endswith("models:/arrests-release/1")
+
+
+@pytest.mark.parametrize("name", sorted(set(SNIPPETS) - {"client"}))
 def test_a_readme_snippet_runs(name, tmp_path, monkeypatch):
     monkeypatch.delenv("MODELCARDS_HOME")  # the snippet uses the default store in ./.modelcards
     out = subprocess.run(

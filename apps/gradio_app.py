@@ -1,0 +1,220 @@
+"""The Gradio app: one quick form and a prediction API for a registered model.
+
+`demo` is built when this module is imported, for the model that
+``MODELCARDS_GRADIO_MODEL`` names (default ``models:/arrests-release@champion``), without
+launching; `modelcards demo --ui gradio` launches it. Endpoints for programs:
+
+* ``/predict``: the model's inputs by name; returns label, probabilities, resolved version;
+* ``/flag``: the same inputs plus a comment; stores the flag with the Streamlit demo's.
+"""
+
+from __future__ import annotations
+
+import hmac
+import inspect
+import os
+
+import gradio as gr
+
+from components.gradio_inputs import gradio_input
+from modelcards import LoadedModel, Registry
+from modelcards._predict import INTEGER_TYPES, NUMERIC_TYPES, coerce_row, predict_row
+from modelcards._store import Store, spec_edge_cases
+from modelcards.errors import ModelcardsError
+
+DEFAULT_MODEL = "models:/arrests-release@champion"
+APP = "gradio"
+
+
+def _profile(model: LoadedModel, name: str):
+    try:
+        return model.profile.column(name) if model.profile is not None else None
+    except KeyError:
+        return None
+
+
+def _named(fn, model: LoadedModel, extra: tuple[str, ...] = ()):
+    """Give ``fn(*values)`` a signature with one typed parameter per model input (and
+    ``extra`` text parameters), so the API documents and takes the inputs by name."""
+    params = []
+    for col in model.inputs:
+        kind = int if col.type in INTEGER_TYPES else float if col.type in NUMERIC_TYPES else str
+        params.append(
+            inspect.Parameter(col.name, inspect.Parameter.POSITIONAL_OR_KEYWORD, annotation=kind)
+        )
+    params += [
+        inspect.Parameter(n, inspect.Parameter.POSITIONAL_OR_KEYWORD, annotation=str) for n in extra
+    ]
+    fn.__signature__ = inspect.Signature(params, return_annotation=dict)
+    fn.__annotations__ = {p.name: p.annotation for p in params} | {"return": dict}
+    return fn
+
+
+def _predict(model: LoadedModel, values: dict) -> dict:
+    try:
+        p = predict_row(model, coerce_row(model, values))
+    except ModelcardsError as exc:
+        raise gr.Error(exc.message, print_exception=False) from None
+    return {
+        "label": p.label,
+        "probabilities": p.probabilities,
+        "model": model.name,
+        "version": model.version,
+        "alias": model.alias,
+        "reference": model.uri,
+    }
+
+
+def _check_names(model: LoadedModel, given: dict) -> None:
+    unknown = sorted(set(given) - set(model.feature_names))
+    missing = [n for n in model.feature_names if given.get(n) is None]
+    if unknown or missing:
+        parts = []
+        if missing:
+            parts.append(f"missing input(s): {', '.join(missing)}")
+        if unknown:
+            parts.append(f"unknown input(s): {', '.join(unknown)}")
+        raise gr.Error(
+            "; ".join(parts) + ". Inputs: " + ", ".join(model.feature_names) + ".",
+            print_exception=False,
+        )
+
+
+def build(
+    ref: str | None = None, *, registry: Registry | None = None, store: Store | None = None
+) -> gr.Blocks:
+    """The Gradio Blocks app for one registered model (not launched)."""
+    ref = ref or os.environ.get("MODELCARDS_GRADIO_MODEL", DEFAULT_MODEL)
+    model = (registry or Registry()).load(ref)
+    store = store or Store()
+    names = model.feature_names
+
+    def predict_api(*values) -> dict:
+        inputs = dict(zip(names, values, strict=False))
+        _check_names(model, inputs)
+        return _predict(model, inputs)
+
+    def flag_api(*values) -> dict:
+        *given, comment = values
+        inputs = dict(zip(names, given, strict=False))
+        _check_names(model, inputs)
+        result = _predict(model, inputs)
+        try:
+            flag_id = store.add_flag(
+                model=model.name,
+                version=model.version,
+                inputs=inputs,
+                prediction=result["label"],
+                comment=comment or "",
+                app=APP,
+            )
+        except ModelcardsError as exc:
+            raise gr.Error(exc.message, print_exception=False) from None
+        return {"flag": flag_id, **result}
+
+    def ui_predict(*values):
+        result = _predict(model, dict(zip(names, values, strict=True)))
+        return result["probabilities"] or result["label"], _version_text(model)
+
+    def ui_flag(*values):
+        *inputs, comment = values
+        flag_api(*inputs, comment)
+        return gr.update(value=""), "Thank you: the prediction is flagged for the team."
+
+    cases = spec_edge_cases(model.card_spec) + store.edge_cases(model.name)
+    with gr.Blocks(title=f"{model.name}: try the model") as demo:
+        gr.Markdown(f"## {model.name}\n{model.model_description}")
+        version = gr.Markdown(_version_text(model))
+        with gr.Row():
+            with gr.Column():
+                inputs = [gradio_input(col, _profile(model, col.name)) for col in model.inputs]
+                go = gr.Button("Predict", variant="primary")
+            with gr.Column():
+                label = gr.Label(label="Prediction", num_top_classes=len(model.classes) or 2)
+                comment = gr.Textbox(label="Is this answer wrong? Say why", lines=2)
+                flag = gr.Button("Flag as wrong")
+                thanks = gr.Markdown()
+        usable = [c for c in cases if set(names) <= set(c.inputs)]
+        if usable:
+            gr.Examples(
+                examples=[[c.inputs[n] for n in names] for c in usable],
+                inputs=inputs,
+                outputs=[label, version],
+                fn=ui_predict,
+                example_labels=[c.name for c in usable],
+                label="Edge cases",
+                run_on_click=True,
+                cache_examples=False,
+            )
+        go.click(ui_predict, inputs=inputs, outputs=[label, version], api_visibility="private")
+        flag.click(
+            ui_flag, inputs=[*inputs, comment], outputs=[comment, thanks], api_visibility="private"
+        )
+        gr.api(
+            _named(predict_api, model),
+            api_name="predict",
+            api_description="Predict from the model's inputs, given by name.",
+        )
+        gr.api(
+            _named(flag_api, model, ("comment",)),
+            api_name="flag",
+            api_description="Flag the prediction for these inputs as wrong, with a comment.",
+        )
+    demo.model = model  # what it serves, for callers and tests
+    demo.edge_cases = usable
+    return demo
+
+
+def _version_text(model: LoadedModel) -> str:
+    via = f" (reached through `@{model.alias}`)" if model.alias else ""
+    return f"Model `{model.uri}`{via}"
+
+
+def password_auth():
+    """MODELCARDS_DEMO_PASSWORD protects the app, whatever user name is given."""
+    expected = os.environ.get("MODELCARDS_DEMO_PASSWORD")
+    if not expected:
+        return None
+    return lambda _user, password: hmac.compare_digest(password.encode(), expected.encode())
+
+
+def launch(app: gr.Blocks, *, host: str = "127.0.0.1", port: int = 7860, **kwargs):
+    return app.launch(
+        server_name=host,
+        server_port=port,
+        auth=password_auth(),
+        auth_message="This demo is protected: any user name, the shared password.",
+        show_error=True,
+        **kwargs,
+    )
+
+
+def _main() -> None:
+    import argparse
+    import sys
+
+    parser = argparse.ArgumentParser(description="Serve the Gradio app.")
+    parser.add_argument("--host", default="127.0.0.1")
+    parser.add_argument("--port", type=int, default=7860)
+    args = parser.parse_args()
+    if isinstance(demo, ModelcardsError):
+        print(f"Error: {demo.message}", file=sys.stderr)
+        if demo.hint:
+            print(f"Hint: {demo.hint}", file=sys.stderr)
+        sys.exit(2)
+    print(
+        f"Serving {demo.model.uri} on http://{args.host}:{args.port} (API: /predict, /flag)",
+        file=sys.stderr,
+    )
+    launch(demo, host=args.host, port=args.port, quiet=True)
+
+
+if __name__ == "__main__":
+    # Run as a program, a model that cannot be loaded is a message and exit code 2.
+    try:
+        demo = build()
+    except ModelcardsError as exc:
+        demo = exc
+    _main()
+else:
+    demo = build()

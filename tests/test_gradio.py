@@ -1,0 +1,205 @@
+"""The Gradio app: launched on a free local port and driven with gradio_client."""
+
+from __future__ import annotations
+
+import importlib
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import gradio as gr
+import pytest
+from gradio_client import Client
+from test_demo_server import free_port
+
+from modelcards._predict import coerce_row, predict_row
+from modelcards._store import Store
+
+INPUTS = {"year": 2000, "age": 19, "employed": "No", "citizen": "Yes", "checks": 5}
+SCRIPT = Path(sys.executable).parent / "modelcards"
+
+
+@pytest.fixture
+def db_url(tmp_path, monkeypatch):
+    url = f"sqlite:///{tmp_path / 'demo.db'}"
+    monkeypatch.setenv("MODELCARDS_DB_URL", url)
+    return url
+
+
+@pytest.fixture
+def served(examples_registry, db_url, monkeypatch):
+    """The module's own app, imported as `modelcards demo --ui gradio` imports it."""
+    monkeypatch.delenv("MODELCARDS_DEMO_PASSWORD", raising=False)
+    from apps import gradio_app
+
+    module = importlib.reload(gradio_app)
+    port = free_port()
+    module.launch(module.demo, port=port, prevent_thread_lock=True, quiet=True)
+    try:
+        yield module, Client(f"http://127.0.0.1:{port}/", verbose=False)
+    finally:
+        module.demo.close()
+
+
+def test_importing_builds_the_app_without_launching(examples_registry, db_url):
+    from apps import gradio_app
+
+    module = importlib.reload(gradio_app)
+    assert isinstance(module.demo, gr.Blocks)
+    assert not module.demo.is_running
+    assert module.demo.model.uri == "models:/arrests-release/1"
+    labels = {c.label for c in module.demo.blocks.values() if hasattr(c, "label")}
+    assert {"year", "age", "employed", "citizen", "checks", "Prediction"} <= labels
+
+
+def test_a_prediction_equals_the_librarys(served, examples_registry):
+    _, client = served
+    got = client.predict(**INPUTS, api_name="/predict")
+    model = examples_registry.load("models:/arrests-release@champion")
+    expected = predict_row(model, coerce_row(model, INPUTS))
+    assert got["label"] == expected.label
+    assert got["probabilities"] == pytest.approx(expected.probabilities)
+    assert (got["version"], got["alias"]) == (1, "champion")
+
+
+def test_the_edge_cases_are_examples_and_each_runs(served, examples_registry):
+    module, client = served
+    names = [c.name for c in module.demo.edge_cases]
+    assert names[0] == "Young, unemployed, many prior checks" and len(names) == 3
+    model = examples_registry.load("models:/arrests-release@champion")
+    for case in module.demo.edge_cases:
+        got = client.predict(**case.inputs, api_name="/predict")
+        assert got["label"] == predict_row(model, coerce_row(model, case.inputs)).label
+
+
+def test_a_flag_lands_in_the_store_the_streamlit_demo_uses(served, db_url):
+    _, client = served
+    Store(db_url).add_flag(
+        model="arrests-release",
+        version=1,
+        inputs=INPUTS,
+        prediction="No",
+        comment="from streamlit",
+        app="streamlit",
+    )
+    got = client.predict(**INPUTS, comment="should be released", api_name="/flag")
+    flags = Store(db_url).flags("arrests-release")
+    assert [(f["app"], f["comment"]) for f in flags] == [
+        ("streamlit", "from streamlit"),
+        ("gradio", "should be released"),
+    ]
+    assert flags[1]["id"] == got["flag"] and flags[1]["inputs"] == INPUTS
+
+
+@pytest.mark.parametrize(
+    ("change", "message"),
+    [
+        ({"age": "old"}, "Input 'age' 'old' is not a number."),
+        ({"age": 19.5}, "Input 'age' 19.5 is not a whole number."),
+    ],
+)
+def test_a_mistyped_input_gets_its_message(served, change, message):
+    _, client = served
+    with pytest.raises(Exception) as err:
+        client.predict(**{**INPUTS, **change}, api_name="/predict")
+    assert message in str(err.value)
+    assert "Traceback" not in str(err.value)
+
+
+def test_a_missing_input_gets_its_message(served):
+    _, client = served
+    args = {k: v for k, v in INPUTS.items() if k != "age"}
+    with pytest.raises(TypeError, match="No value provided for required argument: age"):
+        client.predict(**args, api_name="/predict")
+
+
+def test_a_flag_without_a_comment_is_refused(served, db_url):
+    _, client = served
+    with pytest.raises(Exception, match="Say what is wrong"):
+        client.predict(**INPUTS, comment=" ", api_name="/flag")
+    assert Store(db_url).flags() == []
+
+
+def test_the_password_is_enforced(examples_registry, db_url, monkeypatch):
+    monkeypatch.setenv("MODELCARDS_DEMO_PASSWORD", "s3cret")
+    from apps import gradio_app
+
+    app = gradio_app.build()
+    port = free_port()
+    gradio_app.launch(app, port=port, prevent_thread_lock=True, quiet=True)
+    try:
+        with pytest.raises(Exception):  # noqa: B017 - any refusal; the next line is the point
+            Client(f"http://127.0.0.1:{port}/", verbose=False).predict(
+                **INPUTS, api_name="/predict"
+            )
+        with pytest.raises(Exception):  # noqa: B017
+            Client(f"http://127.0.0.1:{port}/", auth=("anyone", "wrong"), verbose=False)
+        client = Client(f"http://127.0.0.1:{port}/", auth=("anyone", "s3cret"), verbose=False)
+        assert client.predict(**INPUTS, api_name="/predict")["version"] == 1
+    finally:
+        app.close()
+
+
+def test_the_cli_serves_the_chosen_model(examples_home, db_url):
+    port = free_port()
+    env = {**os.environ, "MODELCARDS_HOME": str(examples_home)}
+    env.pop("MODELCARDS_DEMO_PASSWORD", None)
+    proc = subprocess.Popen(
+        [
+            str(SCRIPT),
+            "demo",
+            "--ui",
+            "gradio",
+            "--host",
+            "127.0.0.1",
+            "--port",
+            str(port),
+            "--model",
+            "models:/arrests-release@challenger",
+        ],
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        text=True,
+        start_new_session=True,
+    )
+    try:
+        client = None
+        deadline = time.monotonic() + 90
+        while client is None:
+            assert proc.poll() is None, proc.stderr.read()
+            try:
+                client = Client(f"http://127.0.0.1:{port}/", verbose=False)
+            except Exception:
+                if time.monotonic() > deadline:
+                    raise
+                time.sleep(0.5)
+        got = client.predict(**INPUTS, api_name="/predict")
+        assert (got["version"], got["alias"]) == (2, "challenger")
+    finally:
+        os.killpg(proc.pid, signal.SIGTERM)
+        proc.communicate(timeout=30)
+
+
+def test_the_cli_refuses_an_unknown_model_cleanly(examples_home):
+    out = subprocess.run(
+        [
+            str(SCRIPT),
+            "demo",
+            "--ui",
+            "gradio",
+            "--port",
+            str(free_port()),
+            "--model",
+            "models:/arrests-release@nope",
+        ],
+        env={**os.environ, "MODELCARDS_HOME": str(examples_home)},
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert out.returncode == 2
+    assert "has no alias 'nope'" in out.stderr and "Traceback" not in out.stderr
