@@ -126,10 +126,13 @@ def group_label(features: Mapping[str, str]) -> str:
 
 
 # -- inputs -----------------------------------------------------------------------------
-def _binary(y, *, name: str, pos_label, labels: set | None = None) -> np.ndarray:
+def _binary(y, *, name: str, pos_label, labels: set | None = None) -> tuple[np.ndarray, set]:
+    """``y == pos_label`` as booleans, and the set of values seen; errors on missing or
+    non-binary values."""
     s = pd.Series(np.asarray(y).ravel() if not isinstance(y, pd.Series) else y.to_numpy())
-    missing = s.isna()
-    if missing.any():
+    # Integers and booleans cannot be missing; skip the scan.
+    missing = None if s.dtype.kind in "biu" else s.isna()
+    if missing is not None and missing.any():
         first = int(np.flatnonzero(missing.to_numpy())[0])
         raise DataError(
             f"{name} has {int(missing.sum())} missing value(s) (first at row {first}).",
@@ -151,7 +154,7 @@ def _binary(y, *, name: str, pos_label, labels: set | None = None) -> np.ndarray
             hint="Give a target with exactly two values, or binarise it first "
             "(for example with --positive-label).",
         )
-    return (s == pos_label).to_numpy()
+    return (s == pos_label).to_numpy(), values
 
 
 def _encode(sensitive: pd.DataFrame) -> tuple[list[np.ndarray], list[np.ndarray]]:
@@ -224,11 +227,17 @@ def auc_by_group(score: np.ndarray, y: np.ndarray, fine: np.ndarray, members: np
     Undefined (NaN) for a group without both classes.
     """
     n_fine = members.shape[1]
-    uniq, inv = np.unique(score, return_inverse=True)
-    nb = len(uniq)
-    key = inv.ravel() * n_fine + fine
+    # Rank the distinct scores: one unstable sort, then a new bin wherever the score changes.
+    order = np.argsort(score)
+    ranked = score[order]
+    new = np.empty(len(ranked), dtype=bool)
+    new[0] = True
+    np.not_equal(ranked[1:], ranked[:-1], out=new[1:])
+    bins = np.cumsum(new) - 1
+    nb = int(bins[-1]) + 1
+    key = bins * n_fine + fine[order]
     tot = np.bincount(key, minlength=nb * n_fine).reshape(nb, n_fine)
-    pos = np.bincount(key[y], minlength=nb * n_fine).reshape(nb, n_fine)
+    pos = np.bincount(key[y[order]], minlength=nb * n_fine).reshape(nb, n_fine)
     neg = tot - pos
     m = members.T.astype(float)
     # cumsum is linear: accumulate the fine columns, then combine them into groups.
@@ -288,9 +297,10 @@ def assess(
             raise DataError(f"{name} has {len(arr)} rows but the sensitive features have {n_rows}.")
     if n_boot < 1:
         raise DataError(f"n_boot must be at least 1, got {n_boot}.")
-    yt = _binary(y_true, name="the target", pos_label=pos_label)
-    labels = set(pd.unique(pd.Series(np.asarray(y_true).ravel())))
-    yp = _binary(y_pred, name="the predictions", pos_label=pos_label, labels=labels | {pos_label})
+    yt, labels = _binary(y_true, name="the target", pos_label=pos_label)
+    yp, _ = _binary(
+        y_pred, name="the predictions", pos_label=pos_label, labels=labels | {pos_label}
+    )
     score = None
     if y_score is not None:
         score = np.asarray(y_score, dtype=float).ravel()

@@ -71,8 +71,7 @@ def library_versions() -> dict[str, str]:
     return out
 
 
-def _positive_label(target: pd.Series, wanted, model_positive, column: str):
-    values = list(pd.unique(target))
+def _positive_label(values: list, wanted, model_positive, column: str):
     if wanted is not None:
         for v in values:
             if str(v) == str(wanted):
@@ -96,7 +95,8 @@ def _positive_label(target: pd.Series, wanted, model_positive, column: str):
     )
 
 
-def _check_target(y: pd.Series, column: str) -> None:
+def _check_target(y: pd.Series, column: str) -> list:
+    """The target's distinct values, once checked: no missing value, exactly two."""
     missing = y.isna()
     if missing.any():
         raise DataError(
@@ -119,6 +119,7 @@ def _check_target(y: pd.Series, column: str) -> None:
             "per group need both outcomes.",
             hint="Evaluate on data that holds both outcomes.",
         )
+    return list(values)
 
 
 def generate_card(
@@ -239,17 +240,17 @@ def generate_card(
     if target in sensitive:
         raise DataError(f"{target!r} is both the target and a sensitive column.")
     y_true = frame[target]
-    _check_target(y_true, target)
-    pos = _positive_label(y_true, positive_label, loaded.positive_label if loaded else None, target)
-    neg = next(v for v in pd.unique(y_true) if v != pos)
+    values = _check_target(y_true, target)
+    pos = _positive_label(values, positive_label, loaded.positive_label if loaded else None, target)
+    neg = next(v for v in values if v != pos)
 
     y_score = None
     if loaded is not None:
         require_columns(frame, loaded.feature_names, where=where, role="model input")
         classes = {str(c) for c in loaded.classes}
-        if not {str(v) for v in pd.unique(y_true)} <= classes:
+        if not {str(v) for v in values} <= classes:
             raise DataError(
-                f"The target {target!r} holds {sorted(map(str, pd.unique(y_true)))} but "
+                f"The target {target!r} holds {sorted(map(str, values))} but "
                 f"{loaded.uri} predicts {sorted(classes)}.",
                 hint="Use the target column the model was trained on, with the same labels.",
             )
@@ -259,7 +260,7 @@ def generate_card(
             if threshold is not None and y_score is not None:
                 y_pred = np.where(y_score >= threshold, pos, neg)
             else:
-                y_pred = _relabel(raw, y_true)
+                y_pred = _relabel(raw, values)
         except (ValueError, TypeError, KeyError) as exc:
             raise DataError(
                 f"{loaded.uri} could not predict on {where}: {str(exc).splitlines()[0]}",
@@ -277,7 +278,7 @@ def generate_card(
                 "value(s).",
                 hint="Every row needs a prediction.",
             )
-        y_pred = _relabel(col.to_numpy(), y_true)
+        y_pred = _relabel(col.to_numpy(), values)
         label_pred = f"column {predictions!r}"
     else:
         require_columns(frame, [scores], where=where, role="scores")
@@ -340,9 +341,9 @@ def generate_card(
     return CardResult(card=card, assessment=assessment, policy=policy_result)
 
 
-def _relabel(pred: np.ndarray, y_true: pd.Series) -> np.ndarray:
+def _relabel(pred: np.ndarray, target_values: list) -> np.ndarray:
     """Match prediction labels to the target's by their text (CSV reads 1 and '1' apart)."""
-    by_text = {str(v): v for v in pd.unique(y_true)}
+    by_text = {str(v): v for v in target_values}
     pred = np.asarray(pred)
     uniq = pd.unique(pred)
     unknown = sorted(str(u) for u in uniq if str(u) not in by_text)
