@@ -86,6 +86,7 @@ def test_a_stakeholder_session_end_to_end(page, server, examples_registry, tmp_p
     expected = predict_row(model, coerce_row(model, inputs)).label
     page.get_by_text("Link to this prediction").wait_for()
     assert metric(page) == expected
+    assert page.get_by_text("Page not found").count() == 0  # deep links work on a new server
 
     # Changing an input reruns the prediction.
     flipped = predict_row(model, coerce_row(model, {**inputs, "checks": 0})).label
