@@ -147,13 +147,13 @@ def run(rows: int, loaded, tmp: Path, fairlearn_boot: int, repeat: int) -> dict:
         "  - false_negative_rate <= 0.3 for every group\n"
     )
 
-    def floor():
+    def floor(predict):
         frame = read_table(path)
-        return loaded.model.predict_proba(frame[FEATURES])
+        return predict(frame[FEATURES])
 
-    def card():
+    def card(model, out):
         result = generate_card(
-            model=loaded,
+            model=model,
             data=path,
             target="approved",
             sensitive=["sex", "group"],
@@ -161,35 +161,17 @@ def run(rows: int, loaded, tmp: Path, fairlearn_boot: int, repeat: int) -> dict:
             n_boot=1000,
             seed=0,
         )
-        write_card(result, tmp / f"card-{rows}")
+        write_card(result, tmp / out)
         return result
-
-    t_floor, _ = best(floor, repeat)
-    t_card, result = best(card, repeat)
 
     import copy
 
     labels_only = copy.copy(loaded)
     labels_only.model = _LabelsOnly(loaded.model)
-
-    def floor_labels():
-        frame = read_table(path)
-        return loaded.model.predict(frame[FEATURES])
-
-    def card_labels():
-        r = generate_card(
-            model=labels_only,
-            data=path,
-            target="approved",
-            sensitive=["sex", "group"],
-            policy=policy,
-            n_boot=1000,
-            seed=0,
-        )
-        write_card(r, tmp / f"card-labels-{rows}")
-
-    t_floor_l, _ = best(floor_labels, repeat)
-    t_card_l, _ = best(card_labels, repeat)
+    t_floor, _ = best(lambda: floor(loaded.model.predict_proba), repeat)
+    t_card, result = best(lambda: card(loaded, f"card-{rows}"), repeat)
+    t_floor_l, _ = best(lambda: floor(loaded.model.predict), repeat)
+    t_card_l, _ = best(lambda: card(labels_only, f"card-labels-{rows}"), repeat)
     frame = pd.read_parquet(path)
     labels, scores = loaded.predict_with_scores(frame)
     t_assess, _ = best(

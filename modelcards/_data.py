@@ -55,6 +55,24 @@ def read_table(path: str | Path) -> pd.DataFrame:
     return frame
 
 
+def read_csv_bytes(data: bytes, *, name: str) -> pd.DataFrame:
+    """Read an uploaded CSV held in memory, with the same messages as ``read_table``."""
+    import io
+
+    if not data:
+        raise DataError(f"{name} is empty.", hint="Give a file with a header and rows.")
+    try:
+        frame = pd.read_csv(io.BytesIO(data), low_memory=False)
+    except (ValueError, UnicodeDecodeError, pd.errors.ParserError) as exc:
+        first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        raise DataError(
+            f"Cannot read {name} as CSV: {first}", hint="Give a UTF-8 CSV file with a header row."
+        ) from exc
+    if frame.empty:
+        raise DataError(f"{name} has no rows.", hint="Give a file with a header and rows.")
+    return frame
+
+
 def require_columns(frame: pd.DataFrame, columns, *, where: str, role: str) -> None:
     """Raise a DataError naming each missing column, with the closest match when there is one."""
     have = [str(c) for c in frame.columns]

@@ -287,6 +287,10 @@ def _evaluate(check: Check, a: Assessment, source: str) -> CheckResult:
             else "no group was large enough",
         }[verdict]
     )
+    return _result(check, verdict, items, reason)
+
+
+def _result(check: Check, verdict: Verdict, items: list[Item], reason: str) -> CheckResult:
     return CheckResult(
         check=check.text,
         metric=check.metric,
@@ -300,13 +304,4 @@ def _evaluate(check: Check, a: Assessment, source: str) -> CheckResult:
 
 
 def _no_scores(check: Check) -> CheckResult:
-    return CheckResult(
-        check=check.text,
-        metric=check.metric,
-        op=check.op,
-        bound=check.bound,
-        scope=check.scope,
-        verdict="inconclusive",
-        items=[],
-        reason="ROC AUC needs scores; none were given.",
-    )
+    return _result(check, "inconclusive", [], "ROC AUC needs scores; none were given.")

@@ -108,7 +108,8 @@ class Upload:
     ("name", "data", "message"),
     [
         ("x.xlsx", b"a,b\n1,2\n", "is not a CSV file"),
-        ("x.csv", b"", "Cannot read x.csv as CSV"),
+        ("x.csv", b"", "x.csv is empty"),
+        ("x.csv", b"\xff\xfe\x00binary", "Cannot read x.csv as CSV"),
         ("x.csv", b"a,b\n", "has no rows"),
         ("x.csv", b"a\n" + b"1\n" * (21 * 1024 * 1024 // 2), "the demo takes up to 20 MB"),
     ],

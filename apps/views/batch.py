@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-import io
-
 import pandas as pd
 import streamlit as st
 
 from apps import state
 from components.tables import group_table
+from modelcards._data import read_csv_bytes
 from modelcards._evaluate import assess
 from modelcards._predict import csv_safe, score_batch
 from modelcards.errors import DataError
@@ -25,16 +24,7 @@ def read_upload(upload) -> pd.DataFrame:
             f"{name} is {upload.size / 1e6:.1f} MB; the demo takes up to {MAX_MB} MB.",
             hint="Split the file, or use `modelcards card --data FILE`.",
         )
-    try:
-        frame = pd.read_csv(io.BytesIO(upload.getvalue()))
-    except (ValueError, UnicodeDecodeError, pd.errors.ParserError) as exc:
-        raise DataError(
-            f"Cannot read {name} as CSV: {str(exc).splitlines()[0]}",
-            hint="Upload a UTF-8 CSV file with a header row.",
-        ) from exc
-    if frame.empty:
-        raise DataError(f"{name} has no rows.", hint="Upload a file with a header and rows.")
-    return frame
+    return read_csv_bytes(upload.getvalue(), name=name)
 
 
 def render() -> None:
