@@ -6,7 +6,7 @@ STAMP := $(VENV)/.installed
 PORT ?= 8501
 HOST ?= localhost
 
-.PHONY: install demo test lint format golden schema bench clean chromium
+.PHONY: install demo test lint format golden schema bench clean chromium postgres
 
 install: $(STAMP)
 
@@ -27,6 +27,12 @@ chromium:
 	  echo "installing Debian's chromium"; \
 	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; }
 
+# A PostgreSQL server for the store tests (they start their own cluster in a temp folder).
+postgres:
+	@ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || { \
+	  echo "installing Debian's postgresql"; \
+	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq postgresql >/dev/null; }
+
 lint: install
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
@@ -35,7 +41,7 @@ format: install
 	$(VENV)/bin/ruff check --fix .
 	$(VENV)/bin/ruff format .
 
-test: install chromium lint
+test: install chromium postgres lint
 	$(PY) -m pytest -q
 
 # Rewrite the golden cards under tests/golden/ after an intended change to the output.

@@ -96,6 +96,67 @@ def register(registry, model, train, test, *, name="m", alias=None, **kw):
     )
 
 
+@pytest.fixture(scope="session")
+def postgres_url():
+    """A real PostgreSQL cluster in a temporary folder, on a free loopback port."""
+    import glob
+    import shutil
+    import socket
+    import subprocess
+
+    found = sorted(glob.glob("/usr/lib/postgresql/*/bin/initdb"))
+    if not found:
+        pytest.fail(
+            "PostgreSQL is not installed: `make test` installs it (apt-get install postgresql)."
+        )
+    import tempfile
+
+    bin_dir = Path(found[-1]).parent
+    # Not under pytest's tmp folders: they are private to root, and as root the cluster
+    # must belong to the postgres user (initdb refuses to run as root).
+    root = Path(tempfile.mkdtemp(prefix="modelcards-pg-"))
+    data = root / "data"
+    data.mkdir()
+    as_user = []
+    if os.geteuid() == 0:
+        shutil.chown(root, "postgres")
+        shutil.chown(data, "postgres")
+        as_user = ["runuser", "-u", "postgres", "--"]
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    subprocess.run(
+        [*as_user, str(bin_dir / "initdb"), "-D", str(data), "-A", "trust", "-U", "postgres"],
+        check=True,
+        capture_output=True,
+    )
+    options = f"-p {port} -k {data} -c listen_addresses=127.0.0.1"
+    subprocess.run(
+        [
+            *as_user,
+            str(bin_dir / "pg_ctl"),
+            "-D",
+            str(data),
+            "-o",
+            options,
+            "-w",
+            "-l",
+            str(data / "server.log"),
+            "start",
+        ],
+        check=True,
+        capture_output=True,
+    )
+    try:
+        yield f"postgresql+psycopg://postgres@127.0.0.1:{port}/postgres"
+    finally:
+        subprocess.run(
+            [*as_user, str(bin_dir / "pg_ctl"), "-D", str(data), "-m", "fast", "stop"],
+            capture_output=True,
+        )
+        shutil.rmtree(root, ignore_errors=True)
+
+
 @pytest.hookimpl(tryfirst=True, hookwrapper=True)
 def pytest_runtest_makereport(item, call):
     """Mark failed tests, so browser fixtures can save a screenshot."""

@@ -119,32 +119,40 @@ def test_uploads_that_are_not_usable_csv_get_a_message(name, data, message):
         read_upload(Upload(name, data))
 
 
-def _writer(url: str, worker: int, n: int) -> None:
+def _writer(url: str, model: str, worker: int, n: int) -> None:
     store = Store(url)
     for i in range(n):
         store.add_flag(
-            model="m",
+            model=model,
             version=1,
             inputs={"worker": worker, "i": i},
             prediction="Yes",
             comment=f"{worker}-{i}",
             app="test",
         )
-        store.add_edge_case(model="m", name=f"{worker}-{i}", inputs={"i": i}, app="test")
+        store.add_edge_case(model=model, name=f"{worker}-{i}", inputs={"i": i}, app="test")
 
 
-def test_concurrent_writers_lose_nothing(tmp_path):
-    url = f"sqlite:///{tmp_path / 'demo.db'}"
+@pytest.mark.parametrize("backend", ["sqlite", "postgresql"])
+def test_concurrent_writers_lose_nothing(tmp_path, request, backend):
+    import uuid
+
+    url = (
+        f"sqlite:///{tmp_path / 'demo.db'}"
+        if backend == "sqlite"
+        else request.getfixturevalue("postgres_url")
+    )
+    model = f"m-{uuid.uuid4().hex[:8]}"
     Store(url)
     workers, n = 6, 40
     ctx = mp.get_context("spawn")
-    procs = [ctx.Process(target=_writer, args=(url, w, n)) for w in range(workers)]
+    procs = [ctx.Process(target=_writer, args=(url, model, w, n)) for w in range(workers)]
     for p in procs:
         p.start()
     for p in procs:
         p.join(120)
         assert p.exitcode == 0
     store = Store(url)
-    comments = sorted(f["comment"] for f in store.flags("m"))
+    comments = sorted(f["comment"] for f in store.flags(model))
     assert comments == sorted(f"{w}-{i}" for w in range(workers) for i in range(n))
-    assert len(store.edge_cases("m")) == workers * n
+    assert len(store.edge_cases(model)) == workers * n
