@@ -112,37 +112,6 @@ def group_metrics_figure(
     return go.Figure(group_metrics_spec(result, features, metrics))
 
 
-def metric_by_group_figure(result, features: Sequence[str], metric: str) -> go.Figure:
-    """One metric across the groups of a feature set, horizontal bars with intervals."""
-    groups = [g for g in result.groups if list(g.features) == list(features)]
-    multi = len(features) > 1
-    names = [_short(g.features, multi) + (" (small)" if g.small else "") for g in groups]
-    e = [g.metrics[metric] for g in groups]
-    fig = go.Figure(
-        go.Bar(
-            x=[v.value for v in e],
-            y=names,
-            orientation="h",
-            marker={"color": ["#999999" if g.small else PALETTE[0] for g in groups]},
-            error_x={
-                "type": "data",
-                "array": [_gap(v.ci_high, v.value) for v in e],
-                "arrayminus": [_gap(v.value, v.ci_low) for v in e],
-            },
-            text=[f"n={g.n:,}" for g in groups],
-            textposition="auto",
-        )
-    )
-    fig.update_layout(
-        title={"text": f"{LABELS.get(metric, metric)} by {_text(' & '.join(features))}"},
-        xaxis={"range": [0, 1.05]},
-        height=max(240, 40 * len(groups) + 100),
-        margin={"l": 160, "r": 20, "t": 50, "b": 40},
-        template="plotly_white",
-    )
-    return fig
-
-
 def _gap(a, b):
     return None if a is None or b is None else max(a - b, 0.0)
 
