@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import copy
 import hmac
 import logging
 import os
@@ -40,11 +39,7 @@ def load(ref: str) -> LoadedModel:
     """Resolve the reference (re-read every 10 s: an alias may move), then load by version."""
     reg = registry()
     name, version, alias = _resolve(reg.tracking_uri, ref)
-    model = _load_pinned(reg.tracking_uri, name, version)
-    if alias != model.alias:
-        model = copy.copy(model)
-        model.alias = alias
-    return model
+    return _load_pinned(reg.tracking_uri, name, version).as_alias(alias)
 
 
 @st.cache_resource(show_spinner=False)

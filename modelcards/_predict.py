@@ -149,6 +149,26 @@ def smallest_flip(model, frame: pd.DataFrame, feature: str, curve: pd.DataFrame)
     return int(hi) if integer else hi
 
 
+def flip_table(model, frame: pd.DataFrame) -> list[dict]:
+    """For every input: its value now, and the nearest value that flips the decision."""
+    rows = []
+    for name in model.feature_names:
+        col = model.profile.column(name)
+        now = frame[name].iloc[0]
+        flip = smallest_flip(model, frame, name, sweep(model, frame, name, sweep_values(col)))
+        rows.append(
+            {
+                "feature": name,
+                "now": now,
+                "flips at": "no value in the training range flips it" if flip is None else flip,
+                "change": ""
+                if flip is None or col.kind != "numeric"
+                else f"{float(flip) - float(now):+g}",
+            }
+        )
+    return rows
+
+
 @dataclass
 class BatchResult:
     scored: pd.DataFrame

@@ -121,8 +121,24 @@ class LoadedModel:
     run_id: str | None
     tracking_uri: str
     _registry: Registry | None = field(default=None, repr=False)
-    _evaluation: pd.DataFrame | None = field(default=None, repr=False)
-    evaluation_sha256: str | None = field(default=None, repr=False)
+    # Shared by every alias view of this version, so the split is read once.
+    _loaded: dict = field(default_factory=dict, repr=False)
+
+    def as_alias(self, alias: str | None) -> LoadedModel:
+        """This version as reached through ``alias``: the same model, split and caches,
+        another label."""
+        if alias == self.alias:
+            return self
+        import copy
+
+        view = copy.copy(self)
+        view.alias = alias
+        return view
+
+    @property
+    def evaluation_sha256(self) -> str | None:
+        """SHA-256 of the stored evaluation split, once it has been read."""
+        return self._loaded.get("evaluation_sha256")
 
     @property
     def uri(self) -> str:
@@ -163,11 +179,12 @@ class LoadedModel:
 
     def evaluation_split(self) -> pd.DataFrame:
         """The held-out split logged with this version (features, target, sensitive columns)."""
-        if self._evaluation is None:
+        if "evaluation" not in self._loaded:
             if self._registry is None or self.run_id is None:
                 raise RegistryError(f"{self.uri} has no evaluation split logged with it.")
-            self._evaluation, self.evaluation_sha256 = self._registry._read_evaluation(self)
-        return self._evaluation
+            frame, digest = self._registry._read_evaluation(self)
+            self._loaded.update(evaluation=frame, evaluation_sha256=digest)
+        return self._loaded["evaluation"]
 
 
 @contextlib.contextmanager
@@ -375,14 +392,7 @@ class Registry:
             )
             with _CACHE_LOCK:
                 _CACHE[key] = cached
-        if cached.alias == alias:
-            return cached
-        # Same object, different label: share the model, not the label.
-        import copy
-
-        view = copy.copy(cached)
-        view.alias = alias
-        return view
+        return cached.as_alias(alias)
 
     def _load_version(self, name, version, *, allow_pickle, trusted_types) -> LoadedModel:
         import mlflow.artifacts

@@ -8,7 +8,7 @@ import streamlit as st
 from apps import state
 from apps.views.try_it import current_inputs
 from modelcards._charts import sweep_figure
-from modelcards._predict import coerce_row, predict_row, smallest_flip, sweep, sweep_values
+from modelcards._predict import coerce_row, flip_table, predict_row, sweep, sweep_values
 
 
 def render() -> None:
@@ -32,19 +32,13 @@ def render() -> None:
     st.plotly_chart(sweep_figure(curve, feature, values[feature], str(model.positive_label)))
 
     st.subheader("Smallest change that flips the decision")
-    rows = []
-    for name in names:
-        col = model.profile.column(name)
-        c = curve if name == feature else sweep(model, frame, name, sweep_values(col))
-        flip = smallest_flip(model, frame, name, c)
-        rows.append(
-            {
-                "feature": name,
-                "now": values[name],
-                "flips at": "no value in the training range flips it" if flip is None else flip,
-                "change": ""
-                if flip is None or col.kind != "numeric"
-                else f"{float(flip) - float(values[name]):+g}",
-            }
-        )
-    st.dataframe(pd.DataFrame(rows).astype(str), hide_index=True)
+    flips = _flips(model.tracking_uri, model.name, model.version, tuple(values.items()))
+    st.dataframe(pd.DataFrame(flips).astype(str), hide_index=True)
+
+
+@st.cache_data(show_spinner="Searching for decision flips...", max_entries=256)
+def _flips(tracking_uri: str, name: str, version: int, inputs: tuple) -> list[dict]:
+    # The table depends on the version and the inputs only, not on the swept feature:
+    # computed once, not on every rerun.
+    model = state.load(f"models:/{name}/{version}")
+    return flip_table(model, coerce_row(model, dict(inputs)))
