@@ -46,9 +46,14 @@ def render() -> None:
         return
     frame = read_upload(upload)
     result = score_batch(model, frame)
-    if len(result.problems):
-        st.error(f"{result.problems['row'].nunique()} row(s) could not be scored; the others were.")
+    bad = result.problems["row"].nunique() if len(result.problems) else 0
+    if bad:
+        others = "the others were." if len(result.scored) else "none could be."
+        st.error(f"{bad} row(s) could not be scored; {others}")
+        st.caption("Rows are numbered from the first data row under the header.")
         st.dataframe(result.problems, hide_index=True, key="batch_problems")
+    if not len(result.scored):
+        return
     st.success(f"Scored {len(result.scored):,} of {len(frame):,} rows.")
     st.dataframe(result.scored.head(1000), hide_index=True, key="batch_scored")
     st.download_button(
