@@ -16,13 +16,16 @@ DeLong's interval.
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
 from typing import Literal
 
 import numpy as np
 import pandas as pd
 from pydantic import BaseModel, ConfigDict
 
+from ._background import parallel_map
 from .errors import DataError, UnsupportedTaskError
 
 MISSING = "(missing)"
@@ -163,10 +166,11 @@ def _encode(sensitive: pd.DataFrame) -> tuple[list[np.ndarray], list[np.ndarray]
         s = sensitive[name]
         if isinstance(s.dtype, pd.CategoricalDtype) and not s.isna().any():
             c, lv = s.cat.codes.to_numpy(), np.asarray(s.cat.categories.astype(str))
-            used = np.unique(c)
-            remap = np.full(len(lv), -1)
-            remap[used] = np.arange(len(used))
-            c, lv = remap[c], lv[used]
+            used = np.flatnonzero(np.bincount(c, minlength=len(lv)))
+            if len(used) < len(lv):  # drop categories no row has
+                remap = np.full(len(lv), -1)
+                remap[used] = np.arange(len(used))
+                c, lv = remap[c], lv[used]
         else:
             c, lv = pd.factorize(s, sort=True, use_na_sentinel=True)
             lv = np.asarray([str(v) for v in lv], dtype=object)
@@ -215,47 +219,204 @@ def rates(tn, fp, fn, tp) -> dict[str, np.ndarray]:
     return out
 
 
-# -- ROC AUC: exact Mann-Whitney U and DeLong intervals from one score histogram -------
-def auc_by_group(score: np.ndarray, y: np.ndarray, fine: np.ndarray, members: np.ndarray):
-    """ROC AUC and its DeLong standard error for many groups at once.
+# -- ROC AUC: exact Mann-Whitney U and DeLong intervals, every grouping from one sort ----
+def auc_by_group(
+    score: np.ndarray, y: np.ndarray, fine: np.ndarray, groupings: list[tuple[np.ndarray, int]]
+):
+    """ROC AUC and its DeLong standard error for every group of several groupings.
 
-    ``fine`` gives each row's finest group; ``members`` (groups x fine groups, 0/1) says
-    which fine groups make up each reported group. Rows are counted per (distinct
-    score, fine group, label), so one histogram serves every grouping. U counts ties as
-    one half and is a sum of integers and halves, exact in float64; the AUC is then
-    U / (P * N), correctly rounded (scikit-learn's trapezoid agrees to ~1e-15).
-    Undefined (NaN) for a group without both classes.
+    ``fine`` gives each row's finest group; each ``(mapping, k)`` in ``groupings`` maps fine
+    groups to the k groups of one grouping (overall, one feature, the intersection).
+    Scores are sorted once; each grouping then needs only a stable (radix) sort of small
+    group codes, which keeps the score order inside every group. There, the negatives below
+    a positive follow from its position and how many positives precede it, so U (ties count
+    one half) is a sum of integers and halves, exact in float64; the AUC is U / (P * N),
+    correctly rounded (scikit-learn's trapezoid agrees to ~1e-15). NaN for a group without
+    both classes. Returns the groupings' values concatenated in order.
     """
-    n_fine = members.shape[1]
-    # Rank the distinct scores: one unstable sort, then a new bin wherever the score changes.
+    score = np.ascontiguousarray(score)
     order = np.argsort(score)
-    ranked = score[order]
-    new = np.empty(len(ranked), dtype=bool)
-    new[0] = True
-    np.not_equal(ranked[1:], ranked[:-1], out=new[1:])
-    bins = np.cumsum(new) - 1
-    nb = int(bins[-1]) + 1
-    key = bins * n_fine + fine[order]
-    tot = np.bincount(key, minlength=nb * n_fine).reshape(nb, n_fine)
-    pos = np.bincount(key[y[order]], minlength=nb * n_fine).reshape(nb, n_fine)
-    neg = tot - pos
-    m = members.T.astype(float)
-    # cumsum is linear: accumulate the fine columns, then combine them into groups.
-    P, Q = pos @ m, neg @ m
-    cum_p, cum_q = np.cumsum(pos, axis=0) @ m, np.cumsum(neg, axis=0) @ m
-    Pt, Nt = P.sum(axis=0), Q.sum(axis=0)
+    ranked, y_sorted, fine_sorted = score[order], y[order], fine[order]
+    ties = bool(np.any(ranked[1:] == ranked[:-1]))
+    fine_sizes = np.bincount(fine, minlength=len(groupings[0][0]))
+
+    def one(grouping):
+        mapping, k = grouping
+        sizes = np.bincount(mapping, weights=fine_sizes, minlength=k).astype(np.int64)
+        if k == 1:
+            return _auc_sorted(y_sorted, ranked if ties else None, sizes)
+        # int16 codes take numpy's radix sort
+        codes = mapping.astype(np.int16 if k < 2**15 else np.int64)[fine_sorted]
+        by_group = np.argsort(codes, kind="stable")
+        return _auc_sorted(y_sorted[by_group], ranked[by_group] if ties else None, sizes)
+
+    # numpy releases the GIL in these loops, so the groupings share the machine's cores.
+    aucs, ses = zip(*parallel_map(one, groupings, workers=os.cpu_count() or 1), strict=True)
+    return np.concatenate(aucs), np.concatenate(ses)
+
+
+def _auc_sorted(ys: np.ndarray, ss: np.ndarray | None, sizes: np.ndarray):
+    """AUC and DeLong SE per group for labels ``ys`` sorted by (group, score); ``ss`` holds
+    the scores in that order, or None when no two scores are equal."""
+    k = len(sizes)
+    gstart = np.zeros(k + 1, dtype=np.int64)
+    np.cumsum(sizes, out=gstart[1:])
+    ppos, npos = np.flatnonzero(ys), np.flatnonzero(~ys)
+    pos_at = np.searchsorted(ppos, gstart)  # positives before each group boundary
+    P = np.diff(pos_at)
+    N = sizes - P
+    neg_at = gstart - pos_at  # negatives before each group boundary
+    # The m-th positive has m positives before it, hence x = position - m negatives, of
+    # which neg_at[group] belong to earlier groups: below = x - neg_at[group]. A negative
+    # has w positives before it and pos_at[group + 1] - w above it. Exact when no two
+    # scores in a group are equal; tied runs are corrected below.
+    x = ppos - np.arange(len(ppos))
+    w = npos - np.arange(len(npos))
+    if ss is not None:
+        x, w = _tie_corrections(ys, ss, gstart, x, w)
+    # Per-group sums of below, below**2 and above**2 from sums of x and w (no per-row
+    # group offsets needed).
+    c, d = neg_at[:-1].astype(float), pos_at[1:].astype(float)
+    sx, sw = _segment_sums(x, P), _segment_sums(w, N)
+    U = sx - P * neg_at[:-1]  # exact: integers and halves
+    xf, wf = x.astype(float), w.astype(float)
+    below2 = _segment_sums(xf * xf, P) - 2 * c * sx + P * c * c
+    above2 = N * d * d - 2 * d * sw + _segment_sums(wf * wf, N)
+    Pf, Nf = P.astype(float), N.astype(float)
     with np.errstate(divide="ignore", invalid="ignore"):
-        below = cum_q - 0.5 * Q  # negatives below a positive, ties halved
-        auc = np.einsum("bg,bg->g", P, below) / (Pt * Nt)
-        above = Pt - cum_p + 0.5 * P  # positives above a negative
-        var10 = (np.einsum("bg,bg,bg->g", P, below, below) / Nt**2 - Pt * auc**2) / (Pt - 1)
-        var01 = (np.einsum("bg,bg,bg->g", Q, above, above) / Pt**2 - Nt * auc**2) / (Nt - 1)
-        se = np.sqrt(np.maximum(var10 / Pt + var01 / Nt, 0))
-    defined = (Pt > 0) & (Nt > 0)
-    return np.where(defined, auc, np.nan), np.where((Pt > 1) & (Nt > 1), se, np.nan)
+        auc = U / (Pf * Nf)
+        var10 = (below2 / Nf**2 - Pf * auc**2) / (Pf - 1)
+        var01 = (above2 / Pf**2 - Nf * auc**2) / (Nf - 1)
+        se = np.sqrt(np.maximum(var10 / Pf + var01 / Nf, 0))
+    return (
+        np.where((P > 0) & (N > 0), auc, np.nan),
+        np.where((P > 1) & (N > 1), se, np.nan),
+    )
+
+
+def _tie_corrections(ys, ss, gstart, x, w):
+    """Count the other class tied with a row as one half, only for rows in tied runs.
+
+    A positive in a run [a, b) of equal scores has every negative before the run below
+    it, plus half of those inside; the position formula counted those before itself.
+    Likewise a negative has the positives after the run above it, plus half of those
+    inside (``w`` counts the positives not above it).
+    """
+    n = len(ys)
+    same = ss[1:] == ss[:-1]  # same[j]: rows j and j + 1 tie
+    same[gstart[1:-1] - 1] = False  # never across groups
+    t = np.flatnonzero(same)
+    if not t.size:
+        return x, w
+    rows = np.union1d(t, t + 1)  # every row of every tied run
+    cont = np.zeros(len(rows), dtype=bool)
+    cont[rows > 0] = same[rows[rows > 0] - 1]
+    run = np.cumsum(~cont) - 1
+    firsts = np.flatnonzero(~cont)
+    lasts = np.append(firsts[1:], len(rows)) - 1
+    a, b = rows[firsts][run], rows[lasts][run] + 1
+    cpos = np.zeros(n + 1, dtype=np.int64)
+    np.cumsum(ys, out=cpos[1:])
+    x, w = x.astype(float), w.astype(float)
+    p = ys[rows]
+    q, qa, qb = rows[p], a[p], b[p]
+    negs_a, negs_b = qa - cpos[qa], qb - cpos[qb]
+    x[cpos[q]] += negs_a - (q - cpos[q]) + 0.5 * (negs_b - negs_a)
+    q, qa, qb = rows[~p], a[~p], b[~p]
+    w[q - cpos[q]] -= cpos[q] - cpos[qb] + 0.5 * (cpos[qb] - cpos[qa])
+    return x, w
+
+
+def _segment_sums(values: np.ndarray, lengths: np.ndarray) -> np.ndarray:
+    """Sums of consecutive segments of ``values`` with the given lengths (0 when empty)."""
+    out = np.zeros(len(lengths))
+    nonempty = lengths > 0
+    if values.size:
+        starts = np.zeros(len(lengths), dtype=np.int64)
+        np.cumsum(lengths[:-1], out=starts[1:])
+        out[nonempty] = np.add.reduceat(values, starts[nonempty])
+    return out
 
 
 # -- the assessment ---------------------------------------------------------------------
+@dataclass
+class Groups:
+    """The target and the groups of every row, checked and encoded once.
+
+    Needs no predictions, so a card prepares it while the model predicts.
+    """
+
+    names: list[str]
+    n_rows: int
+    yt: np.ndarray  # target == positive label
+    labels: set  # the target's values
+    pos_label: object
+    fine: np.ndarray  # each row's finest group (the intersection), 0..n_fine-1
+    n_fine: int
+    # (features, fine group -> group index, group labels) per reported grouping
+    sets: list[tuple[list[str], np.ndarray, list[dict[str, str]]]]
+
+
+def prepare_groups(
+    y_true,
+    *,
+    sensitive_features: pd.DataFrame | Mapping[str, Sequence] | pd.Series,
+    pos_label=1,
+    intersection: bool = True,
+) -> Groups:
+    """Check the target and encode the sensitive features (the half of ``assess`` that
+    does not need predictions)."""
+    if isinstance(sensitive_features, pd.Series):
+        sensitive_features = sensitive_features.to_frame()
+    sf = pd.DataFrame(sensitive_features).reset_index(drop=True)
+    if sf.shape[1] == 0:
+        raise DataError("No sensitive feature was given.", hint="Name at least one column.")
+    n_rows = len(sf)
+    if n_rows == 0:
+        raise DataError("There are no rows to evaluate.", hint="Give a non-empty data set.")
+    if len(y_true) != n_rows:
+        raise DataError(f"y_true has {len(y_true)} rows but the sensitive features have {n_rows}.")
+    yt, labels = _binary(y_true, name="the target", pos_label=pos_label)
+    names = [str(c) for c in sf.columns]
+    codes, levels = _encode(sf)
+
+    # Finest grouping: the intersection of all features, as one mixed-radix code.
+    sizes = [len(lv) for lv in levels]
+    combos = int(np.prod(sizes, dtype=float))
+    if combos >= 2**62:  # the mixed-radix code would overflow
+        raise DataError(
+            f"The sensitive columns have {' x '.join(map(str, sizes))} distinct values: too "
+            "many combinations to compare groups.",
+            hint="Choose columns that name groups (a few to a few hundred values each).",
+        )
+    fine = np.zeros(n_rows, dtype=np.int64)
+    for c, k in zip(codes, sizes, strict=True):
+        fine = fine * k + c
+    # Renumber the combinations that occur as 0..n_fine-1: a bincount when there are few
+    # possible combinations, a sort otherwise.
+    if combos <= max(n_rows, 1 << 16):
+        used = np.flatnonzero(np.bincount(fine, minlength=combos))
+        renumber = np.zeros(combos, dtype=np.int64)
+        renumber[used] = np.arange(len(used))
+        fine = renumber[fine]
+    else:
+        used, fine = np.unique(fine, return_inverse=True)
+    n_fine = len(used)
+    fine_levels = np.stack(np.unravel_index(used, sizes), axis=1)  # (n_fine, n_features)
+
+    # Feature sets: each feature alone, then the intersection of all of them.
+    sets: list[tuple[list[str], np.ndarray, list[dict[str, str]]]] = []
+    for j, name in enumerate(names):
+        sets.append(([name], fine_levels[:, j], [{name: str(v)} for v in levels[j]]))
+    if intersection and len(names) > 1:
+        labels_fine = [
+            {n: str(levels[j][fine_levels[k, j]]) for j, n in enumerate(names)}
+            for k in range(n_fine)
+        ]
+        sets.append((names, np.arange(n_fine), labels_fine))
+    return Groups(names, n_rows, yt, labels, pos_label, fine, n_fine, sets)
+
+
 def assess(
     y_true,
     y_pred,
@@ -284,22 +445,48 @@ def assess(
     >>> d.ci_low <= d.value <= d.ci_high
     True
     """
-    if isinstance(sensitive_features, pd.Series):
-        sensitive_features = sensitive_features.to_frame()
-    sf = pd.DataFrame(sensitive_features).reset_index(drop=True)
-    if sf.shape[1] == 0:
-        raise DataError("No sensitive feature was given.", hint="Name at least one column.")
-    n_rows = len(sf)
-    if n_rows == 0:
-        raise DataError("There are no rows to evaluate.", hint="Give a non-empty data set.")
-    for name, arr in (("y_true", y_true), ("y_pred", y_pred)):
-        if len(arr) != n_rows:
-            raise DataError(f"{name} has {len(arr)} rows but the sensitive features have {n_rows}.")
     if n_boot < 1:
         raise DataError(f"n_boot must be at least 1, got {n_boot}.")
-    yt, labels = _binary(y_true, name="the target", pos_label=pos_label)
+    groups = prepare_groups(
+        y_true,
+        sensitive_features=sensitive_features,
+        pos_label=pos_label,
+        intersection=intersection,
+    )
+    return assess_groups(
+        groups,
+        y_pred,
+        y_score=y_score,
+        n_boot=n_boot,
+        seed=seed,
+        confidence=confidence,
+        min_group_size=min_group_size,
+        reference_groups=reference_groups,
+        progress=progress,
+    )
+
+
+def assess_groups(
+    prepared: Groups,
+    y_pred,
+    *,
+    y_score=None,
+    n_boot: int = 1000,
+    seed: int = 0,
+    confidence: float = 0.95,
+    min_group_size: int = 30,
+    reference_groups: Mapping[str, str] | None = None,
+    progress: Callable[[str], None] | None = None,
+) -> Assessment:
+    """``assess`` for groups already prepared by ``prepare_groups``."""
+    if n_boot < 1:
+        raise DataError(f"n_boot must be at least 1, got {n_boot}.")
+    g = prepared
+    n_rows, yt, fine, n_fine, sets = g.n_rows, g.yt, g.fine, g.n_fine, g.sets
+    if len(y_pred) != n_rows:
+        raise DataError(f"y_pred has {len(y_pred)} rows but the sensitive features have {n_rows}.")
     yp, _ = _binary(
-        y_pred, name="the predictions", pos_label=pos_label, labels=labels | {pos_label}
+        y_pred, name="the predictions", pos_label=g.pos_label, labels=g.labels | {g.pos_label}
     )
     score = None
     if y_score is not None:
@@ -309,32 +496,16 @@ def assess(
             raise DataError(
                 f"The scores have {bad} missing values.", hint="Every row needs a score."
             )
-    notes: list[str] = []
-    names = [str(c) for c in sf.columns]
-    codes, levels = _encode(sf)
-
-    # Finest grouping: the intersection of all features, as one mixed-radix code.
-    sizes = [len(lv) for lv in levels]
-    fine = np.zeros(n_rows, dtype=np.int64)
-    for c, k in zip(codes, sizes, strict=True):
-        fine = fine * k + c
-    used, fine = np.unique(fine, return_inverse=True)
-    n_fine = len(used)
-    fine_levels = np.stack(np.unravel_index(used, sizes), axis=1)  # (n_fine, n_features)
+    if score is not None:
+        if progress:
+            progress("ROC AUC by group")
+        # Every reported group as a grouping of fine groups: overall, each feature's
+        # levels, and the intersection.
+        groupings = [(np.zeros(n_fine, dtype=np.int64), 1)]
+        groupings += [(mapping, len(labs)) for _, mapping, labs in sets]
+        auc_all, se_all = auc_by_group(score, yt, fine, groupings)
 
     counts = np.bincount(fine * 4 + yt * 2 + yp, minlength=n_fine * 4).reshape(n_fine, 2, 2)
-
-    # Feature sets: each feature alone, then the intersection of all of them.
-    sets: list[tuple[list[str], np.ndarray, list[dict[str, str]]]] = []
-    for j, name in enumerate(names):
-        sets.append(([name], fine_levels[:, j], [{name: str(v)} for v in levels[j]]))
-    if intersection and len(names) > 1:
-        labels_fine = [
-            {n: str(levels[j][fine_levels[k, j]]) for j, n in enumerate(names)}
-            for k in range(n_fine)
-        ]
-        sets.append((names, np.arange(n_fine), labels_fine))
-
     if progress:
         progress(f"bootstrapping {n_boot} resamples of the count table")
     rng = np.random.default_rng(seed)
@@ -351,70 +522,63 @@ def assess(
             )
         return lo, hi
 
-    z = _z(confidence)
-    # Every reported group as a set of fine groups: overall, each feature's levels, and
-    # the intersection. One AUC computation then serves them all.
-    memberships = [np.ones((1, n_fine))] + [
-        (mapping[None, :] == np.arange(len(labs))[:, None]).astype(float)
-        for _, mapping, labs in sets
-    ]
-    auc_all = se_all = None
-    if score is not None:
-        if progress:
-            progress("ROC AUC by group")
-        auc_all, se_all = auc_by_group(score, yt, fine, np.vstack(memberships))
-    offsets = np.cumsum([0] + [len(m) for m in memberships])
-
-    def describe(salt, n_groups, tab, boot):
+    def describe(n_groups, tab, boot):
+        """Rate metrics: point values, intervals, and resamples for the disparities."""
         point = rates(tab[:, 0, 0], tab[:, 0, 1], tab[:, 1, 0], tab[:, 1, 1])
         sampled = rates(boot[..., 0, 0], boot[..., 0, 1], boot[..., 1, 0], boot[..., 1, 1])
         n = tab.sum(axis=(1, 2))
-        ests: dict[str, dict[str, Estimate]] = {}
-        per_metric_samples = {}
+        ests: dict[int, dict[str, Estimate]] = {
+            k: {"count": _est(n[k], n[k], n[k])} for k in range(n_groups)
+        }
         for m in RATE_METRICS:
             lo, hi = interval(sampled[m])
-            per_metric_samples[m] = sampled[m]
             for k in range(n_groups):
-                ests.setdefault(k, {})[m] = _est(point[m][k], lo[k], hi[k])
-        if score is not None:
-            auc = auc_all[offsets[salt] : offsets[salt + 1]]
-            se = se_all[offsets[salt] : offsets[salt + 1]]
-            # AUC is not a function of the count table: its resamples for disparities are
-            # drawn from the DeLong normal approximation, independently per group.
-            noise = np.random.default_rng([seed, salt]).standard_normal((n_boot, n_groups))
-            per_metric_samples["roc_auc_score"] = np.clip(auc + noise * se, 0, 1)
-            for k in range(n_groups):
-                lo, hi = (auc[k] - z * se[k], auc[k] + z * se[k])
-                ests[k]["roc_auc_score"] = _est(auc[k], max(lo, 0.0), min(hi, 1.0))
-        for k in range(n_groups):
-            ests[k] = {"count": _est(n[k], n[k], n[k]), **ests[k]}
-        return point, ests, per_metric_samples, n
+                ests[k][m] = _est(point[m][k], lo[k], hi[k])
+        return ests, {m: sampled[m] for m in RATE_METRICS}, n
 
-    # Overall: one group holding every row.
-    all_tab = counts.sum(axis=0)[None]
-    all_boot = draws.sum(axis=1)[:, None]
-    _, overall_est, _, _ = describe(0, 1, all_tab, all_boot)
-    overall = GroupResult(
-        features={},
-        n=n_rows,
-        positives=int(yt.sum()),
-        negatives=int(n_rows - yt.sum()),
-        small=False,
-        metrics=overall_est[0],
-    )
-
-    groups: list[GroupResult] = []
-    disparities: list[Disparity] = []
-    for salt, (features, mapping, group_labels) in enumerate(sets, start=1):
-        if progress:
-            progress(f"metrics by {' & '.join(features)}")
+    # Overall (one group holding every row), then each feature set.
+    tables = [(counts.sum(axis=0)[None], draws.sum(axis=1)[:, None])]
+    for _, mapping, group_labels in sets:
         n_groups = len(group_labels)
         tab = np.zeros((n_groups, 2, 2), dtype=np.int64)
         np.add.at(tab, mapping, counts)
         boot = np.zeros((n_boot, n_groups, 2, 2), dtype=np.int64)
         for k in range(n_groups):
             boot[:, k] = draws[:, mapping == k].sum(axis=1)
-        point, ests, samples, n = describe(salt, n_groups, tab, boot)
+        tables.append((tab, boot))
+    described = [describe(len(tab), tab, boot) for tab, boot in tables]
+
+    if score is not None:
+        z = _z(confidence)
+        offsets = np.cumsum([0] + [len(tab) for tab, _ in tables])
+        for salt, (ests, samples, _) in enumerate(described):
+            auc = auc_all[offsets[salt] : offsets[salt + 1]]
+            se = se_all[offsets[salt] : offsets[salt + 1]]
+            # AUC is not a function of the count table: its resamples for disparities are
+            # drawn from the DeLong normal approximation, independently per group.
+            noise = np.random.default_rng([seed, salt]).standard_normal((n_boot, len(auc)))
+            samples["roc_auc_score"] = np.clip(auc + noise * se, 0, 1)
+            for k in range(len(auc)):
+                lo, hi = (auc[k] - z * se[k], auc[k] + z * se[k])
+                ests[k]["roc_auc_score"] = _est(auc[k], max(lo, 0.0), min(hi, 1.0))
+
+    overall = GroupResult(
+        features={},
+        n=n_rows,
+        positives=int(yt.sum()),
+        negatives=int(n_rows - yt.sum()),
+        small=False,
+        metrics=described[0][0][0],
+    )
+    notes: list[str] = []
+    groups: list[GroupResult] = []
+    disparities: list[Disparity] = []
+    for (features, _, group_labels), (tab, _), (ests, samples, n) in zip(
+        sets, tables[1:], described[1:], strict=True
+    ):
+        if progress:
+            progress(f"metrics by {' & '.join(features)}")
+        n_groups = len(group_labels)
         small = n < min_group_size
         present = n > 0
         for k in range(n_groups):
@@ -436,10 +600,7 @@ def assess(
         ]
         ref_index = _reference(features, group_labels, reference_groups, keep)
         pt = {
-            m: np.array(
-                [ests[k][m].value if k in ests else np.nan for k in range(n_groups)], dtype=float
-            )
-            for m in samples
+            m: np.array([ests[k][m].value for k in range(n_groups)], dtype=float) for m in samples
         }
         reference = group_label(group_labels[ref_index]) if ref_index is not None else None
         disparities += _disparities(
@@ -455,10 +616,10 @@ def assess(
                 f"By {' & '.join(features)}: fewer than two groups have {min_group_size} rows "
                 "or more, so its disparities are undefined."
             )
-    if score is not None and any(g.metrics["roc_auc_score"].value is None for g in groups):
+    if score is not None and any(r.metrics["roc_auc_score"].value is None for r in groups):
         notes.append("ROC AUC is undefined for groups with only one class in the target.")
     return Assessment(
-        sensitive_features=names,
+        sensitive_features=g.names,
         metrics=METRICS if score is not None else ["count", *RATE_METRICS],
         overall=overall,
         groups=groups,

@@ -10,6 +10,7 @@ import datetime as dt
 import os
 import tempfile
 from collections.abc import Callable, Sequence
+from concurrent.futures import Future
 from dataclasses import dataclass
 from importlib import metadata
 from pathlib import Path
@@ -17,9 +18,10 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from ._background import background
 from ._card import CardSpec, DataProvenance, ModelCard, build_card, load_spec, parse_spec
 from ._data import read_table, require_columns, sha256_file
-from ._evaluate import Assessment, assess
+from ._evaluate import Assessment, assess_groups, prepare_groups
 from ._policy import Policy, PolicyResult, load_policy, no_policy
 from .errors import DataError, ModelcardsError, UnsupportedTaskError
 
@@ -204,6 +206,13 @@ def generate_card(
                 loaded.card_spec, source=f"the card spec stored with {loaded.uri}"
             )
 
+    target = target or (loaded.target if loaded else None)
+    if not target:
+        raise DataError("Name the target column with --target COLUMN.")
+    sensitive = list(sensitive or (loaded.sensitive_features if loaded else []))
+    if not sensitive:
+        raise DataError("Name at least one sensitive column with --sensitive COL[,COL...].")
+
     # Data
     if data is None:
         if loaded is None:
@@ -220,15 +229,14 @@ def generate_card(
         digest = _frame_digest(frame)
     else:
         say(f"reading {data}")
-        frame = read_table(data)
-        where, digest, source = Path(data).name, sha256_file(data), Path(data).name
+        # Sensitive columns that are not model inputs only label groups: read them as
+        # categoricals straight from Parquet's dictionaries.
+        inputs = set(loaded.feature_names) if loaded else set()
+        frame = read_table(data, categorical=[c for c in sensitive if c not in inputs])
+        # The reader uses every core; the hash runs on a second one while we predict.
+        digest = background(sha256_file, data)
+        where, source = Path(data).name, Path(data).name
 
-    target = target or (loaded.target if loaded else None)
-    if not target:
-        raise DataError("Name the target column with --target COLUMN.")
-    sensitive = list(sensitive or (loaded.sensitive_features if loaded else []))
-    if not sensitive:
-        raise DataError("Name at least one sensitive column with --sensitive COL[,COL...].")
     require_columns(frame, [target], where=where, role="target")
     require_columns(frame, sensitive, where=where, role="sensitive")
     for col in reference_groups or {}:
@@ -244,6 +252,13 @@ def generate_card(
     pos = _positive_label(values, positive_label, loaded.positive_label if loaded else None, target)
     neg = next(v for v in values if v != pos)
 
+    # Everything about the groups is checked before the (slow) predict.
+    groups = prepare_groups(
+        y_true.to_numpy(),
+        sensitive_features=frame[sensitive],
+        pos_label=pos,
+        intersection=intersection,
+    )
     y_score = None
     if loaded is not None:
         require_columns(frame, loaded.feature_names, where=where, role="model input")
@@ -300,17 +315,14 @@ def generate_card(
         y_pred = np.where(y_score >= threshold, pos, neg)
         label_pred = f"column {scores!r} at threshold {threshold:g}"
 
-    assessment = assess(
-        y_true.to_numpy(),
+    assessment = assess_groups(
+        groups,
         y_pred,
-        sensitive_features=frame[sensitive],
         y_score=y_score,
-        pos_label=pos,
         n_boot=n_boot,
         seed=seed,
         min_group_size=min_group_size,
         reference_groups=reference_groups,
-        intersection=intersection,
         progress=say,
     )
     policy_result = pol.evaluate(assessment) if pol is not None else no_policy()
@@ -321,7 +333,7 @@ def generate_card(
         policy=policy_result,
         data=DataProvenance(
             source=source,
-            sha256=digest or "",
+            sha256=(digest.result() if isinstance(digest, Future) else digest) or "",
             rows=len(frame),
             columns=[str(c) for c in frame.columns],
             target=target,
@@ -405,13 +417,15 @@ def _frame_digest(frame: pd.DataFrame) -> str:
 
 def write_card(result: CardResult | ModelCard, out_dir: str | Path) -> dict[str, Path]:
     """Render every format in memory, then move the files into ``out_dir`` together."""
-    from ._render import render_html, render_json, render_markdown
+    from ._render import plotlyjs_bytes, render_html_parts, render_json, render_markdown
 
     card = result.card if isinstance(result, CardResult) else result
-    texts = {
-        "html": render_html(card),
-        "markdown": render_markdown(card),
-        "json": render_json(card),
+    before, after = render_html_parts(card)
+    # plotly.js (4.6 MB) goes to the file as ready-made bytes, never through a template.
+    parts = {
+        "html": [before.encode(), plotlyjs_bytes(), after.encode()],
+        "markdown": [render_markdown(card).encode()],
+        "json": [render_json(card).encode()],
     }
     out = Path(out_dir)
     try:
@@ -423,11 +437,11 @@ def write_card(result: CardResult | ModelCard, out_dir: str | Path) -> dict[str,
         ) from exc
     staged: dict[str, Path] = {}
     try:
-        for kind, text in texts.items():
+        for kind, chunks in parts.items():
             fd, tmp = tempfile.mkstemp(prefix=".model_card-", dir=out)
-            with os.fdopen(fd, "w", encoding="utf-8", newline="\n") as fh:
-                fh.write(text)
             staged[kind] = Path(tmp)
+            with os.fdopen(fd, "wb") as fh:
+                fh.writelines(chunks)
         paths = {}
         for kind, tmp in staged.items():
             final = out / FILES[kind]

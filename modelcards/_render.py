@@ -130,21 +130,38 @@ def _context(card: ModelCard) -> dict:
     return {"card": card, "sets": by_set, "metrics": card.metrics.reported}
 
 
-def render_html(card: ModelCard, *, plotlyjs: str | None = None) -> str:
-    """Self-contained HTML: CSS and plotly.js inline, so it opens with no network."""
-    if plotlyjs is None:
-        from plotly.offline import get_plotlyjs
+# Stands for plotly.js while the template renders. Only the template can write it: input
+# text is autoescaped ('<' becomes '&lt;') and JSON in scripts escapes '<' as well.
+_PLOTLYJS_SLOT = "<!--plotly.js-->"
 
-        plotlyjs = get_plotlyjs()
+
+@functools.lru_cache(maxsize=1)
+def plotlyjs_bytes() -> bytes:
+    """The plotly.js bundle, safe inside <script>, as UTF-8 (read once per process)."""
+    from plotly.offline import get_plotlyjs
+
+    return get_plotlyjs().replace("</script", "<\\/script").encode()
+
+
+def render_html_parts(card: ModelCard) -> tuple[str, str]:
+    """The HTML before and after the inline plotly.js (``render_html`` joins them)."""
     ctx = _context(card)
     for i, s in enumerate(ctx["sets"]):
         s["chart_id"] = f"chart-{i}"
         s["figure"] = _json_script(group_metrics_spec(card.fairness, s["features"]))
-    return (
-        _env(True)
-        .get_template("card.html.j2")
-        .render(**ctx, plotlyjs=Markup(plotlyjs.replace("</script", "<\\/script")))
-    )
+    text = _env(True).get_template("card.html.j2").render(**ctx, plotlyjs=Markup(_PLOTLYJS_SLOT))
+    before, slot, after = text.partition(_PLOTLYJS_SLOT)
+    if not slot or _PLOTLYJS_SLOT in after:
+        raise RuntimeError("card.html.j2 must hold exactly one plotly.js slot")
+    return before, after
+
+
+def render_html(card: ModelCard, *, plotlyjs: str | None = None) -> str:
+    """Self-contained HTML: CSS and plotly.js inline, so it opens with no network."""
+    before, after = render_html_parts(card)
+    if plotlyjs is None:
+        return before + plotlyjs_bytes().decode() + after
+    return before + plotlyjs.replace("</script", "<\\/script") + after
 
 
 def render_markdown(card: ModelCard) -> str:

@@ -27,7 +27,7 @@ from sklearn.metrics import (
 )
 
 from modelcards import synthesize
-from modelcards._evaluate import MISSING, RATE_METRICS, assess, group_label
+from modelcards._evaluate import MISSING, RATE_METRICS, assess, auc_by_group, group_label
 from modelcards.errors import DataError, UnsupportedTaskError
 
 FAIRLEARN = {
@@ -206,6 +206,50 @@ def test_delong_auc_interval_matches_the_row_bootstrap(data):
         boots.append(roc_auc_score(y[idx], s[idx]))
     lo, hi = np.quantile(boots, [0.025, 0.975])
     assert e.ci_low == pytest.approx(lo, abs=0.006) and e.ci_high == pytest.approx(hi, abs=0.006)
+
+
+def _delong_by_pairs(y, s):
+    """AUC and DeLong's standard error from the full positive x negative comparison."""
+    pos, neg = s[y], s[~y]
+    psi = (pos[:, None] > neg[None, :]) + 0.5 * (pos[:, None] == neg[None, :])
+    v10, v01 = psi.mean(axis=1), psi.mean(axis=0)
+    se = np.sqrt(v10.var(ddof=1) / len(pos) + v01.var(ddof=1) / len(neg))
+    return psi.mean(), se
+
+
+@pytest.mark.parametrize("scores", ["continuous", "two decimals", "one decimal", "hard 0/1"])
+def test_roc_auc_and_delong_error_equal_the_pairwise_definition_for_every_grouping(scores):
+    rng = np.random.default_rng(5)
+    n = 900
+    s = rng.random(n)
+    s = {
+        "continuous": s,
+        "two decimals": np.round(s, 2),
+        "one decimal": np.round(s, 1),
+        "hard 0/1": (s > 0.5).astype(float),
+    }[scores]
+    y = rng.random(n) < 0.2 + 0.6 * s
+    sex, grp = rng.integers(0, 2, n), rng.integers(0, 3, n)
+    fine = sex * 3 + grp
+    groupings = [(np.zeros(6, dtype=int), 1), (np.arange(6) // 3, 2), (np.arange(6) % 3, 3)]
+    groupings.append((np.arange(6), 6))
+    auc, se = auc_by_group(s, y, fine, groupings)
+    masks = [np.ones(n, bool)] + [sex == v for v in (0, 1)] + [grp == v for v in (0, 1, 2)]
+    masks += [fine == v for v in range(6)]
+    assert len(auc) == len(masks)
+    for k, m in enumerate(masks):
+        want_auc, want_se = _delong_by_pairs(y[m], s[m])
+        assert auc[k] == pytest.approx(roc_auc_score(y[m], s[m]), rel=1e-14, abs=0)
+        assert auc[k] == pytest.approx(want_auc, rel=1e-14, abs=0)
+        assert se[k] == pytest.approx(want_se, rel=1e-9)
+
+
+def test_roc_auc_is_undefined_for_a_group_with_one_class():
+    s = np.array([0.1, 0.4, 0.35, 0.8, 0.2, 0.9])
+    y = np.array([False, True, False, True, True, True])
+    fine = np.array([0, 0, 0, 0, 1, 1])  # group 1 has positives only
+    auc, se = auc_by_group(s, y, fine, [(np.arange(2), 2)])
+    assert auc[0] == roc_auc_score(y[:4], s[:4]) and np.isnan(auc[1]) and np.isnan(se[1])
 
 
 def test_missing_sensitive_values_form_an_explicit_group(data):
