@@ -4,7 +4,7 @@ predict, which runs mostly in Python on the first core."""
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
 from typing import TypeVar
 
@@ -19,12 +19,3 @@ def background(fn: Callable[..., T], *args, **kwargs) -> Future[T]:
         return pool.submit(fn, *args, **kwargs)
     finally:
         pool.shutdown(wait=False)  # the thread ends when its one job does
-
-
-def parallel_map(fn: Callable[..., T], items: Iterable, *, workers: int) -> list[T]:
-    """``[fn(x) for x in items]`` on up to ``workers`` threads, in order."""
-    items = list(items)
-    if workers <= 1 or len(items) <= 1:
-        return [fn(x) for x in items]
-    with ThreadPoolExecutor(max_workers=min(workers, len(items))) as pool:
-        return list(pool.map(fn, items))

@@ -16,7 +16,6 @@ DeLong's interval.
 
 from __future__ import annotations
 
-import os
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Literal
@@ -25,7 +24,7 @@ import numpy as np
 import pandas as pd
 from pydantic import BaseModel, ConfigDict
 
-from ._background import parallel_map
+from ._background import background
 from .errors import DataError, UnsupportedTaskError
 
 MISSING = "(missing)"
@@ -221,7 +220,12 @@ def rates(tn, fp, fn, tp) -> dict[str, np.ndarray]:
 
 # -- ROC AUC: exact Mann-Whitney U and DeLong intervals, every grouping from one sort ----
 def auc_by_group(
-    score: np.ndarray, y: np.ndarray, fine: np.ndarray, groupings: list[tuple[np.ndarray, int]]
+    score: np.ndarray,
+    y: np.ndarray,
+    fine: np.ndarray,
+    groupings: list[tuple[np.ndarray, int]],
+    *,
+    order: np.ndarray | None = None,
 ):
     """ROC AUC and its DeLong standard error for every group of several groupings.
 
@@ -232,35 +236,77 @@ def auc_by_group(
     a positive follow from its position and how many positives precede it, so U (ties count
     one half) is a sum of integers and halves, exact in float64; the AUC is U / (P * N),
     correctly rounded (scikit-learn's trapezoid agrees to ~1e-15). NaN for a group without
-    both classes. Returns the groupings' values concatenated in order.
+    both classes. Returns the groupings' values concatenated in order. ``order`` may
+    pass in ``np.argsort(score)`` when it was computed ahead.
     """
     score = np.ascontiguousarray(score)
-    order = np.argsort(score)
+    n = len(score)
+    if order is None:
+        order = np.argsort(score)
     ranked, y_sorted, fine_sorted = score[order], y[order], fine[order]
-    ties = bool(np.any(ranked[1:] == ranked[:-1]))
+    # Equal scores sit side by side in score order. When they are few (as with a model's
+    # probabilities), find them here once; each grouping then locates those rows by
+    # binary search instead of comparing a million scores again.
+    tied = np.flatnonzero(ranked[1:] == ranked[:-1])
+    few_ties = 0 < tied.size <= 128
+    if few_ties:
+        tie_rows = np.union1d(tied, tied + 1)  # positions in score order, every tied run
+        tie_run = np.cumsum(~np.isin(tie_rows - 1, tied)) - 1  # which run each belongs to
     fine_sizes = np.bincount(fine, minlength=len(groupings[0][0]))
 
     def one(grouping):
         mapping, k = grouping
         sizes = np.bincount(mapping, weights=fine_sizes, minlength=k).astype(np.int64)
+        gstart = np.zeros(k + 1, dtype=np.int64)
+        np.cumsum(sizes, out=gstart[1:])
         if k == 1:
-            return _auc_sorted(y_sorted, ranked if ties else None, sizes)
-        # int16 codes take numpy's radix sort
-        codes = mapping.astype(np.int16 if k < 2**15 else np.int64)[fine_sorted]
-        by_group = np.argsort(codes, kind="stable")
-        return _auc_sorted(y_sorted[by_group], ranked[by_group] if ties else None, sizes)
+            ys, codes, by_group = y_sorted, np.zeros(n, dtype=np.int16), None
+        else:
+            # int16 codes take numpy's radix sort, which keeps score order within a group
+            codes = mapping.astype(np.int16 if k < 2**15 else np.int64)[fine_sorted]
+            by_group = np.argsort(codes, kind="stable")
+            ys = y_sorted[by_group]
+        ties = None
+        if few_ties:
+            c = codes[tie_rows]
+            if by_group is None:
+                where = tie_rows
+            else:  # a group's rows keep their score order: binary search its segment
+                where = np.array(
+                    [
+                        gstart[g] + np.searchsorted(by_group[gstart[g] : gstart[g + 1]], r)
+                        for g, r in zip(c.tolist(), tie_rows.tolist(), strict=True)
+                    ],
+                    dtype=np.int64,
+                )
+            ties = (where, tie_run * k + c)
+        elif tied.size:
+            ss = ranked if by_group is None else ranked[by_group]
+            ties = _tied_runs(ss, gstart)
+        return _auc_sorted(ys, sizes, gstart, ties)
 
-    # numpy releases the GIL in these loops, so the groupings share the machine's cores.
-    aucs, ses = zip(*parallel_map(one, groupings, workers=os.cpu_count() or 1), strict=True)
+    # One after another: these passes are bound by memory, and threads gained nothing.
+    aucs, ses = zip(*map(one, groupings), strict=True)
     return np.concatenate(aucs), np.concatenate(ses)
 
 
-def _auc_sorted(ys: np.ndarray, ss: np.ndarray | None, sizes: np.ndarray):
-    """AUC and DeLong SE per group for labels ``ys`` sorted by (group, score); ``ss`` holds
-    the scores in that order, or None when no two scores are equal."""
-    k = len(sizes)
-    gstart = np.zeros(k + 1, dtype=np.int64)
-    np.cumsum(sizes, out=gstart[1:])
+def _tied_runs(ss: np.ndarray, gstart: np.ndarray):
+    """Positions of rows whose score equals a neighbour's in the same group, and a key
+    that is the same for the rows of one run of equal scores."""
+    same = ss[1:] == ss[:-1]  # same[j]: rows j and j + 1 tie
+    same[gstart[1:-1] - 1] = False  # never across groups
+    t = np.flatnonzero(same)
+    rows = np.union1d(t, t + 1)
+    cont = np.zeros(len(rows), dtype=bool)
+    cont[rows > 0] = same[rows[rows > 0] - 1]
+    return rows, np.cumsum(~cont) - 1
+
+
+def _auc_sorted(ys: np.ndarray, sizes: np.ndarray, gstart: np.ndarray, ties):
+    """AUC and DeLong SE per group for labels ``ys`` sorted by (group, score).
+
+    ``ties`` is None when no two scores in a group are equal, else the positions of the
+    rows in tied runs and a key naming each run."""
     ppos, npos = np.flatnonzero(ys), np.flatnonzero(~ys)
     pos_at = np.searchsorted(ppos, gstart)  # positives before each group boundary
     P = np.diff(pos_at)
@@ -270,18 +316,17 @@ def _auc_sorted(ys: np.ndarray, ss: np.ndarray | None, sizes: np.ndarray):
     # which neg_at[group] belong to earlier groups: below = x - neg_at[group]. A negative
     # has w positives before it and pos_at[group + 1] - w above it. Exact when no two
     # scores in a group are equal; tied runs are corrected below.
-    x = ppos - np.arange(len(ppos))
-    w = npos - np.arange(len(npos))
-    if ss is not None:
-        x, w = _tie_corrections(ys, ss, gstart, x, w)
+    x = (ppos - np.arange(len(ppos))).astype(float)
+    w = (npos - np.arange(len(npos))).astype(float)
+    if ties is not None:
+        _correct_ties(ys, ppos, *ties, x, w)
     # Per-group sums of below, below**2 and above**2 from sums of x and w (no per-row
     # group offsets needed).
     c, d = neg_at[:-1].astype(float), pos_at[1:].astype(float)
     sx, sw = _segment_sums(x, P), _segment_sums(w, N)
-    U = sx - P * neg_at[:-1]  # exact: integers and halves
-    xf, wf = x.astype(float), w.astype(float)
-    below2 = _segment_sums(xf * xf, P) - 2 * c * sx + P * c * c
-    above2 = N * d * d - 2 * d * sw + _segment_sums(wf * wf, N)
+    U = sx - P * c  # exact: integers and halves
+    below2 = _segment_sums(x, P, square=True) - 2 * c * sx + P * c * c
+    above2 = N * d * d - 2 * d * sw + _segment_sums(w, N, square=True)
     Pf, Nf = P.astype(float), N.astype(float)
     with np.errstate(divide="ignore", invalid="ignore"):
         auc = U / (Pf * Nf)
@@ -294,47 +339,59 @@ def _auc_sorted(ys: np.ndarray, ss: np.ndarray | None, sizes: np.ndarray):
     )
 
 
-def _tie_corrections(ys, ss, gstart, x, w):
-    """Count the other class tied with a row as one half, only for rows in tied runs.
+def _correct_ties(ys, ppos, where, key, x, w) -> None:
+    """Count the other class tied with a row as one half, for the rows in tied runs.
 
     A positive in a run [a, b) of equal scores has every negative before the run below
     it, plus half of those inside; the position formula counted those before itself.
     Likewise a negative has the positives after the run above it, plus half of those
-    inside (``w`` counts the positives not above it).
+    inside (``w`` counts the positives not above it). Corrects ``x`` and ``w`` in place.
     """
-    n = len(ys)
-    same = ss[1:] == ss[:-1]  # same[j]: rows j and j + 1 tie
-    same[gstart[1:-1] - 1] = False  # never across groups
-    t = np.flatnonzero(same)
-    if not t.size:
-        return x, w
-    rows = np.union1d(t, t + 1)  # every row of every tied run
-    cont = np.zeros(len(rows), dtype=bool)
-    cont[rows > 0] = same[rows[rows > 0] - 1]
-    run = np.cumsum(~cont) - 1
-    firsts = np.flatnonzero(~cont)
-    lasts = np.append(firsts[1:], len(rows)) - 1
-    a, b = rows[firsts][run], rows[lasts][run] + 1
-    cpos = np.zeros(n + 1, dtype=np.int64)
-    np.cumsum(ys, out=cpos[1:])
-    x, w = x.astype(float), w.astype(float)
-    p = ys[rows]
-    q, qa, qb = rows[p], a[p], b[p]
-    negs_a, negs_b = qa - cpos[qa], qb - cpos[qb]
-    x[cpos[q]] += negs_a - (q - cpos[q]) + 0.5 * (negs_b - negs_a)
-    q, qa, qb = rows[~p], a[~p], b[~p]
-    w[q - cpos[q]] -= cpos[q] - cpos[qb] + 0.5 * (cpos[qb] - cpos[qa])
-    return x, w
+    if not where.size:
+        return
+    o = np.argsort(where, kind="stable")
+    where, key = where[o], key[o]
+    first = np.ones(len(where), dtype=bool)
+    first[1:] = key[1:] != key[:-1]
+    run = np.cumsum(first) - 1
+    starts = np.flatnonzero(first)
+    ends = np.append(starts[1:], len(where)) - 1
+    a, b = where[starts][run], where[ends][run] + 1
+    if len(where) > 256:  # many: one cumulative count beats binary searches
+        cum = np.zeros(len(ys) + 1, dtype=np.int64)
+        np.cumsum(ys, out=cum[1:])
+
+        def cpos(q):
+            return cum[q]
+    else:
+
+        def cpos(q):
+            return np.searchsorted(ppos, q)  # positives before position q
+
+    p = ys[where]
+    q, qa, qb = where[p], a[p], b[p]
+    cq, ca, cb = cpos(q), cpos(qa), cpos(qb)
+    negs_a, negs_b = qa - ca, qb - cb
+    x[cq] += negs_a - (q - cq) + 0.5 * (negs_b - negs_a)
+    q, qa, qb = where[~p], a[~p], b[~p]
+    cq, ca, cb = cpos(q), cpos(qa), cpos(qb)
+    w[q - cq] -= cq - cb + 0.5 * (cb - ca)
 
 
-def _segment_sums(values: np.ndarray, lengths: np.ndarray) -> np.ndarray:
-    """Sums of consecutive segments of ``values`` with the given lengths (0 when empty)."""
+def _segment_sums(values: np.ndarray, lengths: np.ndarray, *, square: bool = False):
+    """Sums (or sums of squares) of consecutive segments of ``values`` with the given
+    lengths; 0 for an empty segment."""
     out = np.zeros(len(lengths))
-    nonempty = lengths > 0
-    if values.size:
-        starts = np.zeros(len(lengths), dtype=np.int64)
-        np.cumsum(lengths[:-1], out=starts[1:])
-        out[nonempty] = np.add.reduceat(values, starts[nonempty])
+    starts = np.zeros(len(lengths) + 1, dtype=np.int64)
+    np.cumsum(lengths, out=starts[1:])
+    if len(lengths) <= 64:  # few long segments: BLAS dot products, no temporary array
+        for g in range(len(lengths)):
+            v = values[starts[g] : starts[g + 1]]
+            out[g] = np.dot(v, v) if square else v.sum()
+    elif values.size:
+        nonempty = lengths > 0
+        v = values * values if square else values
+        out[nonempty] = np.add.reduceat(v, starts[:-1][nonempty])
     return out
 
 
@@ -355,6 +412,7 @@ class Groups:
     n_fine: int
     # (features, fine group -> group index, group labels) per reported grouping
     sets: list[tuple[list[str], np.ndarray, list[dict[str, str]]]]
+    cell: np.ndarray  # fine * 4 + target * 2: the count-table cell, less the prediction
 
 
 def prepare_groups(
@@ -414,7 +472,10 @@ def prepare_groups(
             for k in range(n_fine)
         ]
         sets.append((names, np.arange(n_fine), labels_fine))
-    return Groups(names, n_rows, yt, labels, pos_label, fine, n_fine, sets)
+    # Small integers keep the per-prediction work on the count table light.
+    cell_type = np.int16 if n_fine * 4 < 2**15 else np.int64
+    cell = fine.astype(cell_type) * cell_type(4) + yt.astype(cell_type) * cell_type(2)
+    return Groups(names, n_rows, yt, labels, pos_label, fine, n_fine, sets, cell)
 
 
 def assess(
@@ -485,27 +546,27 @@ def assess_groups(
     n_rows, yt, fine, n_fine, sets = g.n_rows, g.yt, g.fine, g.n_fine, g.sets
     if len(y_pred) != n_rows:
         raise DataError(f"y_pred has {len(y_pred)} rows but the sensitive features have {n_rows}.")
-    yp, _ = _binary(
-        y_pred, name="the predictions", pos_label=g.pos_label, labels=g.labels | {g.pos_label}
-    )
     score = None
     if y_score is not None:
-        score = np.asarray(y_score, dtype=float).ravel()
+        score = np.ascontiguousarray(np.asarray(y_score, dtype=float).ravel())
         if len(score) != n_rows or np.isnan(score).any():
             bad = int(np.isnan(score).sum()) if len(score) == n_rows else "a different number of"
             raise DataError(
                 f"The scores have {bad} missing values.", hint="Every row needs a score."
             )
-    if score is not None:
-        if progress:
-            progress("ROC AUC by group")
         # Every reported group as a grouping of fine groups: overall, each feature's
-        # levels, and the intersection.
+        # levels, and the intersection. The AUC's sorts and passes release the GIL: they
+        # run on a second core while this one checks the predictions and does the
+        # count-table work.
         groupings = [(np.zeros(n_fine, dtype=np.int64), 1)]
         groupings += [(mapping, len(labs)) for _, mapping, labs in sets]
-        auc_all, se_all = auc_by_group(score, yt, fine, groupings)
+        auc_job = background(auc_by_group, score, yt, fine, groupings)
+    yp, _ = _binary(
+        y_pred, name="the predictions", pos_label=g.pos_label, labels=g.labels | {g.pos_label}
+    )
 
-    counts = np.bincount(fine * 4 + yt * 2 + yp, minlength=n_fine * 4).reshape(n_fine, 2, 2)
+    cells = np.add(g.cell, yp, dtype=g.cell.dtype)
+    counts = np.bincount(cells, minlength=n_fine * 4).reshape(n_fine, 2, 2)
     if progress:
         progress(f"bootstrapping {n_boot} resamples of the count table")
     rng = np.random.default_rng(seed)
@@ -514,13 +575,7 @@ def assess_groups(
     q = [(1 - confidence) / 2, 1 - (1 - confidence) / 2]
 
     def interval(samples: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        with np.errstate(all="ignore"):
-            lo, hi = (
-                np.nanquantile(samples, q, axis=0)
-                if np.isnan(samples).any()
-                else (np.quantile(samples, q, axis=0))
-            )
-        return lo, hi
+        return _quantiles(samples, q)
 
     def describe(n_groups, tab, boot):
         """Rate metrics: point values, intervals, and resamples for the disparities."""
@@ -530,10 +585,12 @@ def assess_groups(
         ests: dict[int, dict[str, Estimate]] = {
             k: {"count": _est(n[k], n[k], n[k])} for k in range(n_groups)
         }
-        for m in RATE_METRICS:
-            lo, hi = interval(sampled[m])
+        # One quantile pass over every metric's resamples (n_boot x metrics*groups).
+        lo, hi = interval(np.concatenate([sampled[m] for m in RATE_METRICS], axis=1))
+        for j, m in enumerate(RATE_METRICS):
             for k in range(n_groups):
-                ests[k][m] = _est(point[m][k], lo[k], hi[k])
+                i = j * n_groups + k
+                ests[k][m] = _est(point[m][k], lo[i], hi[i])
         return ests, {m: sampled[m] for m in RATE_METRICS}, n
 
     # Overall (one group holding every row), then each feature set.
@@ -549,6 +606,9 @@ def assess_groups(
     described = [describe(len(tab), tab, boot) for tab, boot in tables]
 
     if score is not None:
+        if progress:
+            progress("ROC AUC by group")
+        auc_all, se_all = auc_job.result()
         z = _z(confidence)
         offsets = np.cumsum([0] + [len(tab) for tab, _ in tables])
         for salt, (ests, samples, _) in enumerate(described):
@@ -637,23 +697,7 @@ def _disparities(features, pt, samples, keep, ref_index, reference, left_out, in
 
     ``pt`` holds each metric's point values per group, ``samples`` its resampled values.
     """
-    out: list[Disparity] = []
-
-    def add(metric, kind, value, sampled):
-        lo, hi = interval(sampled)
-        out.append(
-            Disparity(
-                metric=metric,
-                kind=kind,
-                features=list(features),
-                value=_f(value),
-                ci_low=_f(lo),
-                ci_high=_f(hi),
-                reference=reference,
-                groups_compared=int(keep.sum()),
-                small_groups_left_out=left_out,
-            )
-        )
+    rows: list[tuple[str, str, float, np.ndarray]] = []
 
     def summary(m, kind):
         """(point value, resampled values) of one metric's difference or ratio."""
@@ -662,15 +706,54 @@ def _disparities(features, pt, samples, keep, ref_index, reference, left_out, in
 
     for m in samples:
         for kind in ("difference", "ratio"):
-            add(m, kind, *summary(m, kind))
+            rows.append((m, kind, *summary(m, kind)))
     for derived, (base, kind) in DERIVED.items():
         if isinstance(base, tuple):  # equalized odds: the worse of TPR and FPR
             (a, sa), (b, sb) = summary(base[0], kind), summary(base[1], kind)
             combine = np.fmax if kind == "difference" else np.fmin
-            add(derived, kind, combine(a, b), combine(sa, sb))
+            rows.append((derived, kind, combine(a, b), combine(sa, sb)))
         else:
-            add(derived, kind, *summary(base, kind))
-    return out
+            rows.append((derived, kind, *summary(base, kind)))
+    lo, hi = interval(np.stack([r[3] for r in rows], axis=1))  # one pass for all of them
+    return [
+        Disparity(
+            metric=metric,
+            kind=kind,
+            features=list(features),
+            value=_f(value),
+            ci_low=_f(lo[i]),
+            ci_high=_f(hi[i]),
+            reference=reference,
+            groups_compared=int(keep.sum()),
+            small_groups_left_out=left_out,
+        )
+        for i, (metric, kind, value, _) in enumerate(rows)
+    ]
+
+
+def _quantiles(samples: np.ndarray, q: Sequence[float]) -> tuple[np.ndarray, ...]:
+    """``np.nanquantile(samples, q, axis=0)`` for a 2-D array, in one sort.
+
+    numpy's nanquantile handles NaN column by column in Python; this sorts once (NaN
+    last), then interpolates each column between its valid values exactly as numpy's
+    default "linear" method does, to the last bit. All-NaN columns give NaN.
+    """
+    s = np.sort(samples, axis=0)
+    valid = np.count_nonzero(~np.isnan(samples), axis=0)
+    cols = np.arange(s.shape[1])
+    out = []
+    for p in q:
+        virtual = (valid - 1) * float(p)
+        lo = np.floor(virtual).astype(np.int64)
+        gamma = virtual - lo
+        lo = np.clip(lo, 0, np.maximum(valid - 1, 0))
+        hi = np.clip(lo + 1, 0, np.maximum(valid - 1, 0))
+        a, b = s[lo, cols], s[hi, cols]
+        with np.errstate(invalid="ignore"):
+            diff = b - a
+            value = np.where(gamma >= 0.5, b - diff * (1 - gamma), a + diff * gamma)
+        out.append(np.where(valid > 0, value, np.nan))
+    return tuple(out)
 
 
 def _reference(features, group_labels, reference_groups, keep) -> int | None:

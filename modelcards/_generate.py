@@ -7,6 +7,7 @@ behind; ``write_card`` renders all formats in memory and then moves them into pl
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import os
 import tempfile
 from collections.abc import Callable, Sequence
@@ -55,6 +56,12 @@ def card_date() -> str:
 
 
 def library_versions() -> dict[str, str]:
+    """Versions of modelcards, Fairlearn, scikit-learn and MLflow, for provenance."""
+    return dict(_versions())
+
+
+@functools.cache  # installed versions do not change under a running process
+def _versions() -> dict[str, str]:
     out = {}
     for label, dists in (
         ("modelcards", ["modelcards"]),
@@ -252,8 +259,10 @@ def generate_card(
     pos = _positive_label(values, positive_label, loaded.positive_label if loaded else None, target)
     neg = next(v for v in values if v != pos)
 
-    # Everything about the groups is checked before the (slow) predict.
-    groups = prepare_groups(
+    # The groups need no predictions: they are checked and encoded on a second core
+    # while the model predicts (errors surface, as ever, before anything is written).
+    groups = background(
+        prepare_groups,
         y_true.to_numpy(),
         sensitive_features=frame[sensitive],
         pos_label=pos,
@@ -316,7 +325,7 @@ def generate_card(
         label_pred = f"column {scores!r} at threshold {threshold:g}"
 
     assessment = assess_groups(
-        groups,
+        groups.result(),
         y_pred,
         y_score=y_score,
         n_boot=n_boot,

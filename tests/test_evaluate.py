@@ -27,7 +27,14 @@ from sklearn.metrics import (
 )
 
 from modelcards import synthesize
-from modelcards._evaluate import MISSING, RATE_METRICS, assess, auc_by_group, group_label
+from modelcards._evaluate import (
+    MISSING,
+    RATE_METRICS,
+    _quantiles,
+    assess,
+    auc_by_group,
+    group_label,
+)
 from modelcards.errors import DataError, UnsupportedTaskError
 
 FAIRLEARN = {
@@ -213,17 +220,22 @@ def _delong_by_pairs(y, s):
     pos, neg = s[y], s[~y]
     psi = (pos[:, None] > neg[None, :]) + 0.5 * (pos[:, None] == neg[None, :])
     v10, v01 = psi.mean(axis=1), psi.mean(axis=0)
+    if len(pos) < 2 or len(neg) < 2:  # no variance from a single row
+        return psi.mean(), np.nan
     se = np.sqrt(v10.var(ddof=1) / len(pos) + v01.var(ddof=1) / len(neg))
     return psi.mean(), se
 
 
-@pytest.mark.parametrize("scores", ["continuous", "two decimals", "one decimal", "hard 0/1"])
+@pytest.mark.parametrize(
+    "scores", ["continuous", "a few ties", "two decimals", "one decimal", "hard 0/1"]
+)
 def test_roc_auc_and_delong_error_equal_the_pairwise_definition_for_every_grouping(scores):
     rng = np.random.default_rng(5)
     n = 900
     s = rng.random(n)
     s = {
         "continuous": s,
+        "a few ties": np.where(np.arange(n) % 15 == 0, s[::-1], s),  # 60 equal pairs
         "two decimals": np.round(s, 2),
         "one decimal": np.round(s, 1),
         "hard 0/1": (s > 0.5).astype(float),
@@ -244,12 +256,58 @@ def test_roc_auc_and_delong_error_equal_the_pairwise_definition_for_every_groupi
         assert se[k] == pytest.approx(want_se, rel=1e-9)
 
 
+@pytest.mark.parametrize("tied_pairs", [0, 200])  # a few ties, and many (other code path)
+def test_a_score_tie_across_groups_counts_only_in_the_groups_both_rows_share(tied_pairs):
+    # Group A's positive and group B's negative share the score 0.5: a half in the overall
+    # AUC, nothing within A or B.
+    s = np.array([0.1, 0.5, 0.9, 0.5, 0.2, 0.8])
+    y = np.array([False, True, True, False, False, True])
+    fine = np.array([0, 0, 0, 1, 1, 1])
+    rng = np.random.default_rng(0)
+    extra = np.repeat(rng.random(tied_pairs) + 2, 2)  # more ties, far above, one class
+    s, y = np.r_[s, extra], np.r_[y, np.zeros(2 * tied_pairs, bool)]
+    fine = np.r_[fine, np.tile([0, 1], tied_pairs)]
+    auc, se = auc_by_group(s, y, fine, [(np.zeros(2, dtype=int), 1), (np.arange(2), 2)])
+    for k, m in enumerate([np.ones(len(s), bool), fine == 0, fine == 1]):
+        want_auc, want_se = _delong_by_pairs(y[m], s[m])
+        assert auc[k] == want_auc and se[k] == pytest.approx(want_se, rel=1e-9, nan_ok=True)
+
+
+def test_a_run_of_equal_scores_ends_where_its_group_ends():
+    # Group 0's highest score equals group 1's lowest (every score of group 1 is 1.0):
+    # sorted by (group, score) the two runs touch, but are not one run.
+    rng = np.random.default_rng(1)
+    s = np.r_[(rng.random(150) < 0.5).astype(float), np.ones(150)]
+    y = rng.random(300) < 0.5
+    fine = np.repeat([0, 1], 150)
+    auc, se = auc_by_group(s, y, fine, [(np.zeros(2, dtype=int), 1), (np.arange(2), 2)])
+    for k, m in enumerate([np.ones(300, bool), fine == 0, fine == 1]):
+        want_auc, want_se = _delong_by_pairs(y[m], s[m])
+        assert auc[k] == pytest.approx(want_auc, rel=1e-14, abs=0)
+        assert se[k] == pytest.approx(want_se, rel=1e-9)
+
+
 def test_roc_auc_is_undefined_for_a_group_with_one_class():
     s = np.array([0.1, 0.4, 0.35, 0.8, 0.2, 0.9])
     y = np.array([False, True, False, True, True, True])
     fine = np.array([0, 0, 0, 0, 1, 1])  # group 1 has positives only
     auc, se = auc_by_group(s, y, fine, [(np.arange(2), 2)])
     assert auc[0] == roc_auc_score(y[:4], s[:4]) and np.isnan(auc[1]) and np.isnan(se[1])
+
+
+@pytest.mark.parametrize("rows", [1, 2, 7, 1000])
+def test_interval_quantiles_equal_numpy_nanquantile_to_the_last_bit(rows):
+    rng = np.random.default_rng(rows)
+    x = rng.random((rows, 40))
+    x[rng.random(x.shape) < 0.2] = np.nan  # scattered NaN
+    x[:, 3] = np.nan  # a column with no value at all
+    x[:, 5] = 0.25  # a constant column
+    q = [0.025, 0.975]
+    with np.errstate(all="ignore"), pytest.warns(RuntimeWarning):
+        want = np.nanquantile(x, q, axis=0)
+    got = _quantiles(x, q)
+    for w, g in zip(want, got, strict=True):
+        assert np.array_equal(w, g, equal_nan=True)
 
 
 def test_missing_sensitive_values_form_an_explicit_group(data):
