@@ -34,6 +34,7 @@ from modelcards._evaluate import (
     assess,
     auc_by_group,
     group_label,
+    sort_scores,
 )
 from modelcards.errors import DataError, UnsupportedTaskError
 
@@ -215,6 +216,30 @@ def test_delong_auc_interval_matches_the_row_bootstrap(data):
     assert e.ci_low == pytest.approx(lo, abs=0.006) and e.ci_high == pytest.approx(hi, abs=0.006)
 
 
+@pytest.mark.parametrize(
+    "kind", ["probabilities", "near twins", "negative and zero", "rounded", "many near twins"]
+)
+def test_sort_scores_orders_a_large_array_exactly_like_argsort(kind):
+    rng = np.random.default_rng(3)
+    n = 200_000  # large enough for the packed-key sort
+    s = rng.random(n)
+    if kind == "near twins":  # 1,000 pairs that differ in the last bit only: mended
+        s[1:2000:2] = np.nextafter(s[0:2000:2], 2)
+    elif kind == "negative and zero":
+        s = rng.normal(size=n)
+        s[:100] = 0.0
+        s[100:200] = -0.0
+    elif kind == "rounded":
+        s = np.round(s, 3)
+    elif kind == "many near twins":  # more than the mending allows: the argsort fallback
+        s = 0.5 + rng.integers(0, 2**20, n) * 2.0**-52
+    s = rng.permutation(s)
+    order, ranked = sort_scores(s)
+    assert np.array_equal(np.sort(order), np.arange(n))  # a permutation
+    assert np.array_equal(ranked, s[order])
+    assert np.array_equal(ranked, np.sort(s))
+
+
 def _delong_by_pairs(y, s):
     """AUC and DeLong's standard error from the full positive x negative comparison."""
     pos, neg = s[y], s[~y]
@@ -243,9 +268,8 @@ def test_roc_auc_and_delong_error_equal_the_pairwise_definition_for_every_groupi
     y = rng.random(n) < 0.2 + 0.6 * s
     sex, grp = rng.integers(0, 2, n), rng.integers(0, 3, n)
     fine = sex * 3 + grp
-    groupings = [(np.zeros(6, dtype=int), 1), (np.arange(6) // 3, 2), (np.arange(6) % 3, 3)]
-    groupings.append((np.arange(6), 6))
-    auc, se = auc_by_group(s, y, fine, groupings)
+    groupings = [(None, 1), (sex, 2), (grp, 3), (fine, 6)]
+    auc, se = auc_by_group(s, y, groupings)
     masks = [np.ones(n, bool)] + [sex == v for v in (0, 1)] + [grp == v for v in (0, 1, 2)]
     masks += [fine == v for v in range(6)]
     assert len(auc) == len(masks)
@@ -267,7 +291,7 @@ def test_a_score_tie_across_groups_counts_only_in_the_groups_both_rows_share(tie
     extra = np.repeat(rng.random(tied_pairs) + 2, 2)  # more ties, far above, one class
     s, y = np.r_[s, extra], np.r_[y, np.zeros(2 * tied_pairs, bool)]
     fine = np.r_[fine, np.tile([0, 1], tied_pairs)]
-    auc, se = auc_by_group(s, y, fine, [(np.zeros(2, dtype=int), 1), (np.arange(2), 2)])
+    auc, se = auc_by_group(s, y, [(None, 1), (fine, 2)])
     for k, m in enumerate([np.ones(len(s), bool), fine == 0, fine == 1]):
         want_auc, want_se = _delong_by_pairs(y[m], s[m])
         assert auc[k] == want_auc and se[k] == pytest.approx(want_se, rel=1e-9, nan_ok=True)
@@ -280,7 +304,7 @@ def test_a_run_of_equal_scores_ends_where_its_group_ends():
     s = np.r_[(rng.random(150) < 0.5).astype(float), np.ones(150)]
     y = rng.random(300) < 0.5
     fine = np.repeat([0, 1], 150)
-    auc, se = auc_by_group(s, y, fine, [(np.zeros(2, dtype=int), 1), (np.arange(2), 2)])
+    auc, se = auc_by_group(s, y, [(None, 1), (fine, 2)])
     for k, m in enumerate([np.ones(300, bool), fine == 0, fine == 1]):
         want_auc, want_se = _delong_by_pairs(y[m], s[m])
         assert auc[k] == pytest.approx(want_auc, rel=1e-14, abs=0)
@@ -291,7 +315,7 @@ def test_roc_auc_is_undefined_for_a_group_with_one_class():
     s = np.array([0.1, 0.4, 0.35, 0.8, 0.2, 0.9])
     y = np.array([False, True, False, True, True, True])
     fine = np.array([0, 0, 0, 0, 1, 1])  # group 1 has positives only
-    auc, se = auc_by_group(s, y, fine, [(np.arange(2), 2)])
+    auc, se = auc_by_group(s, y, [(fine, 2)])
     assert auc[0] == roc_auc_score(y[:4], s[:4]) and np.isnan(auc[1]) and np.isnan(se[1])
 
 
