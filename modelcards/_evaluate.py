@@ -289,7 +289,7 @@ def auc_by_group(score: np.ndarray, y: np.ndarray, groupings: list[tuple[np.ndar
             ys, codes, by_group = y_sorted, np.zeros(n, dtype=np.int16), None
         else:
             sizes = np.bincount(row_codes, minlength=k)
-            # int16 codes take numpy's radix sort, which keeps score order within a group
+            # small codes take numpy's radix sort, which keeps score order within a group
             codes = row_codes[order]
             by_group = np.argsort(codes, kind="stable")
             ys = y_sorted[by_group]
@@ -438,12 +438,17 @@ class Groups:
     yt: np.ndarray  # target == positive label
     labels: set  # the target's values
     pos_label: object
-    fine: np.ndarray  # each row's finest group (the intersection), 0..n_fine-1
-    n_fine: int
+    n_fine: int  # groups in the intersection of all features (the finest grouping)
     # (features, fine group -> group index, group labels) per reported grouping
     sets: list[tuple[list[str], np.ndarray, list[dict[str, str]]]]
     cell: np.ndarray  # fine * 4 + target * 2: the count-table cell, less the prediction
     row_codes: list[np.ndarray]  # each row's group in each of ``sets`` (small integers)
+
+
+def _small_int(k: int) -> type:
+    """The narrowest integer type for codes 0..k-1: less memory to move, and numpy sorts
+    8- and 16-bit integers by radix."""
+    return np.uint8 if k <= 2**8 else np.int16 if k <= 2**15 else np.int64
 
 
 def prepare_groups(
@@ -504,13 +509,13 @@ def prepare_groups(
         ]
         sets.append((names, np.arange(n_fine), labels_fine))
     # Small integers keep the per-prediction work on the count table light.
-    cell_type = np.int16 if n_fine * 4 < 2**15 else np.int64
+    cell_type = _small_int(n_fine * 4)
     cell = fine.astype(cell_type) * cell_type(4) + yt.astype(cell_type) * cell_type(2)
     row_codes = [
-        mapping.astype(np.int16 if len(labs) < 2**15 else np.int64)[fine]
+        mapping.astype(_small_int(len(labs)))[fine]
         for _, mapping, labs in sets
     ]
-    return Groups(names, n_rows, yt, labels, pos_label, fine, n_fine, sets, cell, row_codes)
+    return Groups(names, n_rows, yt, labels, pos_label, n_fine, sets, cell, row_codes)
 
 
 def assess(
