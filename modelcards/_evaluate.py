@@ -10,8 +10,11 @@ Why it is fast: every confusion-matrix metric of every group is a function of th
 table from a multinomial with the observed cell shares, so we draw the table directly
 (one ``multinomial`` call for all resamples) instead of resampling millions of rows;
 single-feature tables are margins of the intersectional one. ROC AUC is not a function of
-the counts: it is the exact Mann-Whitney U from one (score, group, label) histogram, with
-DeLong's interval.
+the counts: it is the exact Mann-Whitney U with DeLong's interval, from one sort of the
+scores and, per grouping, a radix sort of small group codes (``auc_by_group``).
+
+A card splits the work in two: ``prepare_groups`` (target and groups, no predictions) runs
+while the model predicts, then ``assess_groups`` takes the predictions; ``assess`` is both.
 """
 
 from __future__ import annotations
@@ -511,10 +514,7 @@ def prepare_groups(
     # Small integers keep the per-prediction work on the count table light.
     cell_type = _small_int(n_fine * 4)
     cell = fine.astype(cell_type) * cell_type(4) + yt.astype(cell_type) * cell_type(2)
-    row_codes = [
-        mapping.astype(_small_int(len(labs)))[fine]
-        for _, mapping, labs in sets
-    ]
+    row_codes = [mapping.astype(_small_int(len(labs)))[fine] for _, mapping, labs in sets]
     return Groups(names, n_rows, yt, labels, pos_label, n_fine, sets, cell, row_codes)
 
 
