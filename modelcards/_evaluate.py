@@ -265,7 +265,8 @@ def auc_by_group(score: np.ndarray, y: np.ndarray, groupings: list[tuple[np.ndar
     """ROC AUC and its DeLong standard error for every group of several groupings.
 
     Each ``(codes, k)`` in ``groupings`` gives every row's group (0..k-1) in one grouping
-    (overall: ``(None, 1)``, one feature, the intersection). Scores are sorted once; each
+    (overall: ``(None, 1)``, one feature, the intersection); a third item may give the
+    groups' sizes when they are known already. Scores are sorted once; each
     grouping then needs only a stable (radix) sort of small group codes, which keeps the
     score order inside every group. There, the negatives below a positive follow from its
     position and how many positives precede it, so U (ties count one half) is a sum of
@@ -286,12 +287,13 @@ def auc_by_group(score: np.ndarray, y: np.ndarray, groupings: list[tuple[np.ndar
         tie_run = np.cumsum(~np.isin(tie_rows - 1, tied)) - 1  # which run each belongs to
 
     def one(grouping):
-        row_codes, k = grouping
+        row_codes, k, *rest = grouping
+        counts = rest[0] if rest else None
         if row_codes is None:
             sizes = np.array([n])
             ys, codes, by_group = y_sorted, np.zeros(n, dtype=np.int16), None
         else:
-            sizes = np.bincount(row_codes, minlength=k)
+            sizes = np.bincount(row_codes, minlength=k) if counts is None else counts
             # small codes take numpy's radix sort, which keeps score order within a group
             codes = row_codes[order]
             by_group = np.argsort(codes, kind="stable")
@@ -446,6 +448,7 @@ class Groups:
     sets: list[tuple[list[str], np.ndarray, list[dict[str, str]]]]
     cell: np.ndarray  # fine * 4 + target * 2: the count-table cell, less the prediction
     row_codes: list[np.ndarray]  # each row's group in each of ``sets`` (small integers)
+    sizes: list[np.ndarray]  # rows per group in each of ``sets``
 
 
 def _small_int(k: int) -> type:
@@ -515,7 +518,12 @@ def prepare_groups(
     cell_type = _small_int(n_fine * 4)
     cell = fine.astype(cell_type) * cell_type(4) + yt.astype(cell_type) * cell_type(2)
     row_codes = [mapping.astype(_small_int(len(labs)))[fine] for _, mapping, labs in sets]
-    return Groups(names, n_rows, yt, labels, pos_label, n_fine, sets, cell, row_codes)
+    per_fine = np.bincount(fine, minlength=n_fine).astype(float)
+    sizes = [
+        np.bincount(mapping, weights=per_fine, minlength=len(labs)).astype(np.int64)
+        for _, mapping, labs in sets
+    ]
+    return Groups(names, n_rows, yt, labels, pos_label, n_fine, sets, cell, row_codes, sizes)
 
 
 def assess(
@@ -599,7 +607,9 @@ def assess_groups(
         # run on a second core while this one checks the predictions and does the
         # count-table work.
         groupings = [(None, 1)]
-        groupings += [(c, len(s[2])) for c, s in zip(g.row_codes, sets, strict=True)]
+        groupings += [
+            (c, len(s[2]), size) for c, s, size in zip(g.row_codes, sets, g.sizes, strict=True)
+        ]
         auc_job = background(auc_by_group, score, yt, groupings)
     yp, _ = _binary(
         y_pred, name="the predictions", pos_label=g.pos_label, labels=g.labels | {g.pos_label}
