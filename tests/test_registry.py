@@ -23,6 +23,24 @@ def test_loading_by_alias_or_version_predicts_like_the_in_memory_model(registry,
     )
 
 
+def test_labels_with_scores_are_the_models_own_predictions_ties_included(registry, fitted):
+    import copy
+    import dataclasses
+
+    pipe, train, test = fitted
+    register(registry, pipe, train, test, alias="prod")
+    loaded = registry.load("models:/m@prod")
+    labels, scores = loaded.predict_with_scores(test)
+    np.testing.assert_array_equal(labels, pipe.predict(test[train.columns]))
+    # A model that cannot decide (every probability 0.5) predicts its first class.
+    undecided = copy.deepcopy(pipe)
+    undecided[-1].coef_[:] = 0
+    undecided[-1].intercept_[:] = 0
+    labels, scores = dataclasses.replace(loaded, model=undecided).predict_with_scores(test)
+    assert set(scores) == {0.5}
+    np.testing.assert_array_equal(labels, undecided.predict(test[train.columns]))
+
+
 def test_an_alias_resolves_to_a_fixed_version_and_moving_it_changes_what_loads(registry, fitted):
     pipe, train, test = fitted
     register(registry, pipe, train, test, alias="champion")
