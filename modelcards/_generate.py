@@ -284,7 +284,7 @@ def generate_card(
             if threshold is not None and y_score is not None:
                 y_pred = np.where(y_score >= threshold, pos, neg)
             else:
-                y_pred = _relabel(raw, values)
+                y_pred = _relabel(raw, values, getattr(loaded.model, "classes_", None))
         except (ValueError, TypeError, KeyError) as exc:
             raise DataError(
                 f"{loaded.uri} could not predict on {where}: {str(exc).splitlines()[0]}",
@@ -362,11 +362,14 @@ def generate_card(
     return CardResult(card=card, assessment=assessment, policy=policy_result)
 
 
-def _relabel(pred: np.ndarray, target_values: list) -> np.ndarray:
-    """Match prediction labels to the target's by their text (CSV reads 1 and '1' apart)."""
+def _relabel(pred: np.ndarray, target_values: list, labels=None) -> np.ndarray:
+    """Match prediction labels to the target's by their text (CSV reads 1 and '1' apart).
+
+    ``labels`` may name every label the predictions can hold (a model's classes), which
+    saves scanning them."""
     by_text = {str(v): v for v in target_values}
     pred = np.asarray(pred)
-    uniq = pd.unique(pred)
+    uniq = pd.unique(pred) if labels is None else np.asarray(labels)
     unknown = sorted(str(u) for u in uniq if str(u) not in by_text)
     if unknown:
         raise UnsupportedTaskError(
