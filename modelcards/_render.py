@@ -135,12 +135,17 @@ def _context(card: ModelCard) -> dict:
 _PLOTLYJS_SLOT = "<!--plotly.js-->"
 
 
+def _script_safe(js: str) -> str:
+    """Script text that cannot end its <script> element early."""
+    return js.replace("</script", "<\\/script")
+
+
 @functools.lru_cache(maxsize=1)
 def plotlyjs_bytes() -> bytes:
     """The plotly.js bundle, safe inside <script>, as UTF-8 (read once per process)."""
     from plotly.offline import get_plotlyjs
 
-    return get_plotlyjs().replace("</script", "<\\/script").encode()
+    return _script_safe(get_plotlyjs()).encode()
 
 
 def render_html_parts(card: ModelCard) -> tuple[str, str]:
@@ -161,7 +166,7 @@ def render_html(card: ModelCard, *, plotlyjs: str | None = None) -> str:
     before, after = render_html_parts(card)
     if plotlyjs is None:
         return before + plotlyjs_bytes().decode() + after
-    return before + plotlyjs.replace("</script", "<\\/script") + after
+    return before + _script_safe(plotlyjs) + after
 
 
 def render_markdown(card: ModelCard) -> str:
