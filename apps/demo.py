@@ -25,14 +25,16 @@ def model_picker() -> None:
         return
     by_name = {m.name: m for m in models}
     names = list(by_name)
-    state.sync_param("model", names[0])
-    if st.session_state["model"] not in by_name:
+    state.sync_param("model", names[0], choices=names)
+    if st.session_state["model"] not in by_name:  # removed from the registry meanwhile
         st.session_state["model"] = names[0]
     name = st.sidebar.selectbox("Model", names, key="model")
     chosen = by_name[name]
     options = [f"@{a}" for a in sorted(chosen.aliases)] + [str(v.version) for v in chosen.versions]
-    state.sync_param("ref", options[0])
-    if st.session_state["ref"] not in options:
+    state.sync_param("ref", options[0], choices=options)
+    for problem in state.link_problems():  # a link to a model or alias that is gone
+        st.sidebar.warning(problem)
+    if st.session_state["ref"] not in options:  # another model was chosen
         st.session_state["ref"] = options[0]
     ref = st.sidebar.selectbox(
         "Alias or version",

@@ -67,11 +67,13 @@ def card_for(model: LoadedModel):
     return _card(model.tracking_uri, model.name, model.version)
 
 
-def sync_param(key: str, default, parse: Callable = str):
+def sync_param(key: str, default, parse: Callable = str, choices=None):
     """Bind session state ``key`` to the URL query parameter of the same name.
 
     The URL seeds the value on first load; every rerun writes the current value back,
-    so the address bar is always a link to what is on screen.
+    so the address bar is always a link to what is on screen. A value that does not
+    parse, or is not among ``choices``, is replaced by ``default`` and noted for
+    ``link_problems``.
     """
     if key not in st.session_state:
         raw = st.query_params.get(key)
@@ -79,8 +81,11 @@ def sync_param(key: str, default, parse: Callable = str):
         if raw is not None:
             try:
                 value = parse(raw)
+                if choices is not None and value not in choices:
+                    raise ValueError(raw)
             except (TypeError, ValueError):
                 # Say so on the page: a silently replaced value would mislead.
+                value = default
                 st.session_state.setdefault("_bad_params", []).append((key, raw, default))
         st.session_state[key] = value
     return st.session_state[key]

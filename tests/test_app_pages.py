@@ -113,6 +113,23 @@ def test_an_unusable_value_in_a_link_is_named_and_replaced(examples_registry):
     assert at.number_input(key="in_age").value == 21
 
 
+@pytest.mark.parametrize(
+    ("query", "named"),
+    [
+        ({"model": "gone", "ref": "@champion"}, "model = 'gone'"),
+        ({"model": "arrests-release", "ref": "@retired"}, "ref = '@retired'"),
+    ],
+)
+def test_a_link_to_a_model_or_alias_that_is_gone_says_what_is_shown_instead(
+    examples_registry, query, named
+):
+    at = page("home", **query)
+    no_failure(at)
+    warnings = [w.value for w in at.sidebar.warning]
+    assert any(named in w and "is used instead" in w for w in warnings)
+    assert at.sidebar.selectbox(key="model").value == "arrests-release"
+
+
 def test_an_edge_case_needs_a_name(examples_registry, tmp_path, monkeypatch):
     monkeypatch.setenv("MODELCARDS_DB_URL", f"sqlite:///{tmp_path / 'demo.db'}")
     at = page("try_it", **deep_link())
