@@ -10,30 +10,34 @@ launching; `modelcards demo --ui gradio` launches it. Endpoints for programs:
 
 from __future__ import annotations
 
-import hmac
 import inspect
 import os
+from collections.abc import Callable
+from typing import Any
 
 import gradio as gr
 
 from components.gradio_inputs import gradio_input
-from modelcards import LoadedModel, Registry
-from modelcards._predict import INTEGER_TYPES, NUMERIC_TYPES, coerce_row, predict_row
-from modelcards._store import Store, spec_edge_cases
+from modelcards import (
+    INTEGER_TYPES,
+    NUMERIC_TYPES,
+    DemoService,
+    LoadedModel,
+    Registry,
+    Store,
+    check_password,
+    column_profile,
+    password_required,
+)
 from modelcards.errors import ModelcardsError
 
 DEFAULT_MODEL = "models:/arrests-release@champion"
 APP = "gradio"
 
 
-def _profile(model: LoadedModel, name: str):
-    try:
-        return model.profile.column(name) if model.profile is not None else None
-    except KeyError:
-        return None
-
-
-def _named(fn, model: LoadedModel, extra: tuple[str, ...] = ()):
+def _named(
+    fn: Callable[..., dict[str, Any]], model: LoadedModel, extra: tuple[str, ...] = ()
+) -> Callable[..., dict[str, Any]]:
     """Give ``fn(*values)`` a signature with one typed parameter per model input (and
     ``extra`` text parameters), so the API documents and takes the inputs by name."""
     params = []
@@ -50,9 +54,9 @@ def _named(fn, model: LoadedModel, extra: tuple[str, ...] = ()):
     return fn
 
 
-def _predict(model: LoadedModel, values: dict) -> dict:
+def _predict(svc: DemoService, model: LoadedModel, values: dict[str, Any]) -> dict[str, Any]:
     try:
-        p = predict_row(model, coerce_row(model, values))
+        p = svc.predict(model, values)
     except ModelcardsError as exc:
         raise gr.Error(exc.message, print_exception=False) from None
     return {
@@ -65,7 +69,7 @@ def _predict(model: LoadedModel, values: dict) -> dict:
     }
 
 
-def _check_names(model: LoadedModel, given: dict) -> None:
+def _check_names(model: LoadedModel, given: dict[str, Any]) -> None:
     unknown = sorted(set(given) - set(model.feature_names))
     missing = [n for n in model.feature_names if given.get(n) is None]
     if unknown or missing:
@@ -85,49 +89,44 @@ def build(
 ) -> gr.Blocks:
     """The Gradio Blocks app for one registered model (not launched)."""
     ref = ref or os.environ.get("MODELCARDS_GRADIO_MODEL", DEFAULT_MODEL)
-    model = (registry or Registry()).load(ref)
-    store = store or Store()
+    svc = DemoService(registry or Registry(), store)
+    model = svc.load(ref)
     names = model.feature_names
 
-    def predict_api(*values) -> dict:
+    def predict_api(*values: Any) -> dict[str, Any]:
         inputs = dict(zip(names, values, strict=False))
         _check_names(model, inputs)
-        return _predict(model, inputs)
+        return _predict(svc, model, inputs)
 
-    def flag_api(*values) -> dict:
+    def flag_api(*values: Any) -> dict[str, Any]:
         *given, comment = values
         inputs = dict(zip(names, given, strict=False))
         _check_names(model, inputs)
-        result = _predict(model, inputs)
+        result = _predict(svc, model, inputs)
         try:
-            flag_id = store.add_flag(
-                model=model.name,
-                version=model.version,
-                inputs=inputs,
-                prediction=result["label"],
-                comment=comment or "",
-                app=APP,
+            flag_id = svc.flag(
+                model, inputs, comment=comment or "", app=APP, prediction=result["label"]
             )
         except ModelcardsError as exc:
             raise gr.Error(exc.message, print_exception=False) from None
         return {"flag": flag_id, **result}
 
-    def ui_predict(*values):
-        result = _predict(model, dict(zip(names, values, strict=True)))
+    def ui_predict(*values: Any) -> tuple[Any, str]:
+        result = _predict(svc, model, dict(zip(names, values, strict=True)))
         return result["probabilities"] or result["label"], _version_text(model)
 
-    def ui_flag(*values):
+    def ui_flag(*values: Any) -> tuple[Any, str]:
         *inputs, comment = values
         flag_api(*inputs, comment)
         return gr.update(value=""), "Thank you: the prediction is flagged for the team."
 
-    cases = spec_edge_cases(model.card_spec) + store.edge_cases(model.name)
+    cases = svc.edge_cases(model)
     with gr.Blocks(title=f"{model.name}: try the model") as demo:
         gr.Markdown(f"## {model.name}\n{model.model_description}")
         version = gr.Markdown(_version_text(model))
         with gr.Row():
             with gr.Column():
-                inputs = [gradio_input(col, _profile(model, col.name)) for col in model.inputs]
+                inputs = [gradio_input(c, column_profile(model, c.name)) for c in model.inputs]
                 go = gr.Button("Predict", variant="primary")
             with gr.Column():
                 label = gr.Label(label="Prediction", num_top_classes=len(model.classes) or 2)
@@ -170,15 +169,14 @@ def _version_text(model: LoadedModel) -> str:
     return f"Model `{model.uri}`{via}"
 
 
-def password_auth():
+def password_auth() -> Callable[[str, str], bool] | None:
     """MODELCARDS_DEMO_PASSWORD protects the app, whatever user name is given."""
-    expected = os.environ.get("MODELCARDS_DEMO_PASSWORD")
-    if not expected:
+    if not password_required():
         return None
-    return lambda _user, password: hmac.compare_digest(password.encode(), expected.encode())
+    return lambda _user, password: check_password(password)
 
 
-def launch(app: gr.Blocks, *, host: str = "127.0.0.1", port: int = 7860, **kwargs):
+def launch(app: gr.Blocks, *, host: str = "127.0.0.1", port: int = 7860, **kwargs: Any) -> Any:
     return app.launch(
         server_name=host,
         server_port=port,

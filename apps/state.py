@@ -2,14 +2,26 @@
 
 from __future__ import annotations
 
-import hmac
 import logging
 import os
 from collections.abc import Callable
+from typing import Any
 
 import streamlit as st
 
-from modelcards import LoadedModel, Registry
+from modelcards import (
+    CardOptions,
+    CardResult,
+    DemoService,
+    LoadedModel,
+    RegisteredModel,
+    Registry,
+    Store,
+    check_password,
+    default_store_url,
+    generate_card,
+    password_required,
+)
 from modelcards.errors import ModelcardsError
 
 log = logging.getLogger("modelcards.demo")
@@ -23,6 +35,16 @@ def _registry(home: str | None, tracking_uri: str | None) -> Registry:
 def registry() -> Registry:
     # Keyed by the settings that choose the store, so changing them picks a new one.
     return _registry(os.environ.get("MODELCARDS_HOME"), os.environ.get("MLFLOW_TRACKING_URI"))
+
+
+@st.cache_resource(show_spinner=False)
+def _service(tracking_uri: str, store_url: str) -> DemoService:
+    return DemoService(registry(), Store(store_url))
+
+
+def service() -> DemoService:
+    """The registry, the feedback store and the shared rules, one per server."""
+    return _service(registry().tracking_uri, default_store_url())
 
 
 @st.cache_resource(show_spinner="Loading the model from the registry...", max_entries=16)
@@ -42,41 +64,59 @@ def load(ref: str) -> LoadedModel:
     return _load_pinned(reg.tracking_uri, name, version).as_alias(alias)
 
 
-@st.cache_resource(show_spinner=False)
-def _store(url: str):
-    from modelcards._store import Store
-
-    return Store(url)
-
-
-def store():
-    from modelcards._store import default_url
-
-    return _store(default_url())
-
-
 @st.cache_resource(show_spinner="Computing the card from the evaluation split...", max_entries=16)
-def _card(tracking_uri: str, name: str, version: int):
-    from modelcards._generate import generate_card
+def _card(
+    tracking_uri: str,
+    name: str,
+    version: int,
+    features: tuple[str, ...] | None = None,
+    threshold: float | None = None,
+    intersection: bool = True,
+) -> CardResult:
+    return generate_card(
+        model=_load_pinned(tracking_uri, name, version),
+        sensitive=list(features) if features else None,
+        threshold=threshold,
+        options=CardOptions(intersection=intersection),
+    )
 
-    return generate_card(model=_load_pinned(tracking_uri, name, version))
+
+def card_for(
+    model: LoadedModel,
+    *,
+    features: tuple[str, ...] | None = None,
+    threshold: float | None = None,
+    intersection: bool = True,
+) -> CardResult:
+    """The card of a version on its stored evaluation split, with its stored policy;
+    the Fairness audit's choices change the features, threshold and intersection."""
+    return _card(model.tracking_uri, model.name, model.version, features, threshold, intersection)
 
 
-def card_for(model: LoadedModel):
-    """The card of a version on its stored evaluation split, with its stored policy."""
-    return _card(model.tracking_uri, model.name, model.version)
+def vkey(model: LoadedModel, name: str) -> str:
+    """A session-state key that belongs to one model version: inputs, choices and
+    "already ran" marks never carry over to another model or version."""
+    return f"{name}@{model.name}/v{model.version}"
 
 
-def sync_param(key: str, default, parse: Callable = str, choices=None):
-    """Bind session state ``key`` to the URL query parameter of the same name.
+def sync_param(
+    key: str,
+    default: Any,
+    parse: Callable[[str], Any] = str,
+    choices: list[Any] | None = None,
+    *,
+    param: str | None = None,
+) -> Any:
+    """Bind session state ``key`` to the URL query parameter ``param`` (default: ``key``).
 
     The URL seeds the value on first load; every rerun writes the current value back,
     so the address bar is always a link to what is on screen. A value that does not
     parse, or is not among ``choices``, is replaced by ``default`` and noted for
     ``link_problems``.
     """
+    param = param or key
     if key not in st.session_state:
-        raw = st.query_params.get(key)
+        raw = st.query_params.get(param)
         value = default
         if raw is not None:
             try:
@@ -86,7 +126,7 @@ def sync_param(key: str, default, parse: Callable = str, choices=None):
             except (TypeError, ValueError):
                 # Say so on the page: a silently replaced value would mislead.
                 value = default
-                st.session_state.setdefault("_bad_params", []).append((key, raw, default))
+                st.session_state.setdefault("_bad_params", []).append((param, raw, default))
         st.session_state[key] = value
     return st.session_state[key]
 
@@ -100,7 +140,7 @@ def link_problems() -> list[str]:
     ]
 
 
-def write_params(**values) -> None:
+def write_params(**values: Any) -> None:
     for k, v in values.items():
         if v is None:
             st.query_params.pop(k, None)
@@ -155,15 +195,14 @@ def guarded(page: Callable[[], None], name: str | None = None) -> Callable[[], N
 
 def password_ok() -> bool:
     """With MODELCARDS_DEMO_PASSWORD set, show only a password prompt until it is given."""
-    expected = os.environ.get("MODELCARDS_DEMO_PASSWORD")
-    if not expected or st.session_state.get("_authenticated"):
+    if not password_required() or st.session_state.get("_authenticated"):
         return True
     st.title("modelcards demo")
     with st.form("login"):
         given = st.text_input("Password", type="password", key="_password")
         submitted = st.form_submit_button("Open the demo")
     if submitted:
-        if hmac.compare_digest(given.encode(), expected.encode()):
+        if check_password(given):
             st.session_state["_authenticated"] = True
             st.rerun()
         st.error("That password is not right.")
@@ -171,10 +210,10 @@ def password_ok() -> bool:
 
 
 @st.cache_data(ttl=10, show_spinner=False)
-def _models(tracking_uri: str):
+def _models(tracking_uri: str) -> list[RegisteredModel]:
     return registry().list_models()
 
 
-def model_list():
+def model_list() -> list[RegisteredModel]:
     """Registered models, re-read at most every 10 seconds (aliases may move)."""
     return _models(registry().tracking_uri)

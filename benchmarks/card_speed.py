@@ -150,11 +150,15 @@ class _LabelsOnly:
 
 
 def run(rows: int, loaded, tmp: Path, fairlearn_boot: int, repeat: int) -> dict:
-    from modelcards import synthesize
-    from modelcards._data import read_table
-    from modelcards._evaluate import assess
-    from modelcards._generate import generate_card, write_card
-    from modelcards._policy import parse_policy
+    from modelcards import (
+        CardOptions,
+        assess,
+        generate_card,
+        parse_policy,
+        read_table,
+        synthesize,
+        write_card,
+    )
     from modelcards._synth import FEATURES
 
     path = tmp / f"synth-{rows}.parquet"
@@ -175,8 +179,7 @@ def run(rows: int, loaded, tmp: Path, fairlearn_boot: int, repeat: int) -> dict:
             target="approved",
             sensitive=["sex", "group"],
             policy=policy,
-            n_boot=1000,
-            seed=0,
+            options=CardOptions(n_boot=1000, seed=0),
         )
         write_card(result, tmp / out)
         return result

@@ -2,25 +2,21 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import streamlit as st
 
-from modelcards import ColumnProfile, SignatureColumn
-from modelcards._predict import INTEGER_TYPES, NUMERIC_TYPES
+from modelcards import (
+    INTEGER_TYPES,
+    NUMERIC_TYPES,
+    ColumnProfile,
+    SignatureColumn,
+    input_bounds,
+)
 
 
-def default_value(col: SignatureColumn, profile: ColumnProfile | None):
-    """The form's starting value: the training median, or the most frequent level."""
-    if profile is not None and profile.default() is not None:
-        value = profile.default()
-        if col.type in INTEGER_TYPES:
-            return int(round(value))
-        if col.type in NUMERIC_TYPES:
-            return float(value)
-        return str(value)
-    return 0 if col.type in NUMERIC_TYPES else ""
-
-
-def parse_value(col: SignatureColumn, raw: str):
+def parse_value(col: SignatureColumn, raw: str) -> Any:
+    """A URL's text as the input's type (ValueError when it is not one)."""
     if col.type in INTEGER_TYPES:
         return int(float(raw))
     if col.type in NUMERIC_TYPES:
@@ -28,40 +24,35 @@ def parse_value(col: SignatureColumn, raw: str):
     return str(raw)
 
 
-def input_widget(col: SignatureColumn, profile: ColumnProfile | None, *, key: str, current=None):
-    """One input. Numbers are bounded to the training range widened by its span, so a
-    value just outside training can be tried (and is warned about); categories offer the
-    levels seen in training, plus ``current`` (the value the app holds) if it was never
-    seen."""
-    label = col.name
+def input_widget(
+    col: SignatureColumn, profile: ColumnProfile | None, *, key: str, current: Any = None
+) -> Any:
+    """One input. Numbers follow the demos' one bounds rule (``input_bounds``), widened to
+    hold ``current`` (the value the app holds, e.g. from a link); categories offer the
+    levels seen in training, plus ``current`` if it was never seen."""
     if col.type in NUMERIC_TYPES:
-        integer = col.type in INTEGER_TYPES
-        help_text = None
-        lo = hi = None
-        if profile is not None and profile.min is not None:
-            span = max(profile.max - profile.min, 1.0)
-            lo, hi = profile.min - span, profile.max + span
-            help_text = f"Seen in training: {profile.min:g} to {profile.max:g}"
-            if integer:
-                lo, hi = int(lo), int(hi)
-        if current is not None and lo is not None and not lo <= current <= hi:
+        b = input_bounds(col, profile)
+        lo, hi = b.low, b.high
+        if current is not None and lo is not None and hi is not None and not lo <= current <= hi:
             lo, hi = min(lo, current), max(hi, current)
+        seen = None
+        if b.seen_low is not None and b.seen_high is not None:
+            seen = f"Seen in training: {b.seen_low:g} to {b.seen_high:g}"
         return st.number_input(
-            label,
+            col.name,
             min_value=lo,
             max_value=hi,
-            step=1 if integer else None,
+            step=1 if b.integer else None,
             key=key,
-            help=help_text,
+            help=seen,
         )
-    levels = list(profile.levels) if profile is not None and profile.levels else []
-    if current is not None and current not in levels:
-        levels.append(current)
+    known = list(profile.levels) if profile is not None and profile.levels else []
+    levels = [*known, current] if current is not None and current not in known else known
     if not levels:
-        return st.text_input(label, key=key)
+        return st.text_input(col.name, key=key)
     return st.selectbox(
-        label,
+        col.name,
         levels,
         key=key,
-        format_func=lambda v: v if v in (profile.levels or {}) else f"{v} (never seen)",
+        format_func=lambda v: v if v in known else f"{v} (never seen)",
     )

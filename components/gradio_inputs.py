@@ -2,27 +2,30 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import gradio as gr
 
-from components.forms import default_value
-from modelcards._predict import INTEGER_TYPES, NUMERIC_TYPES
+from modelcards import NUMERIC_TYPES, ColumnProfile, SignatureColumn, input_bounds, input_default
 
 
-def gradio_input(col, profile):
-    """A slider bounded by the training range, a number, or a dropdown of seen levels."""
-    value = default_value(col, profile)
+def gradio_input(col: SignatureColumn, profile: ColumnProfile | None) -> Any:
+    """A slider within the demos' one bounds rule (``input_bounds``), a number, or a
+    dropdown of the levels seen in training."""
+    value = input_default(col, profile)
     if col.type in NUMERIC_TYPES:
-        integer = col.type in INTEGER_TYPES
-        if profile is not None and profile.min is not None and profile.max > profile.min:
+        b = input_bounds(col, profile)
+        if b.low is not None and b.high is not None and b.high > b.low:
+            seen = f"seen in training: {b.seen_low:g} to {b.seen_high:g}"
             return gr.Slider(
-                minimum=profile.min,
-                maximum=profile.max,
+                minimum=b.low,
+                maximum=b.high,
                 value=value,
-                step=1 if integer else (profile.max - profile.min) / 100,
+                step=1 if b.integer else (b.high - b.low) / 300,
                 label=col.name,
-                info=f"seen in training: {profile.min:g} to {profile.max:g}",
+                info=seen,
             )
-        return gr.Number(value=value, label=col.name, precision=0 if integer else None)
+        return gr.Number(value=value, label=col.name, precision=0 if b.integer else None)
     if profile is not None and profile.levels:
         return gr.Dropdown(
             choices=list(profile.levels),

@@ -5,7 +5,15 @@ from __future__ import annotations
 import pandas as pd
 import streamlit as st
 
-from modelcards import LoadedModel
+from modelcards import (
+    LoadedModel,
+    ModelCard,
+    column_profile,
+    format_rate,
+    markdown_text,
+    metric_label,
+    verdict_display,
+)
 
 
 def version_badge(model: LoadedModel) -> None:
@@ -35,41 +43,28 @@ def signature_table(model: LoadedModel) -> pd.DataFrame:
     rows = []
     for col in model.inputs:
         seen = ""
-        if model.profile is not None:
-            try:
-                p = model.profile.column(col.name)
-            except KeyError:
-                p = None
-            if p is not None and p.kind == "numeric" and p.min is not None:
-                seen = f"{p.min:g} to {p.max:g} (median {p.median:g})"
-            elif p is not None and p.levels:
-                seen = ", ".join(p.levels)
+        p = column_profile(model, col.name)
+        if p is not None and p.kind == "numeric" and p.min is not None:
+            seen = f"{p.min:g} to {p.max:g} (median {p.median:g})"
+        elif p is not None and p.levels:
+            seen = ", ".join(p.levels)
         rows.append({"input": col.name, "type": col.type, "seen in training": seen})
     return pd.DataFrame(rows)
 
 
-def card_overview(card) -> None:
+def card_overview(card: ModelCard) -> None:
     """Intended use, headline metrics and the fairness verdict from a card."""
-    from modelcards._charts import LABELS
-
     use = card.intended_use
     left, right = st.columns(2)
     with left:
         st.markdown("**Intended use**")
         for item in use.primary_uses or ["Not provided"]:
-            st.markdown(f"- {_plain(item)}")
+            st.markdown(f"- {markdown_text(item)}")
         st.markdown("**Out of scope**")
         for item in use.out_of_scope_uses or ["Not provided"]:
-            st.markdown(f"- {_plain(item)}")
+            st.markdown(f"- {markdown_text(item)}")
     with right:
-        verdict = card.policy.verdict
-        show = {"pass": st.success, "fail": st.error, "inconclusive": st.warning}.get(
-            verdict, st.info
-        )
-        show(
-            f"Fairness policy: **{verdict.upper()}**"
-            + (f" ({card.policy.source})" if card.policy.source else "")
-        )
+        verdict_banner("Fairness policy", card.policy.verdict, card.policy.source)
         overall = card.quantitative_analyses.overall
         cols = st.columns(3)
         for col, metric in zip(
@@ -78,16 +73,17 @@ def card_overview(card) -> None:
             e = overall.metrics.get(metric)
             if e is not None and e.value is not None:
                 col.metric(
-                    LABELS[metric],
+                    metric_label(metric),
                     f"{e.value:.3f}",
-                    help=f"95% CI {e.ci_low:.3f} to {e.ci_high:.3f}, n={overall.n:,}",
+                    help=f"95% CI {format_rate(e.ci_low)} to {format_rate(e.ci_high)}, "
+                    f"n={overall.n:,}",
                 )
         for check in card.policy.checks:
             st.caption(f"{check.verdict.upper()}: `{check.check}` ({check.reason})")
 
 
-def _plain(text: str) -> str:
-    """Markdown-escape text from a spec so it shows as written."""
-    from modelcards._render import _md
-
-    return _md(text)
+def verdict_banner(title: str, verdict: str, source: str | None = None) -> None:
+    """A policy verdict as a coloured banner (the shared verdict-to-display rule)."""
+    shown = verdict_display(verdict)
+    where = f" ({markdown_text(source)})" if source else ""
+    getattr(st, shown.level)(f"{title}: **{shown.text}**{where}")

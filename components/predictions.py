@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import streamlit as st
 
-from modelcards._charts import probability_figure
-from modelcards._predict import Prediction
+from modelcards import Prediction, probability_figure
 
 
-def prediction_view(prediction: Prediction, positive_label) -> None:
+def prediction_view(prediction: Prediction, positive_label: Any) -> None:
     st.metric("Prediction", prediction.label)
     if prediction.probabilities:
         st.plotly_chart(
@@ -17,7 +18,7 @@ def prediction_view(prediction: Prediction, positive_label) -> None:
         )
 
 
-def save_case_form(classes) -> dict | None:
+def save_case_form(classes: list[Any]) -> dict[str, str] | None:
     """A form to save the current inputs as a named edge case; its fields once submitted."""
     with st.form("save_case", clear_on_submit=True):
         st.markdown("**Save as an edge case**")

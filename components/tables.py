@@ -2,51 +2,66 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
+
 import pandas as pd
 import streamlit as st
 
-from modelcards._charts import LABELS
-from modelcards._evaluate import group_label
-from modelcards._render import _ci
+from modelcards import (
+    DISPARITIES,
+    Assessment,
+    format_estimate,
+    format_rate,
+    group_label,
+    metric_label,
+)
 
 
-def group_frame(assessment, features, metrics=None) -> pd.DataFrame:
+def group_frame(
+    assessment: Assessment, features: Sequence[str], metrics: Sequence[str] | None = None
+) -> pd.DataFrame:
+    """One row per group: n, positives, negatives and each metric with its interval."""
     metrics = metrics or [m for m in assessment.metrics if m != "count"]
     rows = []
     for g in assessment.groups_for(features):
-        row = {
+        row: dict[str, object] = {
             "group": group_label(g.features) + (" (small)" if g.small else ""),
             "n": g.n,
             "positives": g.positives,
             "negatives": g.negatives,
         }
         for m in metrics:
-            row[LABELS.get(m, m)] = _ci(g.metrics[m])
+            row[metric_label(m)] = format_estimate(g.metrics[m])
         rows.append(row)
     return pd.DataFrame(rows)
 
 
-def group_table(assessment, features, metrics=None) -> None:
+def group_table(
+    assessment: Assessment, features: Sequence[str], metrics: Sequence[str] | None = None
+) -> None:
     st.markdown("**By " + " & ".join(features) + "**")
     st.dataframe(group_frame(assessment, features, metrics), hide_index=True)
 
 
-def disparity_frame(assessment, features, names) -> pd.DataFrame:
-    """Disparities of one feature set, for the metric or summary names given."""
-    from modelcards._evaluate import DERIVED
-
+def disparity_frame(
+    assessment: Assessment, features: Sequence[str], names: Mapping[str, Sequence[str]]
+) -> pd.DataFrame:
+    """Disparities of one feature set: for each metric in ``names``, the kinds it lists
+    (``"difference"``, ``"ratio"``); a named summary is listed with no kinds."""
     rows = []
     for d in assessment.disparities:
         if d.features != list(features) or d.metric not in names:
             continue
-        if d.metric not in DERIVED and d.kind not in names[d.metric]:
+        if d.metric not in DISPARITIES and d.kind not in names[d.metric]:
             continue
-        label = d.metric if d.metric in DERIVED else f"{LABELS.get(d.metric, d.metric)} {d.kind}"
+        label = d.metric if d.metric in DISPARITIES else f"{metric_label(d.metric)} {d.kind}"
         rows.append(
             {
                 "disparity": label,
-                "value": "n/a" if d.value is None else f"{d.value:.3f}",
-                "95% CI": "n/a" if d.ci_low is None else f"[{d.ci_low:.3f}, {d.ci_high:.3f}]",
+                "value": format_rate(d.value),
+                "95% CI": "n/a"
+                if d.ci_low is None
+                else f"[{format_rate(d.ci_low)}, {format_rate(d.ci_high)}]",
                 "groups compared": d.groups_compared,
             }
         )

@@ -9,69 +9,394 @@ Registry
     is always resolved to the exact version, which everything downstream names.
 LoadedModel
     A registered version loaded safely (skops, checked against our allow-list), with
-    its signature, training-data profile, evaluation split and card spec.
-Profile
-    Per input column of the training data: type, missing share, numeric quartiles or
-    categorical levels. Forms, range warnings and the card's training-data section use it.
-synthesize
-    Seeded synthetic tabular data with a documented, injected disparity.
+    its signature, training-data profile, evaluation split, card spec and policy.
+Assessment
+    What ``assess`` computes: per-group and intersectional metrics with intervals, and
+    disparities. Every metric it reports is described once, in ``METRICS`` (name,
+    label, definition, denominator, which direction is better).
+The card pipeline
+    ``generate_card`` = ``PredictionSource.choose`` -> ``load_model`` ->
+    ``read_evaluation`` -> ``obtain_predictions`` -> ``assess_inputs`` -> ``make_card``;
+    ``write_card`` renders HTML, Markdown and JSON and moves them into place together.
+ModelCard and CardSpec
+    The card is data (one declaration per section in ``ModelCard``) plus templates. The
+    fields people write form ``CardSpec``; the completeness report and the JSON Schema
+    derive from the same declaration.
+Policy
+    Release checks in YAML; ``Policy.evaluate`` gives pass, fail or inconclusive per check
+    from the intervals, and the card's exit code follows the worst.
+Store and DemoService
+    Edge cases and flags in SQL (SQLite or ``MODELCARDS_DB_URL``), and the rules both
+    demos share (password, input bounds, edge-case outcomes, flags, verdict display).
 
 Example
 -------
->>> import modelcards as mc                                   # doctest: +SKIP
->>> reg = mc.Registry()                                       # doctest: +SKIP
->>> m = reg.load("models:/arrests-release@champion")          # doctest: +SKIP
->>> m.version, m.predict(m.evaluation_split().head(3))        # doctest: +SKIP
+>>> import modelcards as mc
+>>> data = mc.synthesize(1_000, seed=0)
+>>> result = mc.generate_card(
+...     data=data, target="approved", sensitive=["sex"], scores="score", threshold=0.5,
+...     options=mc.CardOptions(n_boot=100),
+... )
+>>> [g.features["sex"] for g in result.assessment.groups]
+['F', 'M']
+>>> result.policy.verdict
+'none'
 """
 
 from __future__ import annotations
 
 import importlib
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 __version__ = "0.1.0"
 
 # Heavy dependencies (MLflow, scikit-learn, Fairlearn) load on first use, so the CLI
-# and `import modelcards` start fast.
-_EXPORTS = {
-    "Registry": "._registry",
-    "ModelRef": "._registry",
-    "LoadedModel": "._registry",
-    "RegisteredModel": "._registry",
-    "RegisteredVersion": "._registry",
-    "SignatureColumn": "._registry",
-    "Profile": "._profile",
-    "ColumnProfile": "._profile",
-    "profile_frame": "._profile",
-    "synthesize": "._synth",
-    "register_examples": "._examples",
-    "load_skops": "._safe_load",
-    "TRUSTED_TYPES": "._safe_load",
-    "TRUSTED_MODULE_PREFIXES": "._safe_load",
+# and `import modelcards` start fast. Public name -> (module, name there).
+_EXPORTS: dict[str, tuple[str, str]] = {
+    # the registry and loaded models
+    **{
+        n: ("._registry", n)
+        for n in (
+            "Registry",
+            "ModelRef",
+            "LoadedModel",
+            "RegisteredModel",
+            "RegisteredVersion",
+            "SignatureColumn",
+        )
+    },
+    **{n: ("._safe_load", n) for n in ("load_skops", "TRUSTED_TYPES", "TRUSTED_MODULE_PREFIXES")},
+    **{n: ("._profile", n) for n in ("Profile", "ColumnProfile", "profile_frame")},
+    **{n: ("._data", n) for n in ("read_table", "read_csv_bytes", "require_columns")},
+    "synthesize": ("._synth", "synthesize"),
+    "register_examples": ("._examples", "register_examples"),
+    # the metric vocabulary and the assessment
+    **{
+        n: ("._metrics", n)
+        for n in (
+            "METRICS",
+            "DISPARITIES",
+            "RATE_METRICS",
+            "SCORE_METRICS",
+            "HEADLINE",
+            "MetricSpec",
+            "DisparitySpec",
+            "metric_specs",
+            "metric_label",
+            "metric_definition",
+            "disparity_names",
+        )
+    },
+    **{
+        n: ("._evaluate", n)
+        for n in (
+            "assess",
+            "prepare_groups",
+            "assess_groups",
+            "Assessment",
+            "GroupResult",
+            "Estimate",
+            "Disparity",
+            "Groups",
+            "group_label",
+        )
+    },
+    # the card pipeline
+    **{
+        n: ("._pipeline", n)
+        for n in (
+            "PredictionSource",
+            "CardOptions",
+            "EvaluationInputs",
+            "Predictions",
+            "CardResult",
+            "load_model",
+            "resolve_spec",
+            "resolve_policy",
+            "read_evaluation",
+            "obtain_predictions",
+            "assess_inputs",
+            "make_card",
+            "generate_card",
+            "write_card",
+            "registered_metadata",
+        )
+    },
+    # the card and spec models
+    **{
+        n: ("._card", n)
+        for n in (
+            "ModelCard",
+            "CardSpec",
+            "SpecBase",
+            "EdgeCase",
+            "Written",
+            "build_card",
+            "computed_sections",
+            "completeness",
+            "written_fields",
+            "parse_spec",
+            "load_spec",
+            "json_schema",
+        )
+    },
+    # the policy
+    **{
+        n: ("._policy", n)
+        for n in ("Policy", "PolicyResult", "CheckResult", "load_policy", "parse_policy")
+    },
+    # rendering, charts and formatting
+    **{n: ("._render", n) for n in ("render_html", "render_markdown", "render_json")},
+    **{
+        n: ("._charts", n)
+        for n in ("KEY_METRICS", "group_metrics_figure", "probability_figure", "sweep_figure")
+    },
+    **{
+        n: ("._format", n)
+        for n in (
+            "NOT_PROVIDED",
+            "format_count",
+            "format_value",
+            "format_rate",
+            "format_estimate",
+            "markdown_text",
+        )
+    },
+    # predictions, the feedback store and the demos' shared service
+    **{
+        n: ("._predict", n)
+        for n in (
+            "Prediction",
+            "BatchResult",
+            "coerce_row",
+            "predict_row",
+            "sweep_values",
+            "sweep",
+            "flip_table",
+            "score_batch",
+            "csv_safe",
+            "MAX_BATCH_ROWS",
+            "NUMERIC_TYPES",
+            "INTEGER_TYPES",
+        )
+    },
+    **{n: ("._store", n) for n in ("Store", "EdgeCaseRecord", "spec_edge_cases")},
+    "default_store_url": ("._store", "default_url"),
+    **{
+        n: ("._service", n)
+        for n in (
+            "DemoService",
+            "EdgeCaseOutcome",
+            "InputBounds",
+            "VerdictDisplay",
+            "check_password",
+            "password_required",
+            "column_profile",
+            "input_bounds",
+            "input_default",
+            "input_warnings",
+            "verdict_display",
+        )
+    },
 }
 
 __all__ = [
+    "Assessment",
+    "BatchResult",
+    "CardOptions",
+    "CardResult",
+    "CardSpec",
+    "CheckResult",
     "ColumnProfile",
+    "DISPARITIES",
+    "DemoService",
+    "Disparity",
+    "DisparitySpec",
+    "EdgeCase",
+    "EdgeCaseOutcome",
+    "EdgeCaseRecord",
+    "Estimate",
+    "EvaluationInputs",
+    "GroupResult",
+    "Groups",
+    "HEADLINE",
+    "INTEGER_TYPES",
+    "InputBounds",
+    "KEY_METRICS",
     "LoadedModel",
+    "MAX_BATCH_ROWS",
+    "METRICS",
+    "MetricSpec",
+    "ModelCard",
     "ModelRef",
+    "NOT_PROVIDED",
+    "NUMERIC_TYPES",
+    "Policy",
+    "PolicyResult",
+    "Prediction",
+    "PredictionSource",
+    "Predictions",
     "Profile",
+    "RATE_METRICS",
     "RegisteredModel",
     "RegisteredVersion",
     "Registry",
+    "SCORE_METRICS",
     "SignatureColumn",
+    "SpecBase",
+    "Store",
     "TRUSTED_MODULE_PREFIXES",
     "TRUSTED_TYPES",
+    "VerdictDisplay",
+    "Written",
     "__version__",
+    "assess",
+    "assess_groups",
+    "assess_inputs",
+    "build_card",
+    "check_password",
+    "coerce_row",
+    "column_profile",
+    "completeness",
+    "computed_sections",
+    "csv_safe",
+    "default_store_url",
+    "disparity_names",
     "errors",
+    "flip_table",
+    "format_count",
+    "format_estimate",
+    "format_rate",
+    "format_value",
+    "generate_card",
+    "group_label",
+    "group_metrics_figure",
+    "input_bounds",
+    "input_default",
+    "input_warnings",
+    "json_schema",
+    "load_model",
+    "load_policy",
     "load_skops",
+    "load_spec",
+    "make_card",
+    "markdown_text",
+    "metric_definition",
+    "metric_label",
+    "metric_specs",
+    "obtain_predictions",
+    "parse_policy",
+    "parse_spec",
+    "password_required",
+    "predict_row",
+    "prepare_groups",
+    "probability_figure",
     "profile_frame",
+    "read_csv_bytes",
+    "read_evaluation",
+    "read_table",
     "register_examples",
+    "registered_metadata",
+    "render_html",
+    "render_json",
+    "render_markdown",
+    "require_columns",
+    "resolve_policy",
+    "resolve_spec",
+    "score_batch",
+    "spec_edge_cases",
+    "sweep",
+    "sweep_figure",
+    "sweep_values",
     "synthesize",
+    "verdict_display",
+    "write_card",
+    "written_fields",
 ]
 
 if TYPE_CHECKING:  # pragma: no cover
     from . import errors
+    from ._card import (
+        CardSpec,
+        EdgeCase,
+        ModelCard,
+        SpecBase,
+        Written,
+        build_card,
+        completeness,
+        computed_sections,
+        json_schema,
+        load_spec,
+        parse_spec,
+        written_fields,
+    )
+    from ._charts import KEY_METRICS, group_metrics_figure, probability_figure, sweep_figure
+    from ._data import read_csv_bytes, read_table, require_columns
+    from ._evaluate import (
+        Assessment,
+        Disparity,
+        Estimate,
+        GroupResult,
+        Groups,
+        assess,
+        assess_groups,
+        group_label,
+        prepare_groups,
+    )
     from ._examples import register_examples
+    from ._format import (
+        NOT_PROVIDED,
+        format_count,
+        format_estimate,
+        format_rate,
+        format_value,
+        markdown_text,
+    )
+    from ._metrics import (
+        DISPARITIES,
+        HEADLINE,
+        METRICS,
+        RATE_METRICS,
+        SCORE_METRICS,
+        DisparitySpec,
+        MetricSpec,
+        disparity_names,
+        metric_definition,
+        metric_label,
+        metric_specs,
+    )
+    from ._pipeline import (
+        CardOptions,
+        CardResult,
+        EvaluationInputs,
+        Predictions,
+        PredictionSource,
+        assess_inputs,
+        generate_card,
+        load_model,
+        make_card,
+        obtain_predictions,
+        read_evaluation,
+        registered_metadata,
+        resolve_policy,
+        resolve_spec,
+        write_card,
+    )
+    from ._policy import CheckResult, Policy, PolicyResult, load_policy, parse_policy
+    from ._predict import (
+        INTEGER_TYPES,
+        MAX_BATCH_ROWS,
+        NUMERIC_TYPES,
+        BatchResult,
+        Prediction,
+        coerce_row,
+        csv_safe,
+        flip_table,
+        predict_row,
+        score_batch,
+        sweep,
+        sweep_values,
+    )
     from ._profile import ColumnProfile, Profile, profile_frame
     from ._registry import (
         LoadedModel,
@@ -81,20 +406,36 @@ if TYPE_CHECKING:  # pragma: no cover
         Registry,
         SignatureColumn,
     )
+    from ._render import render_html, render_json, render_markdown
     from ._safe_load import TRUSTED_MODULE_PREFIXES, TRUSTED_TYPES, load_skops
+    from ._service import (
+        DemoService,
+        EdgeCaseOutcome,
+        InputBounds,
+        VerdictDisplay,
+        check_password,
+        column_profile,
+        input_bounds,
+        input_default,
+        input_warnings,
+        password_required,
+        verdict_display,
+    )
+    from ._store import EdgeCaseRecord, Store, spec_edge_cases
+    from ._store import default_url as default_store_url
     from ._synth import synthesize
 
 
-def __getattr__(name: str):
+def __getattr__(name: str) -> Any:
     if name == "errors":
         return importlib.import_module(".errors", __name__)
-    module = _EXPORTS.get(name)
-    if module is None:
+    found = _EXPORTS.get(name)
+    if found is None:
         raise AttributeError(f"module 'modelcards' has no attribute {name!r}")
-    value = getattr(importlib.import_module(module, __name__), name)
+    value = getattr(importlib.import_module(found[0], __name__), found[1])
     globals()[name] = value
     return value
 
 
-def __dir__():
+def __dir__() -> list[str]:
     return __all__

@@ -1,21 +1,29 @@
-"""The Model Card as typed data (sections after Mitchell et al. 2019).
+"""The Model Card as typed data (sections after Mitchell et al. 2019): one declaration.
 
-Two models live here:
+``ModelCard`` and its section models below are the only place a card's fields are
+declared. Each field is either computed (from the registry, the data and the assessment)
+or written by people, marked ``Written`` (``REQUIRED`` when the completeness report lists
+it while empty, ``OPTIONAL`` otherwise). From that one declaration derive:
 
-* ``CardSpec``: what people write (intended use, ethical considerations, ...), read from
-  YAML stored with the model or given on the command line. Unknown keys are an error.
-* ``ModelCard``: the whole card. It merges the registry's metadata, the spec, the
-  assessment, the policy verdicts and the provenance of the evaluation data. The JSON
-  Schema in ``modelcards/schema/model_card.schema.json`` is generated from it.
+* ``CardSpec``: the human-written parts, read from YAML (``spec_model``); unknown keys are
+  an error, and a list field also takes a single string;
+* the completeness report (``completeness``);
+* ``build_card``'s merge of the spec into the computed sections (``merge_sections``);
+* the JSON Schema in ``modelcards/schema/model_card.schema.json`` (``json_schema``).
+
+Adding a section therefore means one model here and its lines in the two templates.
 """
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Annotated, Any
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, create_model, field_validator
+from pydantic.fields import FieldInfo
 
 from ._evaluate import Assessment, Disparity, GroupResult
 from ._policy import PolicyResult
@@ -23,63 +31,28 @@ from ._profile import Profile
 from .errors import SpecError
 
 SCHEMA_VERSION = "1.0"
-NOT_PROVIDED = "Not provided"
+
+
+@dataclass(frozen=True)
+class Written:
+    """Marks a card field that people write in the card spec, rather than one computed.
+
+    Attributes:
+        required: Listed in the completeness report while empty.
+    """
+
+    required: bool = True
+
+
+REQUIRED = Written(required=True)
+OPTIONAL = Written(required=False)
 
 
 class _Strict(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
 
-def _listify(v):
-    if v is None:
-        return []
-    if isinstance(v, str):
-        return [v]
-    return v
-
-
-class _Lists(_Strict):
-    """Sections whose list fields also accept a single string."""
-
-    @field_validator("*", mode="before")
-    @classmethod
-    def _one_or_many(cls, v, info):
-        field = cls.model_fields[info.field_name]
-        if "list" in str(field.annotation) and not isinstance(v, list | tuple):
-            return _listify(v)
-        return v
-
-
-# -- the spec: human-written sections --------------------------------------------------
-class SpecModelDetails(_Lists):
-    description: str | None = None
-    owners: list[str] = []
-    license: str | None = None
-    references: list[str] = []
-    citation: str | None = None
-
-
-class SpecIntendedUse(_Lists):
-    primary_uses: list[str] = []
-    primary_users: list[str] = []
-    out_of_scope_uses: list[str] = []
-
-
-class SpecFactors(_Lists):
-    relevant_factors: list[str] = []
-
-
-class SpecMetrics(_Lists):
-    performance_measures: list[str] = []
-    decision_thresholds: list[str] = []
-    variation_approaches: list[str] = []
-
-
-class SpecData(_Strict):
-    description: str | None = None
-    preprocessing: str | None = None
-
-
+# A named input people want checked: its inputs, the outcome they expect, a note.
 class EdgeCase(_Strict):
     name: str
     inputs: dict[str, Any]
@@ -87,80 +60,19 @@ class EdgeCase(_Strict):
     note: str | None = None
 
 
-class CardSpec(_Lists):
-    """The human-written parts of a card. Every key is optional; unknown keys are errors."""
-
-    model_details: SpecModelDetails = SpecModelDetails()
-    intended_use: SpecIntendedUse = SpecIntendedUse()
-    factors: SpecFactors = SpecFactors()
-    metrics: SpecMetrics = SpecMetrics()
-    evaluation_data: SpecData = SpecData()
-    training_data: SpecData = SpecData()
-    ethical_considerations: list[str] = []
-    caveats_and_recommendations: list[str] = []
-    edge_cases: list[EdgeCase] = []
-
-
-def parse_spec(data: Any, *, source: str = "card spec") -> CardSpec:
-    """Validate a spec mapping; errors name every unknown or malformed key."""
-    if data is None:
-        return CardSpec()
-    if not isinstance(data, dict):
-        raise SpecError(
-            f"{source}: a card spec is a mapping of sections, not {type(data).__name__}.",
-            hint=_SPEC_HINT,
-        )
-    try:
-        return CardSpec.model_validate(data)
-    except ValidationError as exc:
-        unknown, other = [], []
-        for e in exc.errors():
-            path = ".".join(str(p) for p in e["loc"])
-            (unknown if e["type"] == "extra_forbidden" else other).append((path, e["msg"]))
-        if unknown:
-            raise SpecError(
-                f"{source}: unknown key(s) {', '.join(p for p, _ in unknown)}.",
-                hint=_SPEC_HINT,
-            ) from None
-        raise SpecError(
-            f"{source}: " + "; ".join(f"{p}: {m}" for p, m in other) + ".", hint=_SPEC_HINT
-        ) from None
-
-
-def load_spec(path: str | Path) -> CardSpec:
-    path = Path(path)
-    try:
-        data = yaml.safe_load(path.read_text())
-    except (OSError, UnicodeDecodeError) as exc:
-        raise SpecError(f"Cannot read the card spec {path}: {exc}.") from exc
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        where = f" line {mark.line + 1}" if mark else ""
-        raise SpecError(f"{path.name}{where}: not valid YAML.", hint=_SPEC_HINT) from exc
-    return parse_spec(data, source=path.name)
-
-
-_SPEC_HINT = (
-    "Known sections: model_details (description, owners, license, references, citation), "
-    "intended_use (primary_uses, primary_users, out_of_scope_uses), factors "
-    "(relevant_factors), metrics (performance_measures, decision_thresholds, "
-    "variation_approaches), evaluation_data and training_data (description, preprocessing), "
-    "ethical_considerations, caveats_and_recommendations, edge_cases."
-)
-
-
-# -- the card ---------------------------------------------------------------------------
+# -- the card: one declaration per section ----------------------------------------------
 class ModelDetails(_Strict):
     name: str
     version: int | None = None
     alias: str | None = None
     reference: str | None = None
-    description: str | None = None
+    # Written; without it, the registered model's description is used.
+    description: Annotated[str | None, REQUIRED] = None
     version_description: str | None = None
-    owners: list[str] = []
-    license: str | None = None
-    references: list[str] = []
-    citation: str | None = None
+    owners: Annotated[list[str], REQUIRED] = []
+    license: Annotated[str | None, REQUIRED] = None
+    references: Annotated[list[str], OPTIONAL] = []
+    citation: Annotated[str | None, OPTIONAL] = None
     created: str | None = None
     task: str = "binary_classification"
     positive_label: str
@@ -173,21 +85,22 @@ class ModelDetails(_Strict):
 
 
 class IntendedUse(_Strict):
-    primary_uses: list[str] = []
-    primary_users: list[str] = []
-    out_of_scope_uses: list[str] = []
+    primary_uses: Annotated[list[str], REQUIRED] = []
+    primary_users: Annotated[list[str], REQUIRED] = []
+    out_of_scope_uses: Annotated[list[str], REQUIRED] = []
 
 
 class Factors(_Strict):
-    relevant_factors: list[str] = []
+    relevant_factors: Annotated[list[str], REQUIRED] = []
     evaluation_factors: list[str]
 
 
 class Metrics(_Strict):
-    performance_measures: list[str] = []
+    performance_measures: Annotated[list[str], REQUIRED] = []
     decision_threshold: float | None = None
-    decision_thresholds: list[str] = []
-    variation_approaches: list[str] = []
+    decision_thresholds: Annotated[list[str], OPTIONAL] = []
+    # Written; the card appends its own methods line.
+    variation_approaches: Annotated[list[str], OPTIONAL] = []
     reported: list[str]
 
 
@@ -203,14 +116,14 @@ class DataProvenance(_Strict):
 
 
 class EvaluationData(_Strict):
-    description: str | None = None
-    preprocessing: str | None = None
+    description: Annotated[str | None, REQUIRED] = None
+    preprocessing: Annotated[str | None, OPTIONAL] = None
     provenance: DataProvenance
 
 
 class TrainingData(_Strict):
-    description: str | None = None
-    preprocessing: str | None = None
+    description: Annotated[str | None, REQUIRED] = None
+    preprocessing: Annotated[str | None, OPTIONAL] = None
     profile: Profile | None = None
 
 
@@ -253,122 +166,297 @@ class ModelCard(_Strict):
     quantitative_analyses: QuantitativeAnalyses
     fairness: Fairness
     policy: PolicyResult
-    ethical_considerations: list[str] = []
-    caveats_and_recommendations: list[str] = []
-    edge_cases: list[EdgeCase] = []
+    ethical_considerations: Annotated[list[str], REQUIRED] = []
+    caveats_and_recommendations: Annotated[list[str], REQUIRED] = []
+    edge_cases: Annotated[list[EdgeCase], OPTIONAL] = []
     provenance: Provenance
     completeness: Completeness = Field(
         default_factory=lambda: Completeness(complete=True, missing=[])
     )
 
-    def model_post_init(self, __context) -> None:
-        missing = [path for path, value in _HUMAN_FIELDS(self) if not value]
-        self.completeness = Completeness(complete=not missing, missing=missing)
+    def model_post_init(self, __context: Any) -> None:
+        self.completeness = completeness(self)
 
 
-def _HUMAN_FIELDS(card: ModelCard):  # noqa: N802 - a table, read like a constant
-    return [
-        ("model_details.description", card.model_details.description),
-        ("model_details.owners", card.model_details.owners),
-        ("model_details.license", card.model_details.license),
-        ("intended_use.primary_uses", card.intended_use.primary_uses),
-        ("intended_use.primary_users", card.intended_use.primary_users),
-        ("intended_use.out_of_scope_uses", card.intended_use.out_of_scope_uses),
-        ("factors.relevant_factors", card.factors.relevant_factors),
-        ("metrics.performance_measures", card.metrics.performance_measures),
-        ("evaluation_data.description", card.evaluation_data.description),
-        ("training_data.description", card.training_data.description),
-        ("ethical_considerations", card.ethical_considerations),
-        ("caveats_and_recommendations", card.caveats_and_recommendations),
-    ]
+# -- what derives from the declaration --------------------------------------------------
+def _written(info: FieldInfo) -> Written | None:
+    return next((m for m in info.metadata if isinstance(m, Written)), None)
 
 
-def build_card(
+def _section(info: FieldInfo) -> type[BaseModel] | None:
+    t = info.annotation
+    return t if isinstance(t, type) and issubclass(t, BaseModel) else None
+
+
+def written_fields(card_type: type[BaseModel] = ModelCard) -> Iterator[tuple[str, Written]]:
+    """Every written field as ``(dotted path, marker)``, in the card's order.
+
+    Args:
+        card_type: The card model to walk (default ``ModelCard``).
+
+    >>> next(written_fields())
+    ('model_details.description', Written(required=True))
+    """
+    for name, info in card_type.model_fields.items():
+        mark = _written(info)
+        if mark is not None:
+            yield name, mark
+            continue
+        section = _section(info)
+        if section is not None:
+            for sub, sub_info in section.model_fields.items():
+                sub_mark = _written(sub_info)
+                if sub_mark is not None:
+                    yield f"{name}.{sub}", sub_mark
+
+
+def completeness(card: ModelCard) -> Completeness:
+    """Which required written fields the card leaves empty.
+
+    Args:
+        card: The card to check.
+    """
+    missing = []
+    for path, mark in written_fields(type(card)):
+        value: Any = card
+        for part in path.split("."):
+            value = getattr(value, part)
+        if mark.required and not value:
+            missing.append(path)
+    return Completeness(complete=not missing, missing=missing)
+
+
+class _Lists(_Strict):
+    """Spec sections: a list field also accepts a single string."""
+
+    @field_validator("*", mode="before")
+    @classmethod
+    def _one_or_many(cls, v: Any, info: Any) -> Any:
+        field = cls.model_fields[info.field_name]
+        if "list" in str(field.annotation) and not isinstance(v, list | tuple):
+            return [] if v is None else [v] if isinstance(v, str) else v
+        return v
+
+
+class SpecBase(_Lists):
+    """The base of ``CardSpec``; its fields are generated from ``ModelCard``."""
+
+
+def spec_model(card_type: type[BaseModel] = ModelCard) -> type[SpecBase]:
+    """The card spec model: the written fields of ``card_type``, section by section.
+
+    Args:
+        card_type: The card model whose ``Written`` fields form the spec.
+    """
+    top: dict[str, Any] = {}
+    for name, info in card_type.model_fields.items():
+        if _written(info) is not None:
+            top[name] = (info.annotation, info.default)
+            continue
+        section = _section(info)
+        if section is None:
+            continue
+        sub = {
+            n: (i.annotation, i.default)
+            for n, i in section.model_fields.items()
+            if _written(i) is not None
+        }
+        if sub:
+            spec_section = create_model(f"Spec{section.__name__}", __base__=_Lists, **sub)
+            top[name] = (spec_section, spec_section())
+    return create_model("CardSpec", __base__=SpecBase, **top)
+
+
+#: The human-written parts of a card. Every key is optional; unknown keys are errors.
+CardSpec = spec_model()
+
+
+def _spec_hint() -> str:
+    sections: dict[str, list[str]] = {}
+    for path, _ in written_fields():
+        head, _, tail = path.partition(".")
+        sections.setdefault(head, [])
+        if tail:
+            sections[head].append(tail)
+    return (
+        "Known sections: "
+        + ", ".join(f"{k} ({', '.join(v)})" if v else k for k, v in sections.items())
+        + "."
+    )
+
+
+_SPEC_HINT = _spec_hint()
+
+
+def parse_spec(data: Any, *, source: str = "card spec") -> SpecBase:
+    """Validate a spec mapping; errors name every unknown or malformed key.
+
+    Args:
+        data: The parsed YAML (a mapping of sections), or None for an empty spec.
+        source: How to name the spec in messages, e.g. ``"card_spec.yaml"``.
+
+    >>> parse_spec({"intended_use": {"primary_uses": "Triage"}}).intended_use.primary_uses
+    ['Triage']
+    """
+    if data is None:
+        return CardSpec()
+    if not isinstance(data, dict):
+        raise SpecError(
+            f"{source}: a card spec is a mapping of sections, not {type(data).__name__}.",
+            hint=_SPEC_HINT,
+        )
+    try:
+        return CardSpec.model_validate(data)
+    except ValidationError as exc:
+        unknown, other = [], []
+        for e in exc.errors():
+            path = ".".join(str(p) for p in e["loc"])
+            (unknown if e["type"] == "extra_forbidden" else other).append((path, e["msg"]))
+        if unknown:
+            raise SpecError(
+                f"{source}: unknown key(s) {', '.join(p for p, _ in unknown)}.",
+                hint=_SPEC_HINT,
+            ) from None
+        raise SpecError(
+            f"{source}: " + "; ".join(f"{p}: {m}" for p, m in other) + ".", hint=_SPEC_HINT
+        ) from None
+
+
+def load_spec(path: str | Path) -> SpecBase:
+    """Read and validate a card spec YAML file.
+
+    Args:
+        path: The YAML file, e.g. ``card_spec.yaml``.
+    """
+    path = Path(path)
+    try:
+        data = yaml.safe_load(path.read_text())
+    except (OSError, UnicodeDecodeError) as exc:
+        raise SpecError(f"Cannot read the card spec {path}: {exc}.") from exc
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = f" line {mark.line + 1}" if mark else ""
+        raise SpecError(f"{path.name}{where}: not valid YAML.", hint=_SPEC_HINT) from exc
+    return parse_spec(data, source=path.name)
+
+
+def merge_sections(written: dict[str, Any], computed: dict[str, Any]) -> dict[str, Any]:
+    """The card's fields from the spec's and the computed ones, by one rule.
+
+    A written value that is given wins over a computed one; a written list comes first and
+    the computed items follow (the methods line after people's variation approaches).
+
+    Args:
+        written: ``spec.model_dump()``.
+        computed: The computed sections, as nested mappings.
+
+    >>> merge_sections({"m": {"a": None, "b": ["x"]}}, {"m": {"a": 1, "b": ["y"]}})
+    {'m': {'a': 1, 'b': ['x', 'y']}}
+    """
+    out = dict(computed)
+    for key, value in written.items():
+        have = out.get(key)
+        if isinstance(value, dict) and isinstance(have, dict):
+            out[key] = merge_sections(value, have)
+        elif isinstance(value, list) and isinstance(have, list):
+            out[key] = [*value, *have]
+        elif value or key not in out:
+            out[key] = value
+    return out
+
+
+def build_card(*, spec: SpecBase, computed: dict[str, Any]) -> ModelCard:
+    """Merge the human-written spec into the computed sections: a whole card.
+
+    Args:
+        spec: The card spec (``parse_spec``), empty when nobody wrote one.
+        computed: Computed fields by section, e.g. ``{"fairness": {...}, "policy": ...}``;
+            see ``computed_sections`` for every key a card needs.
+    """
+    return ModelCard.model_validate(merge_sections(spec.model_dump(), computed))
+
+
+def computed_sections(
     *,
     name: str,
     assessment: Assessment,
     policy: PolicyResult,
     data: DataProvenance,
-    spec: CardSpec,
     positive_label: str,
     predictions: str,
     generated: str,
     versions: dict[str, str],
     decision_threshold: float | None = None,
-    registered: dict | None = None,
+    registered: dict[str, Any] | None = None,
     profile: Profile | None = None,
-) -> ModelCard:
-    """Merge registry metadata, the spec, the assessment and the policy into a card."""
+) -> dict[str, Any]:
+    """Everything on a card that nobody writes, by section.
+
+    Args:
+        name: The model's name on the card.
+        assessment: The fairness assessment.
+        policy: The policy verdicts.
+        data: Where the evaluation data came from, with its hash and label balance.
+        positive_label: The positive outcome, as text.
+        predictions: Where the predictions came from, e.g. ``"column 'decision'"``.
+        generated: The card's date (ISO).
+        versions: Library versions, for provenance.
+        decision_threshold: The score threshold, when one cut the scores.
+        registered: Registry metadata of the version (``registered_metadata``), if any.
+        profile: The training-data profile, if any.
+    """
     reg = registered or {}
-    sd = spec.model_details
-    return ModelCard(
-        model_details=ModelDetails(
-            name=name,
-            version=reg.get("version"),
-            alias=reg.get("alias"),
-            reference=reg.get("reference"),
-            description=sd.description or reg.get("description") or None,
-            version_description=reg.get("version_description") or None,
-            owners=sd.owners,
-            license=sd.license,
-            references=sd.references,
-            citation=sd.citation,
-            created=reg.get("created"),
-            positive_label=positive_label,
-            classes=[str(c) for c in reg.get("classes", [])],
-            input_features=reg.get("input_features", []),
-            framework=reg.get("framework"),
-            params=reg.get("params", {}),
-            logged_metrics=reg.get("metrics", {}),
-            tags=reg.get("tags", {}),
-        ),
-        intended_use=IntendedUse(**spec.intended_use.model_dump()),
-        factors=Factors(
-            relevant_factors=spec.factors.relevant_factors,
-            evaluation_factors=assessment.sensitive_features,
-        ),
-        metrics=Metrics(
-            performance_measures=spec.metrics.performance_measures,
-            decision_threshold=decision_threshold,
-            decision_thresholds=spec.metrics.decision_thresholds,
-            variation_approaches=[
-                *spec.metrics.variation_approaches,
-                f"{assessment.confidence:.0%} bootstrap intervals from {assessment.n_boot:,} "
-                f"resamples (seed {assessment.seed}); ROC AUC intervals by DeLong's method.",
+    a = assessment
+    return {
+        "model_details": {
+            "name": name,
+            "version": reg.get("version"),
+            "alias": reg.get("alias"),
+            "reference": reg.get("reference"),
+            "description": reg.get("description") or None,
+            "version_description": reg.get("version_description") or None,
+            "created": reg.get("created"),
+            "positive_label": positive_label,
+            "classes": [str(c) for c in reg.get("classes", [])],
+            "input_features": reg.get("input_features", []),
+            "framework": reg.get("framework"),
+            "params": reg.get("params", {}),
+            "logged_metrics": reg.get("metrics", {}),
+            "tags": reg.get("tags", {}),
+        },
+        "factors": {"evaluation_factors": a.sensitive_features},
+        "metrics": {
+            "decision_threshold": decision_threshold,
+            "variation_approaches": [
+                f"{a.confidence:.0%} bootstrap intervals from {a.n_boot:,} resamples "
+                f"(seed {a.seed}); ROC AUC intervals by DeLong's method."
             ],
-            reported=assessment.metrics,
-        ),
-        evaluation_data=EvaluationData(
-            description=spec.evaluation_data.description,
-            preprocessing=spec.evaluation_data.preprocessing,
-            provenance=data,
-        ),
-        training_data=TrainingData(
-            description=spec.training_data.description,
-            preprocessing=spec.training_data.preprocessing,
-            profile=profile,
-        ),
-        quantitative_analyses=QuantitativeAnalyses(overall=assessment.overall),
-        fairness=Fairness(
-            sensitive_features=assessment.sensitive_features,
-            min_group_size=assessment.min_group_size,
-            n_boot=assessment.n_boot,
-            confidence=assessment.confidence,
-            groups=assessment.groups,
-            disparities=assessment.disparities,
-            notes=assessment.notes,
-        ),
-        policy=policy,
-        ethical_considerations=spec.ethical_considerations,
-        caveats_and_recommendations=spec.caveats_and_recommendations,
-        edge_cases=spec.edge_cases,
-        provenance=Provenance(
-            generated=generated, seed=assessment.seed, predictions=predictions, versions=versions
-        ),
-    )
+            "reported": a.metrics,
+        },
+        "evaluation_data": {"provenance": data},
+        "training_data": {"profile": profile},
+        "quantitative_analyses": {"overall": a.overall},
+        "fairness": {
+            "sensitive_features": a.sensitive_features,
+            "min_group_size": a.min_group_size,
+            "n_boot": a.n_boot,
+            "confidence": a.confidence,
+            "groups": a.groups,
+            "disparities": a.disparities,
+            "notes": a.notes,
+        },
+        "policy": policy,
+        "provenance": {
+            "generated": generated,
+            "seed": a.seed,
+            "predictions": predictions,
+            "versions": versions,
+        },
+    }
 
 
-def json_schema() -> dict:
+def json_schema() -> dict[str, Any]:
+    """The JSON Schema of ``model_card.json`` (``make schema`` writes it to ``SCHEMA_PATH``)."""
     schema = ModelCard.model_json_schema()
     schema["$schema"] = "https://json-schema.org/draft/2020-12/schema"
     schema["$id"] = "model_card.schema.json"

@@ -11,26 +11,10 @@ from collections.abc import Sequence
 import plotly.graph_objects as go
 
 from ._evaluate import group_label
+from ._metrics import metric_label, metric_specs
 
-KEY_METRICS = [
-    "selection_rate",
-    "true_positive_rate",
-    "false_positive_rate",
-    "false_negative_rate",
-    "roc_auc_score",
-]
-LABELS = {
-    "count": "Count",
-    "selection_rate": "Selection rate",
-    "accuracy_score": "Accuracy",
-    "balanced_accuracy_score": "Balanced accuracy",
-    "precision_score": "Precision",
-    "true_positive_rate": "True positive rate",
-    "false_positive_rate": "False positive rate",
-    "false_negative_rate": "False negative rate",
-    "true_negative_rate": "True negative rate",
-    "roc_auc_score": "ROC AUC",
-}
+#: Charted by default: the fairness-critical metrics of the vocabulary.
+KEY_METRICS = [m.name for m in metric_specs(key=True)]
 # Colour-blind-safe palette (Okabe-Ito).
 PALETTE = ["#0072B2", "#E69F00", "#009E73", "#D55E00", "#CC79A7", "#56B4E9", "#F0E442"]
 
@@ -68,7 +52,7 @@ def group_metrics_spec(
         data.append(
             {
                 "type": "bar",
-                "name": LABELS.get(m, m),
+                "name": metric_label(m),
                 "x": x,
                 "y": [e.value for e in est],
                 "marker": {
@@ -84,7 +68,7 @@ def group_metrics_spec(
                 "customdata": [
                     [g.n, _fmt(e.ci_low), _fmt(e.ci_high)] for g, e in zip(groups, est, strict=True)
                 ],
-                "hovertemplate": "%{x}<br>" + LABELS.get(m, m) + ": %{y:.3f}"
+                "hovertemplate": "%{x}<br>" + metric_label(m) + ": %{y:.3f}"
                 "<br>95% CI %{customdata[1]} to %{customdata[2]}<extra></extra>",
             }
         )

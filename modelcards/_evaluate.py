@@ -28,33 +28,13 @@ import pandas as pd
 from pydantic import BaseModel, ConfigDict
 
 from ._background import background
+from ._metrics import DISPARITIES, METRICS, RATE_METRICS
 from .errors import DataError, UnsupportedTaskError
 
 MISSING = "(missing)"
 
-#: Confusion-matrix metrics, by their Fairlearn / scikit-learn function names.
-RATE_METRICS = [
-    "selection_rate",
-    "accuracy_score",
-    "balanced_accuracy_score",
-    "precision_score",
-    "true_positive_rate",
-    "false_positive_rate",
-    "false_negative_rate",
-    "true_negative_rate",
-]
-SCORE_METRICS = ["roc_auc_score"]
-METRICS = ["count", *RATE_METRICS, *SCORE_METRICS]
-
-#: Disparity summaries named as Fairlearn names them, built from per-metric disparities.
-DERIVED = {
-    "demographic_parity_difference": ("selection_rate", "difference"),
-    "demographic_parity_ratio": ("selection_rate", "ratio"),
-    "equal_opportunity_difference": ("true_positive_rate", "difference"),
-    "equal_opportunity_ratio": ("true_positive_rate", "ratio"),
-    "equalized_odds_difference": (("true_positive_rate", "false_positive_rate"), "difference"),
-    "equalized_odds_ratio": (("true_positive_rate", "false_positive_rate"), "ratio"),
-}
+#: Names reported for every group, in table order (see ``_metrics`` for what each means).
+METRIC_NAMES = list(METRICS)
 
 
 class Estimate(BaseModel):
@@ -730,7 +710,7 @@ def assess_groups(
         notes.append("ROC AUC is undefined for groups with only one class in the target.")
     return Assessment(
         sensitive_features=g.names,
-        metrics=METRICS if score is not None else ["count", *RATE_METRICS],
+        metrics=METRIC_NAMES if score is not None else ["count", *RATE_METRICS],
         overall=overall,
         groups=groups,
         disparities=disparities,
@@ -757,13 +737,13 @@ def _disparities(features, pt, samples, keep, ref_index, reference, left_out, in
     for m in samples:
         for kind in ("difference", "ratio"):
             rows.append((m, kind, *summary(m, kind)))
-    for derived, (base, kind) in DERIVED.items():
-        if isinstance(base, tuple):  # equalized odds: the worse of TPR and FPR
-            (a, sa), (b, sb) = summary(base[0], kind), summary(base[1], kind)
-            combine = np.fmax if kind == "difference" else np.fmin
-            rows.append((derived, kind, combine(a, b), combine(sa, sb)))
+    for d in DISPARITIES.values():
+        if len(d.metrics) == 2:  # equalized odds: the worse of TPR and FPR
+            (a, sa), (b, sb) = summary(d.metrics[0], d.kind), summary(d.metrics[1], d.kind)
+            combine = np.fmax if d.kind == "difference" else np.fmin
+            rows.append((d.name, d.kind, combine(a, b), combine(sa, sb)))
         else:
-            rows.append((derived, kind, *summary(base, kind)))
+            rows.append((d.name, d.kind, *summary(d.metrics[0], d.kind)))
     lo, hi = interval(np.stack([r[3] for r in rows], axis=1))  # one pass for all of them
     return [
         Disparity(

@@ -26,7 +26,8 @@ from typing import Literal
 import yaml
 from pydantic import BaseModel, ConfigDict
 
-from ._evaluate import DERIVED, METRICS, RATE_METRICS, SCORE_METRICS, Assessment, group_label
+from ._evaluate import Assessment, group_label
+from ._metrics import DISPARITIES, METRICS, RATE_METRICS, SCORE_METRICS, disparity_names
 from .errors import PolicyError
 
 Verdict = Literal["pass", "fail", "inconclusive"]
@@ -36,13 +37,6 @@ _CHECK = re.compile(
     r"\s*(?P<every>for every group)?\s*$"
 )
 GROUP_METRICS = [*RATE_METRICS, *SCORE_METRICS]
-
-
-def disparity_names() -> list[str]:
-    names = list(DERIVED)
-    for m in GROUP_METRICS:
-        names += [f"{m}_difference", f"{m}_ratio"]
-    return names
 
 
 class Check(BaseModel):
@@ -200,7 +194,9 @@ def _check(node, source: str) -> Check:
     else:
         raise PolicyError(
             f"{source} line {line}: unknown metric {metric!r}.",
-            hint="Disparities: " + ", ".join(DERIVED) + ", or METRIC_difference / METRIC_ratio; "
+            hint="Disparities: "
+            + ", ".join(DISPARITIES)
+            + ", or METRIC_difference / METRIC_ratio; "
             "per-group or overall metrics: " + ", ".join(GROUP_METRICS) + ".",
         )
     return Check(
@@ -255,8 +251,8 @@ def _evaluate(check: Check, a: Assessment, source: str) -> CheckResult:
         )
 
     if check.scope == "disparity":
-        if check.metric in DERIVED:
-            metric, kind = check.metric, DERIVED[check.metric][1]
+        if check.metric in DISPARITIES:
+            metric, kind = check.metric, DISPARITIES[check.metric].kind
         else:
             metric, _, kind = check.metric.rpartition("_")
         if metric == "roc_auc_score" and "roc_auc_score" not in a.metrics:

@@ -9,64 +9,23 @@ from __future__ import annotations
 
 import functools
 import json
-import re
 
 import yaml
 from jinja2 import Environment, PackageLoader, StrictUndefined, select_autoescape
 from markupsafe import Markup
 
-from ._card import NOT_PROVIDED, ModelCard
-from ._charts import LABELS, group_metrics_spec
-from ._evaluate import DERIVED, group_label
-
-HEADLINE = [
-    "demographic_parity_difference",
-    "demographic_parity_ratio",
-    "equalized_odds_difference",
-    "equalized_odds_ratio",
-    "equal_opportunity_difference",
-]
-
-
-def _num(x) -> str:
-    """A count or a data value: whole numbers with separators, others to 4 digits."""
-    if x is None:
-        return "n/a"
-    if float(x).is_integer():
-        return f"{int(x):,}"
-    return f"{x:.4g}"
-
-
-def _val(x) -> str:
-    """A value from the data (a year, an age): as written, no separators."""
-    return "n/a" if x is None else f"{x:.6g}"
-
-
-def _rate(x) -> str:
-    return "n/a" if x is None else f"{x:.3f}"
-
-
-def _ci(e) -> str:
-    """A rate with its interval: ``0.412 [0.371, 0.455]``."""
-    if e is None or e.value is None:
-        return "n/a"
-    if e.ci_low is None or e.ci_high is None:
-        return _rate(e.value)
-    return f"{_rate(e.value)} [{_rate(e.ci_low)}, {_rate(e.ci_high)}]"
-
-
-# Enough to stop emphasis, links, code, headings, tables and raw HTML; '(' and '&' are
-# harmless once '[' and '<' are escaped.
-_MD_SPECIAL = re.compile(r"([\\`*_\[\]<>#|~])")
-
-
-def _md(text) -> str:
-    """Escape text from inputs for Markdown: no markup, no HTML, one line."""
-    if text is None:
-        return NOT_PROVIDED
-    s = str(text)
-    s = _MD_SPECIAL.sub(lambda m: {"<": "&lt;", ">": "&gt;"}.get(m[1], "\\" + m[1]), s)
-    return " ".join(s.split())
+from ._card import ModelCard
+from ._charts import group_metrics_spec
+from ._evaluate import group_label
+from ._format import (
+    NOT_PROVIDED,
+    format_count,
+    format_estimate,
+    format_rate,
+    format_value,
+    markdown_text,
+)
+from ._metrics import DISPARITIES, HEADLINE, metric_label
 
 
 def _json_script(obj) -> Markup:
@@ -96,15 +55,15 @@ def _env(autoescape: bool) -> Environment:
         keep_trailing_newline=True,
     )
     env.filters.update(
-        num=_num,
-        val=_val,
-        rate=_rate,
-        ci=_ci,
-        md=_md,
-        label=lambda m: LABELS.get(m, m),
+        num=format_count,
+        val=format_value,
+        rate=format_rate,
+        ci=format_estimate,
+        md=markdown_text,
+        label=metric_label,
         group=group_label,
     )
-    env.globals.update(NOT_PROVIDED=NOT_PROVIDED, HEADLINE=HEADLINE, DERIVED=DERIVED)
+    env.globals.update(NOT_PROVIDED=NOT_PROVIDED)
     return env
 
 
@@ -122,7 +81,7 @@ def _context(card: ModelCard) -> dict:
         headline = [d for name in HEADLINE for d in disp if d.metric == name]
         per_metric = {}
         for d in disp:
-            if d.metric not in DERIVED:
+            if d.metric not in DISPARITIES:
                 per_metric.setdefault(d.metric, {})[d.kind] = d
         by_set.append(
             {"features": features, "groups": groups, "headline": headline, "per_metric": per_metric}
@@ -189,7 +148,7 @@ def render_markdown(card: ModelCard) -> str:
                             "type": "tabular",
                         },
                         "metrics": [
-                            {"type": m, "name": LABELS.get(m, m), "value": overall[m].value}
+                            {"type": m, "name": metric_label(m), "value": overall[m].value}
                             for m in card.metrics.reported
                             if m != "count" and overall[m].value is not None
                         ],

@@ -241,7 +241,7 @@ def card(
                 1 a check failed or was inconclusive,
                 2 bad usage or bad input (nothing is written).
     """
-    from ._generate import generate_card, write_card
+    from ._pipeline import CardOptions, generate_card, write_card
 
     reference_groups = {}
     for item in references:
@@ -249,19 +249,31 @@ def card(
         if not sep or not col:
             raise click.BadParameter(f"{item!r} is not COL=VALUE", param_hint="--reference")
         reference_groups[col] = value
+    options = CardOptions(
+        n_boot=n_boot,
+        seed=seed,
+        min_group_size=min_group_size,
+        positive_label=positive_label,
+        reference_groups=reference_groups or None,
+    )
     bar = _Progress()
     try:
         result = generate_card(
-        model=model, data=data, target=target, sensitive=sensitive, predictions=predictions,
-        scores=scores, threshold=threshold, spec=spec, policy=policy, n_boot=n_boot,
-        seed=seed, min_group_size=min_group_size, positive_label=positive_label, name=name,
-        allow_pickle=allow_pickle, trusted_types=trusted_types, progress=bar.step,
-        reference_groups=reference_groups or None,
-        )  # fmt: skip
-    except BaseException:
-        bar.done()
-        raise
-    try:
+            model=model,
+            data=data,
+            target=target,
+            sensitive=sensitive,
+            predictions=predictions,
+            scores=scores,
+            threshold=threshold,
+            spec=spec,
+            policy=policy,
+            name=name,
+            options=options,
+            allow_pickle=allow_pickle,
+            trusted_types=trusted_types,
+            progress=bar.step,
+        )
         bar.step("writing the card")
         paths = write_card(result, out_dir)
     finally:

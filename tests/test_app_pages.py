@@ -7,8 +7,7 @@ from pathlib import Path
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from modelcards._predict import coerce_row, predict_row
-from modelcards._store import Store
+from modelcards import Store, coerce_row, generate_card, predict_row
 
 APP = str(Path(__file__).resolve().parent.parent / "apps" / "demo.py")
 INPUTS = {"year": 2000, "age": 19, "employed": "No", "citizen": "Yes", "checks": 5}
@@ -21,6 +20,11 @@ def page(module: str, **query) -> AppTest:
     for k, v in query.items():
         at.query_params[k] = str(v)
     return at.run()
+
+
+def key(name: str, version: int, model: str = "arrests-release") -> str:
+    """The session-state key of a widget that belongs to one model version."""
+    return f"{name}@{model}/v{version}"
 
 
 def deep_link(ref="@champion", **inputs):
@@ -75,7 +79,7 @@ def test_a_deep_link_reproduces_the_prediction(examples_registry):
     model = examples_registry.load("models:/arrests-release@champion")
     expected = predict_row(model, coerce_row(model, INPUTS)).label
     assert at.metric[0].label == "Prediction" and at.metric[0].value == expected
-    assert at.number_input(key="in_age").value == 19
+    assert at.number_input(key=key("in_age", 1)).value == 19
     link = at.code[0].value
     for k, v in INPUTS.items():
         assert f"in_{k}={v}" in link
@@ -84,7 +88,7 @@ def test_a_deep_link_reproduces_the_prediction(examples_registry):
 
 def test_changing_an_input_reruns_the_prediction_and_the_link(examples_registry):
     at = page("try_it", **deep_link())
-    at.number_input(key="in_checks").set_value(0).run()
+    at.number_input(key=key("in_checks", 1)).set_value(0).run()
     model = examples_registry.load("models:/arrests-release@champion")
     expected = predict_row(model, coerce_row(model, {**INPUTS, "checks": 0})).label
     assert at.metric[0].value == expected
@@ -110,7 +114,7 @@ def test_an_unusable_value_in_a_link_is_named_and_replaced(examples_registry):
     assert any(
         "in_age = 'old' is not usable here; 21 is used instead" in w.value for w in at.warning
     )
-    assert at.number_input(key="in_age").value == 21
+    assert at.number_input(key=key("in_age", 1)).value == 21
 
 
 @pytest.mark.parametrize(
@@ -176,7 +180,7 @@ def test_a_flag_without_a_comment_is_refused(examples_registry, tmp_path, monkey
 def test_what_if_sweeps_a_feature_and_finds_decision_flips(examples_registry):
     at = page("what_if", **deep_link())
     no_failure(at)
-    at.selectbox(key="whatif_feature").select("checks").run()
+    at.selectbox(key=key("whatif_feature", 1)).select("checks").run()
     assert len(at.get("plotly_chart")) == 1
     flips = at.dataframe[0].value
     assert list(flips["feature"]) == ["year", "age", "employed", "citizen", "checks"]
@@ -197,12 +201,10 @@ def test_edge_cases_run_all_compares_expected_and_actual(examples_registry, tmp_
 
 
 def test_the_fairness_audit_matches_the_card_generator(examples_registry):
-    from modelcards._generate import generate_card
-
     at = page("fairness")
     no_failure(at)
     at.slider(key="audit_threshold").set_value(0.7).run()
-    at.multiselect(key="audit_features").set_value(["colour"]).run()
+    at.multiselect(key=key("audit_features", 2)).set_value(["colour"]).run()
     no_failure(at)
     model = examples_registry.load("models:/arrests-release@challenger")
     card = generate_card(model=model, sensitive=["colour"], threshold=0.7)
@@ -216,7 +218,7 @@ def test_the_fairness_audit_matches_the_card_generator(examples_registry):
 
 def test_the_fairness_audit_needs_a_feature(examples_registry):
     at = page("fairness")
-    at.multiselect(key="audit_features").set_value([]).run()
+    at.multiselect(key=key("audit_features", 2)).set_value([]).run()
     assert "Choose at least one sensitive feature" in at.info[0].value
 
 

@@ -127,7 +127,7 @@ def test_a_stakeholder_session_end_to_end(page, server, examples_registry, tmp_p
 
 
 def test_the_html_card_renders_its_charts_with_no_network(page, tmp_path):
-    from modelcards._generate import generate_card, write_card
+    from modelcards import CardOptions, generate_card, write_card
 
     data = tmp_path / "d.csv"
     synthesize(2000, seed=0).to_csv(data, index=False)
@@ -137,7 +137,7 @@ def test_the_html_card_renders_its_charts_with_no_network(page, tmp_path):
         sensitive=["sex", "group"],
         scores="score",
         threshold=0.5,
-        n_boot=100,
+        options=CardOptions(n_boot=100),
     )
     html = write_card(result, tmp_path / "card")["html"]
     requests = []

@@ -11,7 +11,8 @@ from pathlib import Path
 
 import pytest
 
-from modelcards import _generate, synthesize
+from modelcards import _pipeline, synthesize
+from modelcards._pipeline import CardOptions
 from modelcards._render import render_html, render_json, render_markdown
 
 HERE = Path(__file__).resolve().parent
@@ -27,9 +28,9 @@ def golden_card(tmp_path_factory):
     synthesize(2000, seed=0).to_csv(csv, index=False)
     mp = pytest.MonkeyPatch()
     mp.setenv("SOURCE_DATE_EPOCH", "1767225600")  # 2026-01-01
-    mp.setattr(_generate, "library_versions", lambda: VERSIONS)
+    mp.setattr(_pipeline, "library_versions", lambda: VERSIONS)
     try:
-        return _generate.generate_card(
+        return _pipeline.generate_card(
             data=csv,
             target="approved",
             sensitive=["sex", "group"],
@@ -37,8 +38,7 @@ def golden_card(tmp_path_factory):
             threshold=0.5,
             spec=DATA / "spec.yaml",
             policy=DATA / "policy.yaml",
-            n_boot=200,
-            seed=0,
+            options=CardOptions(n_boot=200, seed=0),
             name="vendor-score",
         ).card
     finally:

@@ -4,18 +4,17 @@ from __future__ import annotations
 
 import pandas as pd
 import streamlit as st
+from streamlit.runtime.uploaded_file_manager import UploadedFile
 
 from apps import state
 from components.tables import group_table
-from modelcards._data import read_csv_bytes
-from modelcards._evaluate import assess
-from modelcards._predict import csv_safe, score_batch
+from modelcards import assess, csv_safe, read_csv_bytes, score_batch
 from modelcards.errors import DataError
 
 MAX_MB = 20
 
 
-def read_upload(upload) -> pd.DataFrame:
+def read_upload(upload: UploadedFile) -> pd.DataFrame:
     name = upload.name
     if not name.lower().endswith(".csv"):
         raise DataError(f"{name} is not a CSV file.", hint="Upload a .csv file.")

@@ -5,12 +5,11 @@ from __future__ import annotations
 import streamlit as st
 
 from apps import state
+from modelcards import render_html, render_json, render_markdown
 
 
 @st.cache_data(show_spinner="Rendering the card...", max_entries=16)
-def _rendered(tracking_uri: str, name: str, version: int, alias: str | None):
-    from modelcards._render import render_html, render_json, render_markdown
-
+def _rendered(tracking_uri: str, name: str, version: int, alias: str | None) -> tuple[str, ...]:
     model = state.load(f"models:/{name}/{version}")
     card = state.card_for(model).card.model_copy(deep=True)
     card.model_details.alias = alias

@@ -7,64 +7,55 @@ import streamlit as st
 
 from apps import state
 from components.predictions import flag_form
-from modelcards._predict import coerce_row, predict_row
-from modelcards._store import spec_edge_cases
-from modelcards.errors import DataError
+from modelcards import EdgeCaseOutcome
+
+
+def outcome_rows(outcomes: list[EdgeCaseOutcome], positive: str) -> pd.DataFrame:
+    """One row per case: expected against actual, and whether they agree."""
+    rows = []
+    for o in outcomes:
+        rows.append(
+            {
+                "case": o.case.name,
+                "expected": o.case.expected or "",
+                "actual": o.actual if o.actual is not None else f"cannot run: {o.problem}",
+                f"P({positive})": "" if o.probability is None else f"{o.probability:.3f}",
+                "as expected": {None: "", True: "yes", False: "NO"}[o.as_expected],
+                "source": o.case.source,
+                "note": o.case.note or "",
+            }
+        )
+    return pd.DataFrame(rows)
 
 
 def render() -> None:
     model = state.page("Edge cases")
     if model is None:
         return
-    cases = spec_edge_cases(model.card_spec) + state.store().edge_cases(model.name)
+    svc = state.service()
+    cases = svc.edge_cases(model)
     if not cases:
         st.info("No edge cases yet: save one from Try it.")
         return
     st.caption(f"{len(cases)} case(s): from the card spec and saved by stakeholders.")
-    if st.button("Run all", type="primary", key="run_all") or st.session_state.get("_ran"):
-        st.session_state["_ran"] = True
-        rows = []
-        for case in cases:
-            try:
-                got = predict_row(model, coerce_row(model, case.inputs))
-                actual = got.label
-                prob = got.positive_probability
-            except DataError as exc:
-                actual, prob = f"cannot run: {exc.message}", None
-            rows.append(
-                {
-                    "case": case.name,
-                    "expected": case.expected or "",
-                    "actual": actual,
-                    f"P({model.positive_label})": "" if prob is None else f"{prob:.3f}",
-                    "as expected": ""
-                    if not case.expected
-                    else ("yes" if case.expected == actual else "NO"),
-                    "source": case.source,
-                    "note": case.note or "",
-                }
-            )
-        table = pd.DataFrame(rows)
-        passed = (table["as expected"] == "yes").sum()
-        judged = (table["as expected"] != "").sum()
-        st.metric("As expected", f"{passed} of {judged}")
-        st.dataframe(table, hide_index=True, key="edge_table")
+    ran = state.vkey(model, "ran")  # "Run all" was pressed for this version
+    if st.button("Run all", type="primary", key="run_all") or st.session_state.get(ran):
+        st.session_state[ran] = True
+        outcomes = svc.run_edge_cases(model)
+        judged = [o for o in outcomes if o.as_expected is not None]
+        st.metric("As expected", f"{sum(bool(o.as_expected) for o in judged)} of {len(judged)}")
+        st.dataframe(
+            outcome_rows(outcomes, str(model.positive_label)), hide_index=True, key="edge_table"
+        )
         st.subheader("Flag an answer as wrong")
-        pick = st.selectbox("Case", [c.name for c in cases], key="flag_case")
+        pick = st.selectbox("Case", [c.name for c in cases], key=state.vkey(model, "flag_case"))
         comment = flag_form(key="flag_edge")
         if comment is not None:
-            case = next(c for c in cases if c.name == pick)
-            answer = table.loc[table["case"] == pick, "actual"].iloc[0]
-            state.store().add_flag(
-                model=model.name,
-                version=model.version,
-                inputs=case.inputs,
-                prediction=answer,
-                comment=comment,
-                app="streamlit",
-            )
+            chosen = next(o for o in outcomes if o.case.name == pick)
+            answer = chosen.actual if chosen.actual is not None else f"cannot run: {chosen.problem}"
+            svc.flag(model, chosen.case.inputs, comment=comment, app="streamlit", prediction=answer)
             st.success(f"Flagged the answer to {pick!r}.")
-    flags = state.store().flags(model.name)
+    flags = svc.store.flags(model.name)
     if flags:
         st.subheader("Flags so far")
         st.dataframe(

@@ -5,19 +5,9 @@ from __future__ import annotations
 import streamlit as st
 
 from apps import state
+from components.model_info import verdict_banner
 from components.tables import disparity_frame, group_table
-from modelcards._charts import KEY_METRICS, LABELS, group_metrics_figure
-from modelcards._evaluate import DERIVED, METRICS
-
-
-@st.cache_resource(show_spinner="Assessing...", max_entries=64)
-def _audit(tracking_uri, name, version, features, threshold, intersection):
-    from modelcards._generate import generate_card
-
-    model = state.load(f"models:/{name}/{version}")
-    return generate_card(
-        model=model, sensitive=list(features), threshold=threshold, intersection=intersection
-    )
+from modelcards import DISPARITIES, KEY_METRICS, METRICS, group_metrics_figure, metric_label
 
 
 def render() -> None:
@@ -29,7 +19,7 @@ def render() -> None:
     candidates += [c for c in model.feature_names if c not in candidates]
     default = [c for c in model.sensitive_features if c in split.columns]
     features = st.multiselect(
-        "Sensitive features", candidates, default=default, key="audit_features"
+        "Sensitive features", candidates, default=default, key=state.vkey(model, "audit_features")
     )
     if not features:
         st.info("Choose at least one sensitive feature.")
@@ -40,12 +30,11 @@ def render() -> None:
         key="audit_intersection",
         disabled=len(features) < 2,
     )
-    all_metrics = [m for m in METRICS if m != "count"]
     metrics = st.multiselect(
         "Metrics",
-        all_metrics,
-        default=[m for m in KEY_METRICS],
-        format_func=lambda m: LABELS.get(m, m),
+        [m for m in METRICS if m != "count"],
+        default=KEY_METRICS,
+        format_func=metric_label,
         key="audit_metrics",
     )
     threshold = None
@@ -58,20 +47,19 @@ def render() -> None:
             0.01,
             key="audit_threshold",
         )
-    result = _audit(
-        model.tracking_uri, model.name, model.version, tuple(features), threshold, intersection
+    # The same pipeline as `modelcards card`, on the version's stored evaluation split.
+    result = state.card_for(
+        model, features=tuple(features), threshold=threshold, intersection=intersection
     )
     a, policy = result.assessment, result.policy
-    verdict = policy.verdict
-    show = {"pass": st.success, "fail": st.error, "inconclusive": st.warning}.get(verdict, st.info)
-    show(f"Policy: **{verdict.upper()}**" + (f" ({policy.source})" if policy.source else ""))
+    verdict_banner("Policy", policy.verdict, policy.source)
     for c in policy.checks:
         st.caption(f"{c.verdict.upper()}: `{c.check}` ({c.reason})")
     for note in a.notes:
         st.caption(note)
     shown = [m for m in metrics if m in a.metrics] or None
-    names = {m: ("difference", "ratio") for m in (shown or [])}
-    names.update({k: () for k in DERIVED})
+    names: dict[str, tuple[str, ...]] = {m: ("difference", "ratio") for m in (shown or [])}
+    names.update({k: () for k in DISPARITIES})
     for fs in a.feature_sets():
         st.subheader("By " + " & ".join(fs))
         if shown:

@@ -6,6 +6,7 @@ import streamlit as st
 
 from apps import state
 from components.model_info import card_overview, model_summary
+from modelcards.errors import ModelcardsError
 
 
 def render() -> None:
@@ -16,7 +17,7 @@ def render() -> None:
     model_summary(model)
     try:
         result = state.card_for(model)
-    except Exception as exc:  # the version may lack an evaluation split
-        st.warning(f"No card data for this version: {getattr(exc, 'message', exc)}")
+    except ModelcardsError as exc:  # e.g. no evaluation split; anything else is a bug
+        st.warning(f"No card data for this version: {exc.message}")
         return
     card_overview(result.card)

@@ -3,39 +3,42 @@
 from __future__ import annotations
 
 from functools import partial
+from typing import Any
 from urllib.parse import urlencode
 
 import streamlit as st
 
 from apps import state
-from components.forms import default_value, input_widget, parse_value
+from components.forms import input_widget, parse_value
 from components.predictions import flag_form, prediction_view, save_case_form
-from modelcards._predict import coerce_row, predict_row
+from modelcards import LoadedModel, column_profile, input_default, input_warnings
 
 
-def _profile(model, name):
-    if model.profile is None:
-        return None
-    try:
-        return model.profile.column(name)
-    except KeyError:
-        return None
-
-
-def current_inputs(model) -> dict:
-    """The inputs as the URL or the last edit left them (defaults from the profile)."""
+def current_inputs(model: LoadedModel) -> dict[str, Any]:
+    """This version's inputs as the URL or the last edit left them (defaults from the
+    profile). Each version keeps its own: another model's inputs never leak in."""
     values = {}
     for col in model.inputs:
-        key = f"in_{col.name}"
         values[col.name] = state.sync_param(
-            key, default_value(col, _profile(model, col.name)), partial(parse_value, col)
+            state.vkey(model, f"in_{col.name}"),
+            input_default(col, column_profile(model, col.name)),
+            partial(parse_value, col),
+            param=f"in_{col.name}",
         )
     return values
 
 
-def share_link(params: dict) -> str:
+def share_link(params: dict[str, Any]) -> str:
     base = (st.context.url or "").split("?")[0] or "http://localhost:8501/try"
     return f"{base}?{urlencode(params)}"
+
+
+def input_params(model: LoadedModel, values: dict[str, Any]) -> dict[str, Any]:
+    """The URL's input parameters: this version's inputs, and None (removed) for any
+    ``in_*`` left by another model."""
+    params: dict[str, Any] = {k: None for k in st.query_params if k.startswith("in_")}
+    params.update({f"in_{k}": v for k, v in values.items()})
+    return params
 
 
 def render() -> None:
@@ -51,17 +54,18 @@ def render() -> None:
         cols = st.columns(3)
         for i, col in enumerate(model.inputs):
             with cols[i % 3]:
-                key = f"in_{col.name}"
+                key = state.vkey(model, f"in_{col.name}")
                 values[col.name] = input_widget(
-                    col, _profile(model, col.name), key=key, current=st.session_state.get(key)
+                    col,
+                    column_profile(model, col.name),
+                    key=key,
+                    current=st.session_state.get(key),
                 )
-    st.session_state["_inputs"] = dict(values)
-    frame = coerce_row(model, values)
-    prediction = predict_row(model, frame)
-
-    if model.profile is not None:
-        for warning in model.profile.out_of_range(values):
-            st.warning(warning)
+    st.session_state[state.vkey(model, "inputs")] = dict(values)
+    svc = state.service()
+    prediction = svc.predict(model, values)
+    for warning in input_warnings(model, values):
+        st.warning(warning)
 
     if pinned is not None and pinned != model.version:
         old = state.load(f"models:/{model.name}/{pinned}")
@@ -77,7 +81,7 @@ def render() -> None:
         left, right = st.columns(2)
         with left:
             st.markdown(f"**Version {pinned} (in the link)**")
-            prediction_view(predict_row(old, coerce_row(old, values)), old.positive_label)
+            prediction_view(svc.predict(old, values), old.positive_label)
         with right:
             st.markdown(f"**Version {model.version} (now)**")
             prediction_view(prediction, model.positive_label)
@@ -88,29 +92,20 @@ def render() -> None:
         "model": model.name,
         "ref": st.session_state.get("ref"),
         "v": pinned if pinned is not None else model.version,
+        **input_params(model, values),
     }
-    params.update({f"in_{k}": v for k, v in values.items()})
     state.write_params(**params)
     st.markdown("**Link to this prediction** (copy it with the button on the right)")
-    st.code(share_link(params), language=None)
+    st.code(share_link({k: v for k, v in params.items() if v is not None}), language=None)
 
     left, right = st.columns(2)
     with left:
         saved = save_case_form(model.classes)
         if saved is not None:
-            state.store().add_edge_case(
-                model=model.name, inputs=values, version=model.version, app="streamlit", **saved
-            )
+            svc.save_edge_case(model, values, app="streamlit", **saved)
             st.success(f"Saved the edge case {saved['name']!r}.")
     with right:
         comment = flag_form(key="flag_try")
         if comment is not None:
-            state.store().add_flag(
-                model=model.name,
-                version=model.version,
-                inputs=values,
-                prediction=prediction.label,
-                comment=comment,
-                app="streamlit",
-            )
+            svc.flag(model, values, comment=comment, app="streamlit", prediction=prediction.label)
             st.success("Thank you: the prediction is flagged for the team.")

@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import pandas as pd
 import streamlit as st
 
 from apps import state
 from apps.views.try_it import current_inputs
-from modelcards._charts import sweep_figure
-from modelcards._predict import coerce_row, flip_table, predict_row, sweep, sweep_values
+from modelcards import coerce_row, flip_table, predict_row, sweep, sweep_figure, sweep_values
 
 
 def render() -> None:
@@ -18,7 +19,9 @@ def render() -> None:
     if model.profile is None:
         st.info("This version has no training-data profile, so there is no range to sweep.")
         return
-    values = st.session_state.get("_inputs") or current_inputs(model)
+    # The inputs this version last had on Try it (or the link's, or the defaults). Widget
+    # state is dropped once Try it is not on screen, so Try it keeps a copy per version.
+    values = st.session_state.get(state.vkey(model, "inputs")) or current_inputs(model)
     frame = coerce_row(model, values)
     base = predict_row(model, frame)
     st.caption(
@@ -27,7 +30,7 @@ def render() -> None:
         + f" → **{base.label}**"
     )
     names = model.feature_names
-    feature = st.selectbox("Feature to sweep", names, key="whatif_feature")
+    feature = st.selectbox("Feature to sweep", names, key=state.vkey(model, "whatif_feature"))
     curve = sweep(model, frame, feature, sweep_values(model.profile.column(feature)))
     st.plotly_chart(sweep_figure(curve, feature, values[feature], str(model.positive_label)))
 
@@ -37,7 +40,9 @@ def render() -> None:
 
 
 @st.cache_data(show_spinner="Searching for decision flips...", max_entries=256)
-def _flips(tracking_uri: str, name: str, version: int, inputs: tuple) -> list[dict]:
+def _flips(
+    tracking_uri: str, name: str, version: int, inputs: tuple[tuple[str, Any], ...]
+) -> list[dict[str, Any]]:
     # The table depends on the version and the inputs only, not on the swept feature:
     # computed once, not on every rerun.
     model = state.load(f"models:/{name}/{version}")

@@ -1,0 +1,313 @@
+"""The metric vocabulary: one table that names, labels and defines every number we report.
+
+Evaluation, charts, templates, the policy and both apps read this table; no other list of
+metric names or labels exists. Names are Fairlearn's (and scikit-learn's) function names,
+so a card's numbers can be traced to the reference implementation.
+
+>>> METRICS["false_negative_rate"].denominator
+'actual_positives'
+>>> [m.name for m in metric_specs(kind="score")]
+['roc_auc_score']
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Literal
+
+Denominator = Literal[
+    "rows",
+    "actual_positives",
+    "actual_negatives",
+    "predicted_positives",
+    "both_classes",
+    "positive_negative_pairs",
+]
+Better = Literal["higher", "lower", "neither"]
+MetricKind = Literal["count", "rate", "score"]
+DisparityKind = Literal["difference", "ratio"]
+
+#: What each denominator is, in words (for help texts and the card's methods).
+DENOMINATORS: dict[Denominator, str] = {
+    "rows": "all rows in the group",
+    "actual_positives": "the rows whose actual outcome is positive",
+    "actual_negatives": "the rows whose actual outcome is negative",
+    "predicted_positives": "the rows the model predicts positive",
+    "both_classes": "the actual positives and the actual negatives, each separately",
+    "positive_negative_pairs": "every pair of one actual positive and one actual negative",
+}
+
+
+@dataclass(frozen=True)
+class MetricSpec:
+    """One per-group metric.
+
+    Attributes:
+        name: Fairlearn's / scikit-learn's function name, e.g. ``"false_negative_rate"``.
+        label: What a reader sees, e.g. ``"False negative rate"``.
+        definition: One plain-language sentence.
+        denominator: What the metric divides by; a group with none of it has no value.
+        better: Which direction is better for the people scored (``"neither"`` for the
+            selection rate, whose right level depends on the use).
+        kind: ``"count"``, ``"rate"`` (a function of the confusion-matrix counts) or
+            ``"score"`` (needs the model's scores).
+        key: Fairness-critical: charted by default and shown first.
+    """
+
+    name: str
+    label: str
+    definition: str
+    denominator: Denominator
+    better: Better
+    kind: MetricKind
+    key: bool = False
+
+
+@dataclass(frozen=True)
+class DisparitySpec:
+    """A named disparity summary, as Fairlearn names it.
+
+    Attributes:
+        name: e.g. ``"equalized_odds_difference"``.
+        label: What a reader sees.
+        definition: One plain-language sentence.
+        metrics: The per-group metric(s) it summarises; with two, the worse of the two.
+        kind: ``"difference"`` (largest minus smallest) or ``"ratio"`` (smallest over
+            largest).
+        headline: Position in the card's headline table, or None when not shown there.
+    """
+
+    name: str
+    label: str
+    definition: str
+    metrics: tuple[str, ...]
+    kind: DisparityKind
+    headline: int | None = None
+
+
+_TABLE = [
+    MetricSpec(
+        "count",
+        "Count",
+        "How many rows the group has.",
+        "rows",
+        "neither",
+        "count",
+    ),
+    MetricSpec(
+        "selection_rate",
+        "Selection rate",
+        "Share of the group that the model predicts positive.",
+        "rows",
+        "neither",
+        "rate",
+        key=True,
+    ),
+    MetricSpec(
+        "accuracy_score",
+        "Accuracy",
+        "Share of the group whose prediction matches the actual outcome.",
+        "rows",
+        "higher",
+        "rate",
+    ),
+    MetricSpec(
+        "balanced_accuracy_score",
+        "Balanced accuracy",
+        "Average of the true positive and true negative rates, so both outcomes count "
+        "equally however rare one of them is.",
+        "both_classes",
+        "higher",
+        "rate",
+    ),
+    MetricSpec(
+        "precision_score",
+        "Precision",
+        "Of the people the model predicts positive, the share who actually are.",
+        "predicted_positives",
+        "higher",
+        "rate",
+    ),
+    MetricSpec(
+        "true_positive_rate",
+        "True positive rate",
+        "Of the people who actually are positive, the share the model predicts positive.",
+        "actual_positives",
+        "higher",
+        "rate",
+        key=True,
+    ),
+    MetricSpec(
+        "false_positive_rate",
+        "False positive rate",
+        "Of the people who actually are negative, the share the model wrongly predicts positive.",
+        "actual_negatives",
+        "lower",
+        "rate",
+        key=True,
+    ),
+    MetricSpec(
+        "false_negative_rate",
+        "False negative rate",
+        "Of the people who actually are positive, the share the model misses.",
+        "actual_positives",
+        "lower",
+        "rate",
+        key=True,
+    ),
+    MetricSpec(
+        "true_negative_rate",
+        "True negative rate",
+        "Of the people who actually are negative, the share the model predicts negative.",
+        "actual_negatives",
+        "higher",
+        "rate",
+    ),
+    MetricSpec(
+        "roc_auc_score",
+        "ROC AUC",
+        "Chance that the model scores a random actual positive above a random actual "
+        "negative (0.5 is guessing, 1 is perfect ranking).",
+        "positive_negative_pairs",
+        "higher",
+        "score",
+        key=True,
+    ),
+]
+
+_SUMMARIES = [
+    DisparitySpec(
+        "demographic_parity_difference",
+        "Demographic parity difference",
+        "Largest gap in selection rate between two groups.",
+        ("selection_rate",),
+        "difference",
+        headline=0,
+    ),
+    DisparitySpec(
+        "demographic_parity_ratio",
+        "Demographic parity ratio",
+        "Smallest group selection rate divided by the largest.",
+        ("selection_rate",),
+        "ratio",
+        headline=1,
+    ),
+    DisparitySpec(
+        "equal_opportunity_difference",
+        "Equal opportunity difference",
+        "Largest gap in true positive rate between two groups.",
+        ("true_positive_rate",),
+        "difference",
+        headline=4,
+    ),
+    DisparitySpec(
+        "equal_opportunity_ratio",
+        "Equal opportunity ratio",
+        "Smallest group true positive rate divided by the largest.",
+        ("true_positive_rate",),
+        "ratio",
+    ),
+    DisparitySpec(
+        "equalized_odds_difference",
+        "Equalized odds difference",
+        "The larger of the true positive rate gap and the false positive rate gap between groups.",
+        ("true_positive_rate", "false_positive_rate"),
+        "difference",
+        headline=2,
+    ),
+    DisparitySpec(
+        "equalized_odds_ratio",
+        "Equalized odds ratio",
+        "The smaller of the true positive rate ratio and the false positive rate ratio "
+        "between groups.",
+        ("true_positive_rate", "false_positive_rate"),
+        "ratio",
+        headline=3,
+    ),
+]
+
+#: Every per-group metric by name, in the order cards and tables show them.
+METRICS: dict[str, MetricSpec] = {m.name: m for m in _TABLE}
+#: Every named disparity summary by name.
+DISPARITIES: dict[str, DisparitySpec] = {d.name: d for d in _SUMMARIES}
+#: Metric names of each kind, in table order.
+RATE_METRICS: list[str] = [m.name for m in _TABLE if m.kind == "rate"]
+SCORE_METRICS: list[str] = [m.name for m in _TABLE if m.kind == "score"]
+
+
+def _rank(d: DisparitySpec) -> int:
+    return d.headline if d.headline is not None else len(_SUMMARIES)
+
+
+#: The disparity summaries of a card's headline table, in its order.
+HEADLINE = [d.name for d in sorted(_SUMMARIES, key=_rank) if d.headline is not None]
+
+
+def metric_specs(*, kind: MetricKind | None = None, key: bool | None = None) -> list[MetricSpec]:
+    """The metrics of the table, optionally of one kind or only the fairness-critical ones.
+
+    Args:
+        kind: ``"count"``, ``"rate"`` or ``"score"``; None (the default) for all.
+        key: True for the fairness-critical metrics only, False for the others, None
+            (the default) for both.
+
+    >>> [m.name for m in metric_specs(key=True)][:2]
+    ['selection_rate', 'true_positive_rate']
+    """
+    return [m for m in _TABLE if (kind is None or m.kind == kind) and (key is None or m.key == key)]
+
+
+def metric_label(name: str) -> str:
+    """What a reader sees for a metric or disparity name; the name itself when unknown.
+
+    Args:
+        name: A metric (``"false_negative_rate"``), a named disparity
+            (``"equalized_odds_difference"``) or ``METRIC_difference`` / ``METRIC_ratio``.
+
+    >>> metric_label("false_negative_rate")
+    'False negative rate'
+    >>> metric_label("selection_rate_ratio")
+    'Selection rate ratio'
+    """
+    if name in METRICS:
+        return METRICS[name].label
+    if name in DISPARITIES:
+        return DISPARITIES[name].label
+    base, _, kind = name.rpartition("_")
+    if base in METRICS and kind in ("difference", "ratio"):
+        return f"{METRICS[base].label} {kind}"
+    return name
+
+
+def metric_definition(name: str) -> str:
+    """The one-sentence plain-language definition of a metric or disparity name.
+
+    Args:
+        name: As for ``metric_label``.
+
+    >>> metric_definition("selection_rate")
+    'Share of the group that the model predicts positive.'
+    """
+    if name in METRICS:
+        return METRICS[name].definition
+    if name in DISPARITIES:
+        return DISPARITIES[name].definition
+    base, _, kind = name.rpartition("_")
+    if base in METRICS and kind == "difference":
+        return f"Largest gap in {METRICS[base].label.lower()} between two groups."
+    if base in METRICS and kind == "ratio":
+        return f"Smallest group {METRICS[base].label.lower()} divided by the largest."
+    return ""
+
+
+def disparity_names() -> list[str]:
+    """Every name a policy may bound as a disparity: the named summaries, then
+    ``METRIC_difference`` and ``METRIC_ratio`` for each rate and score metric.
+
+    >>> disparity_names()[:2]
+    ['demographic_parity_difference', 'demographic_parity_ratio']
+    """
+    names = list(DISPARITIES)
+    for m in (*RATE_METRICS, *SCORE_METRICS):
+        names += [f"{m}_difference", f"{m}_ratio"]
+    return names

@@ -1,0 +1,834 @@
+"""From inputs to a card, as named steps that each can be called on its own.
+
+::
+
+    source = PredictionSource.choose(model=..., predictions=..., scores=..., threshold=...)
+    loaded = load_model(source)                       # a registered model, or None
+    inputs = read_evaluation(data, loaded=loaded, target=..., sensitive=..., options=...)
+    preds  = obtain_predictions(source, inputs, loaded=loaded)
+    assessment = assess_inputs(inputs, preds, options=options)
+    card   = make_card(inputs, preds, assessment, policy=..., spec=..., loaded=loaded)
+    write_card(card, "model_card/")                   # all formats, moved into place together
+
+``generate_card`` runs them in that order; the CLI and both apps call it (or the steps).
+Every check on the inputs runs before any file is written, so bad input leaves nothing
+behind. Work that needs no predictions (hashing the file, encoding the groups) runs on a
+second core while the model predicts; those results travel as ``Future`` objects, always.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import functools
+import hashlib
+import os
+import tempfile
+from collections.abc import Callable, Mapping, Sequence
+from concurrent.futures import Future
+from dataclasses import dataclass, field
+from importlib import metadata
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Literal
+
+import numpy as np
+import pandas as pd
+
+from ._background import background, done
+from ._card import DataProvenance, ModelCard, SpecBase, build_card, computed_sections
+from ._card import load_spec as _load_spec
+from ._card import parse_spec as _parse_spec
+from ._data import read_table, require_columns, sha256_file
+from ._evaluate import Assessment, Groups, assess_groups, prepare_groups
+from ._policy import Policy, PolicyResult, load_policy, no_policy, parse_policy
+from .errors import DataError, ModelcardsError, UnsupportedTaskError
+
+if TYPE_CHECKING:  # pragma: no cover
+    from ._registry import LoadedModel, Registry
+
+FILES = {"html": "model_card.html", "markdown": "model_card.md", "json": "model_card.json"}
+Progress = Callable[[str], None]
+
+
+def _quiet(msg: str) -> None:
+    """The default progress callback: says nothing."""
+
+
+# -- settings ---------------------------------------------------------------------------
+@dataclass(frozen=True)
+class PredictionSource:
+    """Where a card's predictions come from: exactly one of three ways.
+
+    Attributes:
+        kind: ``"model"`` (a registered model predicts; ``threshold`` may cut its
+            probabilities), ``"column"`` (a column of predicted labels) or ``"scores"``
+            (a column of scores, positive at ``>= threshold``).
+        model: A reference such as ``"models:/NAME@ALIAS"``, or a loaded model.
+        column: The predictions or scores column.
+        threshold: The score threshold.
+    """
+
+    kind: Literal["model", "column", "scores"]
+    model: str | LoadedModel | None = None
+    column: str | None = None
+    threshold: float | None = None
+
+    @classmethod
+    def choose(
+        cls,
+        *,
+        model: str | LoadedModel | None = None,
+        predictions: str | None = None,
+        scores: str | None = None,
+        threshold: float | None = None,
+    ) -> PredictionSource:
+        """The one source the arguments name; a DataError when they name none or several.
+
+        Args:
+            model: A registered model reference or loaded model (``--model``).
+            predictions: A column of predicted labels (``--predictions``).
+            scores: A column of scores (``--scores``); needs ``threshold``.
+            threshold: Scores at or above it are predicted positive (``--threshold``).
+
+        >>> PredictionSource.choose(scores="score", threshold=0.5).kind
+        'scores'
+        """
+        given = [("--model", model), ("--predictions", predictions), ("--scores", scores)]
+        modes = [flag for flag, value in given if value is not None]
+        if len(modes) != 1:
+            raise DataError(
+                "Say where the predictions come from."
+                if not modes
+                else f"{' and '.join(modes)} cannot be combined.",
+                hint="Use one of --model models:/NAME@ALIAS, --predictions COLUMN, or "
+                "--scores COLUMN --threshold T.",
+            )
+        if scores is not None and threshold is None:
+            raise DataError(
+                "--scores needs --threshold: rows scoring at least T are predicted positive.",
+                hint="For example --scores score --threshold 0.5.",
+            )
+        if predictions is not None and threshold is not None:
+            raise DataError(
+                "--threshold applies to scores, not to a --predictions column.",
+                hint="Drop --threshold, or give --scores COLUMN instead.",
+            )
+        if threshold is not None and not np.isfinite(threshold):
+            raise DataError(f"--threshold must be a finite number, got {threshold}.")
+        if model is not None:
+            return cls("model", model=model, threshold=threshold)
+        if predictions is not None:
+            return cls("column", column=predictions)
+        return cls("scores", column=scores, threshold=threshold)
+
+
+@dataclass(frozen=True)
+class CardOptions:
+    """How the assessment is computed.
+
+    Attributes:
+        n_boot: Bootstrap resamples for the intervals (default 1000).
+        seed: Seed of the resamples (default 0).
+        min_group_size: Smaller groups are flagged and left out of disparities (default 30).
+        positive_label: The positive outcome, when neither the target nor the model says.
+        reference_groups: Measure the disparities of a column against one of its groups,
+            e.g. ``{"race": "White"}``.
+        intersection: Also assess the intersection of all sensitive columns (default True).
+    """
+
+    n_boot: int = 1000
+    seed: int = 0
+    min_group_size: int = 30
+    positive_label: Any = None
+    reference_groups: Mapping[str, str] | None = None
+    intersection: bool = True
+
+    def __post_init__(self) -> None:
+        if self.min_group_size < 1:
+            raise DataError(f"--min-group-size must be at least 1, got {self.min_group_size}.")
+        if self.n_boot < 1:
+            raise DataError(f"--bootstrap must be at least 1, got {self.n_boot}.")
+
+
+# -- step 1: the model ------------------------------------------------------------------
+def load_model(
+    source: PredictionSource,
+    *,
+    registry: Registry | None = None,
+    allow_pickle: bool = False,
+    trusted_types: Sequence[str] = (),
+    progress: Progress = _quiet,
+) -> LoadedModel | None:
+    """The registered model a source names, loaded safely; None for a column source.
+
+    Args:
+        source: From ``PredictionSource.choose``.
+        registry: Where to load from (default: ``Registry()``).
+        allow_pickle: Allow pickle model files, which run code when loaded (default False).
+        trusted_types: More types to trust in a skops file (default none).
+        progress: Called with a short message as the step starts.
+    """
+    if source.kind != "model" or source.model is None:
+        return None
+    if isinstance(source.model, str):
+        if registry is None:
+            from ._registry import Registry
+
+            registry = Registry()
+        progress(f"loading {source.model}")
+        loaded = registry.load(
+            source.model, allow_pickle=allow_pickle, trusted_types=tuple(trusted_types)
+        )
+    else:
+        loaded = source.model
+    if loaded.task not in ("binary_classification", "unknown") or len(loaded.classes) != 2:
+        raise UnsupportedTaskError(
+            f"{loaded.uri} is a {loaded.task} model with classes {loaded.classes}; "
+            "modelcards supports binary classification only."
+        )
+    return loaded
+
+
+def resolve_spec(
+    spec: str | Path | dict[str, Any] | SpecBase | None, loaded: LoadedModel | None
+) -> SpecBase:
+    """The card spec: the one given, else the one stored with the model, else empty.
+
+    Args:
+        spec: A YAML path, a mapping, a parsed spec, or None.
+        loaded: The registered model, whose stored spec is the default.
+    """
+    if isinstance(spec, SpecBase):
+        return spec
+    if isinstance(spec, dict):
+        return _parse_spec(spec)
+    if spec is not None:
+        return _load_spec(spec)
+    if loaded is not None and loaded.card_spec is not None:
+        return _parse_spec(loaded.card_spec, source=f"the card spec stored with {loaded.uri}")
+    return _parse_spec(None)
+
+
+def resolve_policy(policy: str | Path | Policy | None, loaded: LoadedModel | None) -> Policy | None:
+    """The release policy: the one given, else the one stored with the model, else None.
+
+    Args:
+        policy: A YAML path, a parsed policy, or None.
+        loaded: The registered model, whose stored policy is the default.
+    """
+    if isinstance(policy, Policy):
+        return policy
+    if policy is not None:
+        return load_policy(policy)
+    if loaded is not None and loaded.policy_text:
+        return parse_policy(loaded.policy_text, source=f"the policy stored with {loaded.uri}")
+    return None
+
+
+# -- step 2: the evaluation data --------------------------------------------------------
+@dataclass
+class EvaluationInputs:
+    """The evaluation data, checked: target, sensitive columns and the positive outcome.
+
+    Attributes:
+        frame: The rows.
+        target: The target column.
+        sensitive: The sensitive columns.
+        positive: The positive outcome, as the target holds it.
+        negative: The other outcome.
+        values: The target's two values.
+        where: How messages name the data (``"eval.csv"``).
+        source: How the card names the data.
+        sha256: The data's SHA-256 (computed on a second core for files).
+        groups: The encoded groups (computed on a second core while the model predicts).
+    """
+
+    frame: pd.DataFrame
+    target: str
+    sensitive: list[str]
+    positive: Any
+    negative: Any
+    values: list[Any]
+    where: str
+    source: str
+    sha256: Future[str]
+    groups: Future[Groups] = field(repr=False)
+
+
+def read_evaluation(
+    data: str | Path | pd.DataFrame | None,
+    *,
+    loaded: LoadedModel | None = None,
+    target: str | None = None,
+    sensitive: Sequence[str] | None = None,
+    options: CardOptions = CardOptions(),
+    progress: Progress = _quiet,
+) -> EvaluationInputs:
+    """Read the evaluation data and check the target and sensitive columns.
+
+    Args:
+        data: A CSV or Parquet path, a DataFrame, or None for the split stored with
+            ``loaded``.
+        loaded: The registered model; its stored target, sensitive columns and split are
+            the defaults.
+        target: The true outcome column (default: the model's).
+        sensitive: Sensitive columns (default: the model's).
+        options: Positive label, reference groups and whether to assess the intersection.
+        progress: Called with a short message as the step starts.
+    """
+    target = target or (loaded.target if loaded else None)
+    if not target:
+        raise DataError("Name the target column with --target COLUMN.")
+    cols = list(sensitive or (loaded.sensitive_features if loaded else []))
+    if not cols:
+        raise DataError("Name at least one sensitive column with --sensitive COL[,COL...].")
+    frame, where, source, digest = _load_frame(data, loaded, cols, progress)
+    require_columns(frame, [target], where=where, role="target")
+    require_columns(frame, cols, where=where, role="sensitive")
+    for col in options.reference_groups or {}:
+        if col not in cols:
+            raise DataError(
+                f"--reference names {col!r}, which is not a sensitive column.",
+                hint="Sensitive columns: " + ", ".join(cols) + ".",
+            )
+    if target in cols:
+        raise DataError(f"{target!r} is both the target and a sensitive column.")
+    y_true = frame[target]
+    values = _check_target(y_true, target)
+    model_positive = loaded.positive_label if loaded else None
+    pos = _positive_label(values, options.positive_label, model_positive, target)
+    neg = next(v for v in values if v != pos)
+    # The groups need no predictions: they are checked and encoded on a second core
+    # while the model predicts (errors surface, as ever, before anything is written).
+    groups = background(
+        prepare_groups,
+        y_true.to_numpy(),
+        sensitive_features=frame[cols],
+        pos_label=pos,
+        intersection=options.intersection,
+    )
+    return EvaluationInputs(frame, target, cols, pos, neg, values, where, source, digest, groups)
+
+
+def _load_frame(
+    data: str | Path | pd.DataFrame | None,
+    loaded: LoadedModel | None,
+    sensitive: list[str],
+    progress: Progress,
+) -> tuple[pd.DataFrame, str, str, Future[str]]:
+    """The rows, how messages and the card name them, and their hash."""
+    if data is None:
+        if loaded is None:
+            raise DataError(
+                "Without --model, --data is required.",
+                hint="Give the evaluation data with --data FILE.",
+            )
+        progress(f"reading the evaluation split stored with {loaded.uri}")
+        frame = loaded.evaluation_split()
+        where = f"the evaluation split of {loaded.uri}"
+        digest = done(loaded.evaluation_sha256 or "")
+        return frame, where, f"{loaded.uri} (evaluation split)", digest
+    if isinstance(data, pd.DataFrame):
+        return data, "the data", "in-memory data frame", done(frame_digest(data))
+    progress(f"reading {data}")
+    # Sensitive columns that are not model inputs only label groups: read them as
+    # categoricals straight from Parquet's dictionaries.
+    inputs = set(loaded.feature_names) if loaded else set()
+    frame = read_table(data, categorical=[c for c in sensitive if c not in inputs])
+    # The reader uses every core; the hash runs on a second one while we predict.
+    return frame, Path(data).name, Path(data).name, background(sha256_file, data)
+
+
+def _positive_label(values: list[Any], wanted: Any, model_positive: Any, column: str) -> Any:
+    if wanted is not None:
+        for v in values:
+            if str(v) == str(wanted):
+                return v
+        raise DataError(
+            f"--positive-label {wanted!r} is not a value of the target {column!r}.",
+            hint="Its values: " + ", ".join(map(repr, map(str, values[:10]))) + ".",
+        )
+    if model_positive is not None:
+        for v in values:
+            if str(v) == str(model_positive):
+                return v
+        return model_positive
+    as_text = {str(v).lower() for v in values}
+    if as_text <= {"0", "1"} or as_text <= {"false", "true"} or as_text <= {"-1", "1"}:
+        return next((v for v in values if str(v).lower() in {"1", "true"}), 1)
+    raise DataError(
+        f"Cannot tell which value of the target {column!r} is the positive outcome "
+        f"({', '.join(map(repr, map(str, values[:10])))}).",
+        hint="Name it with --positive-label VALUE.",
+    )
+
+
+def _check_target(y: pd.Series, column: str) -> list[Any]:
+    """The target's distinct values, once checked: no missing value, exactly two."""
+    missing = y.isna()
+    if missing.any():
+        raise DataError(
+            f"The target column {column!r} has {int(missing.sum())} missing value(s) "
+            f"(first at data row {int(np.flatnonzero(missing.to_numpy())[0]) + 1}).",
+            hint="Drop or fill those rows first.",
+        )
+    values = pd.unique(y)
+    if len(values) > 2:
+        shown = ", ".join(repr(str(v)) for v in values[:6])
+        raise UnsupportedTaskError(
+            f"The target column {column!r} has {len(values)} distinct values ({shown}"
+            f"{', ...' if len(values) > 6 else ''}); modelcards supports binary classification "
+            "only.",
+            hint="Give a target with exactly two values.",
+        )
+    if len(values) < 2:
+        raise DataError(
+            f"The target column {column!r} has a single value ({str(values[0])!r}); error rates "
+            "per group need both outcomes.",
+            hint="Evaluate on data that holds both outcomes.",
+        )
+    return list(values)
+
+
+def frame_digest(frame: pd.DataFrame) -> str:
+    """SHA-256 of a DataFrame's values (for data that never was a file).
+
+    Args:
+        frame: The rows.
+    """
+    h = hashlib.sha256(pd.util.hash_pandas_object(frame, index=False).to_numpy().tobytes())
+    return h.hexdigest()
+
+
+# -- step 3: predictions ----------------------------------------------------------------
+@dataclass
+class Predictions:
+    """Predicted labels (in the target's values) and, where there are any, scores.
+
+    Attributes:
+        labels: One predicted label per row.
+        scores: The positive class's probability or score per row, or None.
+        described: Where they came from, for the card (``"column 'decision'"``).
+        threshold: The threshold that cut scores into labels, if one did.
+    """
+
+    labels: np.ndarray
+    scores: np.ndarray | None
+    described: str
+    threshold: float | None = None
+
+
+def obtain_predictions(
+    source: PredictionSource,
+    inputs: EvaluationInputs,
+    *,
+    loaded: LoadedModel | None = None,
+    progress: Progress = _quiet,
+) -> Predictions:
+    """Predictions for every row: from the model, a labels column, or thresholded scores.
+
+    Args:
+        source: From ``PredictionSource.choose``.
+        inputs: From ``read_evaluation``.
+        loaded: The model, for ``source.kind == "model"`` (from ``load_model``).
+        progress: Called with a short message as the step starts.
+    """
+    if source.kind == "model":
+        if loaded is None:
+            raise DataError("A model source needs the loaded model (see load_model).")
+        return _model_predictions(loaded, inputs, source.threshold, progress)
+    assert source.column is not None  # set by PredictionSource.choose
+    role = "predictions" if source.kind == "column" else "scores"
+    require_columns(inputs.frame, [source.column], where=inputs.where, role=role)
+    if source.kind == "column":
+        return _column_predictions(inputs, source.column)
+    assert source.threshold is not None
+    return _score_predictions(inputs, source.column, source.threshold)
+
+
+def _model_predictions(
+    loaded: LoadedModel, inputs: EvaluationInputs, threshold: float | None, progress: Progress
+) -> Predictions:
+    frame, values = inputs.frame, inputs.values
+    require_columns(frame, loaded.feature_names, where=inputs.where, role="model input")
+    classes = {str(c) for c in loaded.classes}
+    if not {str(v) for v in values} <= classes:
+        raise DataError(
+            f"The target {inputs.target!r} holds {sorted(map(str, values))} but "
+            f"{loaded.uri} predicts {sorted(classes)}.",
+            hint="Use the target column the model was trained on, with the same labels.",
+        )
+    progress(f"predicting {len(frame):,} rows with {loaded.uri}")
+    try:
+        raw, scores = loaded.predict_with_scores(frame)
+        if threshold is not None and scores is not None:
+            labels = np.where(scores >= threshold, inputs.positive, inputs.negative)
+        else:
+            labels = relabel(raw, values, getattr(loaded.model, "classes_", None))
+    except (ValueError, TypeError, KeyError) as exc:
+        raise DataError(
+            f"{loaded.uri} could not predict on {inputs.where}: {str(exc).splitlines()[0]}",
+            hint="Check that the input columns have the types of the model's signature.",
+        ) from exc
+    described = loaded.uri + (f" at threshold {threshold:g}" if threshold is not None else "")
+    return Predictions(labels, scores, described, threshold)
+
+
+def _column_predictions(inputs: EvaluationInputs, column: str) -> Predictions:
+    col = inputs.frame[column]
+    if col.isna().any():
+        raise DataError(
+            f"The predictions column {column!r} has {int(col.isna().sum())} missing value(s).",
+            hint="Every row needs a prediction.",
+        )
+    return Predictions(relabel(col.to_numpy(), inputs.values), None, f"column {column!r}")
+
+
+def _score_predictions(inputs: EvaluationInputs, column: str, threshold: float) -> Predictions:
+    raw = inputs.frame[column]
+    s = pd.to_numeric(raw, errors="coerce")
+    bad = s.isna() & raw.notna()
+    if bad.any():
+        row = int(np.flatnonzero(bad.to_numpy())[0])
+        raise DataError(
+            f"The scores column {column!r} holds non-numbers, e.g. "
+            f"{str(raw.iloc[row])!r} at data row {row + 1}.",
+            hint="Scores must be numbers.",
+        )
+    if s.isna().any():
+        raise DataError(
+            f"The scores column {column!r} has {int(s.isna().sum())} missing value(s).",
+            hint="Every row needs a score.",
+        )
+    scores = s.to_numpy(dtype=float)
+    labels = np.where(scores >= threshold, inputs.positive, inputs.negative)
+    return Predictions(labels, scores, f"column {column!r} at threshold {threshold:g}", threshold)
+
+
+def relabel(pred: Any, target_values: list[Any], labels: Any = None) -> np.ndarray:
+    """Predictions in the target's own values, matched by text (CSV reads 1 and '1' apart).
+
+    Args:
+        pred: The predicted labels.
+        target_values: The target's two values.
+        labels: Every label the predictions can hold (a model's classes), which saves
+            scanning them; None to scan.
+
+    >>> relabel(["1", "0"], [0, 1]).tolist()
+    [1, 0]
+    """
+    by_text = {str(v): v for v in target_values}
+    pred = np.asarray(pred)
+    uniq = pd.unique(pred) if labels is None else np.asarray(labels)
+    unknown = sorted(str(u) for u in uniq if str(u) not in by_text)
+    if unknown:
+        raise UnsupportedTaskError(
+            f"The predictions hold {unknown}, which are not values of the target "
+            f"({sorted(by_text)}).",
+            hint="Predictions must use the target's two labels.",
+        )
+    mapped = [by_text[str(u)] for u in uniq]
+    if all(type(m) is type(u) and m == u for m, u in zip(mapped, uniq, strict=True)):
+        return pred
+    lookup = np.empty(len(mapped), dtype=object)
+    lookup[:] = mapped
+    return lookup[pd.Index(uniq).get_indexer(pred)]
+
+
+# -- step 4: the assessment -------------------------------------------------------------
+def assess_inputs(
+    inputs: EvaluationInputs,
+    predictions: Predictions,
+    *,
+    options: CardOptions = CardOptions(),
+    progress: Progress = _quiet,
+) -> Assessment:
+    """Per-group and intersectional metrics with intervals, for the checked inputs.
+
+    Args:
+        inputs: From ``read_evaluation``.
+        predictions: From ``obtain_predictions``.
+        options: Resamples, seed, minimum group size and reference groups.
+        progress: Called with a short message per phase.
+    """
+    return assess_groups(
+        inputs.groups.result(),
+        predictions.labels,
+        y_score=predictions.scores,
+        n_boot=options.n_boot,
+        seed=options.seed,
+        min_group_size=options.min_group_size,
+        reference_groups=options.reference_groups,
+        progress=progress,
+    )
+
+
+# -- step 5: the card -------------------------------------------------------------------
+@dataclass
+class CardResult:
+    """A card with the assessment and policy verdicts it was made from.
+
+    Attributes:
+        card: The whole card.
+        assessment: The numbers.
+        policy: The verdicts (``verdict == "none"`` without a policy).
+    """
+
+    card: ModelCard
+    assessment: Assessment
+    policy: PolicyResult
+
+    @property
+    def exit_code(self) -> int:
+        """0 when every check passed (or there is no policy), 1 otherwise."""
+        return 0 if self.policy.verdict in ("pass", "none") else 1
+
+
+def make_card(
+    inputs: EvaluationInputs,
+    predictions: Predictions,
+    assessment: Assessment,
+    *,
+    policy: Policy | None = None,
+    spec: SpecBase | None = None,
+    loaded: LoadedModel | None = None,
+    name: str | None = None,
+) -> CardResult:
+    """Apply the policy and merge everything into a card.
+
+    Args:
+        inputs: From ``read_evaluation``.
+        predictions: From ``obtain_predictions``.
+        assessment: From ``assess_inputs``.
+        policy: From ``resolve_policy``; None for no release checks.
+        spec: From ``resolve_spec``; None for an empty spec.
+        loaded: The registered model, whose metadata the card reports.
+        name: The model's name on the card (default: the registered name, or the data
+            file's stem).
+    """
+    verdicts = policy.evaluate(assessment) if policy is not None else no_policy()
+    overall = assessment.overall
+    data = DataProvenance(
+        source=inputs.source,
+        sha256=inputs.sha256.result() or "",
+        rows=len(inputs.frame),
+        columns=[str(c) for c in inputs.frame.columns],
+        target=inputs.target,
+        positives=overall.positives,
+        negatives=overall.negatives,
+        positive_share=overall.positives / len(inputs.frame),
+    )
+    computed = computed_sections(
+        name=name or (loaded.name if loaded else Path(inputs.source).stem or "model"),
+        assessment=assessment,
+        policy=verdicts,
+        data=data,
+        positive_label=str(inputs.positive),
+        predictions=predictions.described,
+        generated=card_date(),
+        versions=library_versions(),
+        decision_threshold=predictions.threshold,
+        registered=registered_metadata(loaded) if loaded else None,
+        profile=loaded.profile if loaded else None,
+    )
+    card = build_card(spec=spec if spec is not None else _parse_spec(None), computed=computed)
+    return CardResult(card=card, assessment=assessment, policy=verdicts)
+
+
+def card_date() -> str:
+    """Today (UTC), or the day SOURCE_DATE_EPOCH names, for reproducible builds."""
+    epoch = os.environ.get("SOURCE_DATE_EPOCH")
+    if epoch:
+        try:
+            return dt.datetime.fromtimestamp(int(epoch), tz=dt.UTC).date().isoformat()
+        except ValueError:
+            raise DataError(
+                f"SOURCE_DATE_EPOCH={epoch!r} is not a whole number of seconds.",
+                hint="Set it to a Unix timestamp, e.g. $(git log -1 --format=%ct).",
+            ) from None
+    return dt.datetime.now(dt.UTC).date().isoformat()
+
+
+def library_versions() -> dict[str, str]:
+    """Versions of modelcards, Fairlearn, scikit-learn and MLflow, for provenance."""
+    return dict(_versions())
+
+
+@functools.cache  # installed versions do not change under a running process
+def _versions() -> dict[str, str]:
+    out = {}
+    for label, dists in (
+        ("modelcards", ["modelcards"]),
+        ("fairlearn", ["fairlearn"]),
+        ("scikit-learn", ["scikit-learn"]),
+        ("mlflow", ["mlflow", "mlflow-skinny"]),
+    ):
+        for d in dists:
+            try:
+                out[label] = metadata.version(d)
+                break
+            except metadata.PackageNotFoundError:
+                continue
+        else:
+            out[label] = "not installed"
+    return out
+
+
+def registered_metadata(m: LoadedModel) -> dict[str, Any]:
+    """What the card reports of a registered version: version, alias, framework, ...
+
+    Args:
+        m: The loaded model.
+    """
+    return {
+        "version": m.version,
+        "alias": m.alias,
+        "reference": m.uri,
+        "description": m.model_description,
+        "version_description": m.description,
+        "created": m.created.date().isoformat(),
+        "classes": m.classes,
+        "input_features": m.feature_names,
+        "framework": _framework(m.model),
+        "params": {k: str(v) for k, v in sorted(m.params.items())},
+        "metrics": dict(sorted(m.metrics.items())),
+        "tags": {k: v for k, v in sorted(m.tags.items()) if not k.startswith("mlflow.")},
+    }
+
+
+def _framework(model: Any) -> str:
+    mod = type(model).__module__.split(".")[0]
+    try:
+        return f"{mod} {metadata.version('scikit-learn' if mod == 'sklearn' else mod)}"
+    except metadata.PackageNotFoundError:
+        return mod
+
+
+# -- all steps --------------------------------------------------------------------------
+def generate_card(
+    *,
+    model: str | LoadedModel | None = None,
+    registry: Registry | None = None,
+    data: str | Path | pd.DataFrame | None = None,
+    target: str | None = None,
+    sensitive: Sequence[str] | None = None,
+    predictions: str | None = None,
+    scores: str | None = None,
+    threshold: float | None = None,
+    spec: str | Path | dict[str, Any] | SpecBase | None = None,
+    policy: str | Path | Policy | None = None,
+    name: str | None = None,
+    options: CardOptions = CardOptions(),
+    allow_pickle: bool = False,
+    trusted_types: Sequence[str] = (),
+    progress: Progress = _quiet,
+) -> CardResult:
+    """Build a card: every step above, in order. Nothing is written (see ``write_card``).
+
+    Args:
+        model: ``"models:/NAME@ALIAS"`` or a loaded model; predictions come from it.
+        registry: Where ``model`` is loaded from (default ``Registry()``).
+        data: CSV/Parquet path or DataFrame (default: the split stored with ``model``).
+        target: The true outcome column (default: the model's).
+        sensitive: Sensitive columns (default: the model's).
+        predictions: A column of predicted labels, instead of ``model``.
+        scores: A column of scores, instead of ``model``; needs ``threshold``.
+        threshold: Scores (or the model's probabilities) at or above it are positive.
+        spec: The card spec: YAML path, mapping or parsed (default: the model's).
+        policy: The release policy: YAML path or parsed (default: the model's).
+        name: The model's name on the card.
+        options: Resamples, seed, minimum group size, positive label, reference groups,
+            intersection (``CardOptions(n_boot=200)``; the defaults otherwise).
+        allow_pickle: Allow pickle model files (default False).
+        trusted_types: More types to trust in a skops file.
+        progress: Called with a short message as each step starts.
+
+    >>> import modelcards as mc                                   # doctest: +SKIP
+    >>> r = mc.generate_card(model="models:/arrests-release@champion")  # doctest: +SKIP
+    >>> r.policy.verdict, r.exit_code                             # doctest: +SKIP
+    ('fail', 1)
+    """
+    source = PredictionSource.choose(
+        model=model, predictions=predictions, scores=scores, threshold=threshold
+    )
+    # A given spec or policy is read before the model loads, so its errors come first.
+    given_spec = resolve_spec(spec, None) if spec is not None else None
+    given_policy = resolve_policy(policy, None) if policy is not None else None
+    loaded = load_model(
+        source,
+        registry=registry,
+        allow_pickle=allow_pickle,
+        trusted_types=trusted_types,
+        progress=progress,
+    )
+    inputs = read_evaluation(
+        data, loaded=loaded, target=target, sensitive=sensitive, options=options, progress=progress
+    )
+    preds = obtain_predictions(source, inputs, loaded=loaded, progress=progress)
+    assessment = assess_inputs(inputs, preds, options=options, progress=progress)
+    return make_card(
+        inputs,
+        preds,
+        assessment,
+        policy=given_policy if policy is not None else resolve_policy(None, loaded),
+        spec=given_spec if given_spec is not None else resolve_spec(None, loaded),
+        loaded=loaded,
+        name=name,
+    )
+
+
+# -- writing ----------------------------------------------------------------------------
+def write_card(result: CardResult | ModelCard, out_dir: str | Path) -> dict[str, Path]:
+    """Render every format in memory, then move the files into ``out_dir`` together.
+
+    Args:
+        result: A card, or ``generate_card``'s result.
+        out_dir: The folder; created when missing. Its three card files are replaced.
+
+    Returns:
+        The written paths by format: ``{"html": ..., "markdown": ..., "json": ...}``.
+    """
+    from ._render import plotlyjs_bytes, render_html_parts, render_json, render_markdown
+
+    card = result.card if isinstance(result, CardResult) else result
+    before, after = render_html_parts(card)
+    # plotly.js (4.6 MB) goes to the file as ready-made bytes, never through a template.
+    parts = {
+        "html": [before.encode(), plotlyjs_bytes(), after.encode()],
+        "markdown": [render_markdown(card).encode()],
+        "json": [render_json(card).encode()],
+    }
+    out = Path(out_dir)
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise ModelcardsError(
+            f"Cannot create the output folder {out}: {exc.strerror}.",
+            hint="Choose another folder with --out.",
+        ) from exc
+    return _move_into_place(out, parts)
+
+
+def _move_into_place(out: Path, parts: dict[str, list[bytes]]) -> dict[str, Path]:
+    staged: dict[str, Path] = {}
+    try:
+        for kind, chunks in parts.items():
+            fd, tmp = tempfile.mkstemp(prefix=".model_card-", dir=out)
+            staged[kind] = Path(tmp)
+            with os.fdopen(fd, "wb") as fh:
+                fh.writelines(chunks)
+        paths = {}
+        for kind, tmp_path in staged.items():
+            final = out / FILES[kind]
+            os.replace(tmp_path, final)
+            os.chmod(final, 0o644)
+            paths[kind] = final
+        return paths
+    except OSError as exc:
+        raise ModelcardsError(
+            f"Cannot write the card into {out}: {exc.strerror}.",
+            hint="Check the folder's permissions and free space.",
+        ) from exc
+    finally:
+        for tmp_path in staged.values():
+            if tmp_path.exists():
+                tmp_path.unlink()

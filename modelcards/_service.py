@@ -1,0 +1,320 @@
+"""What both demos do, in one place: the Streamlit app and the Gradio app call this.
+
+The password check, the lookup of an input's training profile, the rule for numeric
+input bounds, the edge cases of a version (from its card spec and saved by people) and
+their outcomes, flag writing, and how a policy verdict is shown. The apps keep only
+state, caching, routing and their widgets.
+
+**Numeric inputs, one rule.** A number may be tried anywhere in the training range
+widened by the range's span on each side, so a value just outside what the model saw
+can be tried (and is warned about); when every training value was zero or more, the
+widened range stops at zero. Inside the training range there is no warning.
+"""
+
+from __future__ import annotations
+
+import hmac
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any, Literal
+
+from ._predict import INTEGER_TYPES, NUMERIC_TYPES, Prediction, coerce_row, predict_row
+from ._profile import ColumnProfile
+from ._store import EdgeCaseRecord, Store, spec_edge_cases
+from .errors import DataError
+
+if TYPE_CHECKING:  # pragma: no cover
+    from ._registry import LoadedModel, Registry, SignatureColumn
+
+PASSWORD_ENV = "MODELCARDS_DEMO_PASSWORD"
+App = Literal["streamlit", "gradio", "cli"]
+DisplayLevel = Literal["success", "error", "warning", "info"]
+
+
+# -- who may look ----------------------------------------------------------------------
+def password_required() -> bool:
+    """Whether ``MODELCARDS_DEMO_PASSWORD`` protects the demos."""
+    return bool(os.environ.get(PASSWORD_ENV))
+
+
+def check_password(given: str | None) -> bool:
+    """Whether ``given`` is the demo password, compared in constant time.
+
+    Args:
+        given: What the visitor typed; None counts as wrong. Always True when no
+            password is set.
+
+    >>> import os; os.environ.pop("MODELCARDS_DEMO_PASSWORD", None) and None
+    >>> check_password("anything")
+    True
+    """
+    expected = os.environ.get(PASSWORD_ENV)
+    if not expected:
+        return True
+    return hmac.compare_digest((given or "").encode(), expected.encode())
+
+
+# -- inputs -----------------------------------------------------------------------------
+def column_profile(model: LoadedModel, name: str) -> ColumnProfile | None:
+    """The training profile of one input, or None when the version has none for it.
+
+    Args:
+        model: The loaded version.
+        name: The input's name.
+    """
+    if model.profile is None:
+        return None
+    try:
+        return model.profile.column(name)
+    except KeyError:  # the profile does not cover this input: no bounds, no levels
+        return None
+
+
+@dataclass(frozen=True)
+class InputBounds:
+    """Where a numeric input may go, and where the model has seen values.
+
+    Attributes:
+        low: Smallest value accepted (None: unbounded).
+        high: Largest value accepted (None: unbounded).
+        seen_low: Smallest value in training (outside the seen range: a warning).
+        seen_high: Largest value in training.
+        integer: Whole numbers only.
+        default: The starting value: the training median, or 0.
+    """
+
+    low: float | None
+    high: float | None
+    seen_low: float | None
+    seen_high: float | None
+    integer: bool
+    default: float
+
+
+def input_bounds(col: SignatureColumn, profile: ColumnProfile | None) -> InputBounds:
+    """The one rule for numeric inputs (see the module docstring).
+
+    Args:
+        col: The input's signature column (its type says integer or not).
+        profile: Its training profile, or None (then the input is unbounded).
+
+    >>> from modelcards import ColumnProfile, SignatureColumn
+    >>> age = ColumnProfile(name="age", kind="numeric", dtype="int64", missing_share=0,
+    ...                     min=12, max=66, median=22, integer=True)
+    >>> b = input_bounds(SignatureColumn("age", "long"), age)
+    >>> b.low, b.high, b.default
+    (0, 120, 22)
+    """
+    integer = col.type in INTEGER_TYPES
+    default = input_default(col, profile)
+    numeric_default = default if isinstance(default, int | float) else 0
+    if profile is None or profile.min is None or profile.max is None:
+        return InputBounds(None, None, None, None, integer, numeric_default)
+    span = max(profile.max - profile.min, 1.0)
+    low, high = profile.min - span, profile.max + span
+    if profile.min >= 0:
+        low = max(low, 0.0)
+    if integer:
+        low, high = int(low), int(high)
+    return InputBounds(low, high, profile.min, profile.max, integer, numeric_default)
+
+
+def input_default(col: SignatureColumn, profile: ColumnProfile | None) -> Any:
+    """A form's starting value: the training median, or the most frequent level.
+
+    Args:
+        col: The input's signature column.
+        profile: Its training profile, or None.
+    """
+    if profile is not None and profile.default() is not None:
+        value = profile.default()
+        if col.type in INTEGER_TYPES:
+            return int(round(value))
+        if col.type in NUMERIC_TYPES:
+            return float(value)
+        return str(value)
+    return 0 if col.type in NUMERIC_TYPES else ""
+
+
+def input_warnings(model: LoadedModel, values: Mapping[str, Any]) -> list[str]:
+    """Plain-language warnings for inputs outside the training range or levels.
+
+    Args:
+        model: The loaded version.
+        values: The inputs by name.
+    """
+    return model.profile.out_of_range(dict(values)) if model.profile is not None else []
+
+
+# -- verdicts ---------------------------------------------------------------------------
+@dataclass(frozen=True)
+class VerdictDisplay:
+    """How a policy verdict is shown.
+
+    Attributes:
+        level: ``"success"``, ``"error"``, ``"warning"`` or ``"info"`` (Streamlit's
+            ``st.success`` and friends; Gradio's ``gr.Info``/``gr.Warning``).
+        text: ``"PASS"``, ``"FAIL"``, ``"INCONCLUSIVE"`` or ``"NONE"``.
+    """
+
+    level: DisplayLevel
+    text: str
+
+
+_LEVELS: dict[str, DisplayLevel] = {"pass": "success", "fail": "error", "inconclusive": "warning"}
+
+
+def verdict_display(verdict: str) -> VerdictDisplay:
+    """How to show a verdict.
+
+    Args:
+        verdict: ``"pass"``, ``"fail"``, ``"inconclusive"`` or ``"none"``.
+
+    >>> verdict_display("fail")
+    VerdictDisplay(level='error', text='FAIL')
+    """
+    return VerdictDisplay(_LEVELS.get(verdict, "info"), verdict.upper())
+
+
+# -- edge cases and flags ---------------------------------------------------------------
+@dataclass(frozen=True)
+class EdgeCaseOutcome:
+    """One edge case run against a version.
+
+    Attributes:
+        case: The case.
+        actual: The predicted label, or None when the case cannot run on this version.
+        probability: The positive class's probability, when the model gives one.
+        problem: Why the case cannot run (an input missing or of the wrong type).
+        as_expected: True or False when the case names an expected outcome, else None.
+    """
+
+    case: EdgeCaseRecord
+    actual: str | None
+    probability: float | None
+    problem: str | None
+    as_expected: bool | None
+
+
+class DemoService:
+    """The registry, the feedback store and the rules both demos share.
+
+    Args:
+        registry: Where models are loaded from (default ``Registry()``).
+        store: Where edge cases and flags live (default ``Store()``).
+
+    >>> svc = DemoService(store=Store("sqlite://"))                       # doctest: +SKIP
+    >>> model = svc.load("models:/arrests-release@champion")             # doctest: +SKIP
+    >>> [o.as_expected for o in svc.run_edge_cases(model)]               # doctest: +SKIP
+    [True, True]
+    """
+
+    def __init__(self, registry: Registry | None = None, store: Store | None = None):
+        if registry is None:
+            from ._registry import Registry
+
+            registry = Registry()
+        self.registry = registry
+        self.store = store if store is not None else Store()
+
+    def load(self, ref: str) -> LoadedModel:
+        """A registered version, safely loaded (cached by the registry).
+
+        Args:
+            ref: ``models:/NAME@ALIAS`` or ``models:/NAME/VERSION``.
+        """
+        return self.registry.load(ref)
+
+    def predict(self, model: LoadedModel, values: Mapping[str, Any]) -> Prediction:
+        """The prediction for one set of inputs, checked against the signature.
+
+        Args:
+            model: The loaded version.
+            values: The inputs by name, as typed (text from a URL is fine).
+        """
+        return predict_row(model, coerce_row(model, dict(values)))
+
+    def edge_cases(self, model: LoadedModel) -> list[EdgeCaseRecord]:
+        """The version's edge cases: its card spec's, then those people saved.
+
+        Args:
+            model: The loaded version.
+        """
+        return spec_edge_cases(model.card_spec) + self.store.edge_cases(model.name)
+
+    def run_edge_cases(self, model: LoadedModel) -> list[EdgeCaseOutcome]:
+        """Every edge case of the version, run against it.
+
+        Args:
+            model: The loaded version.
+        """
+        out = []
+        for case in self.edge_cases(model):
+            try:
+                got = self.predict(model, case.inputs)
+            except DataError as exc:
+                out.append(EdgeCaseOutcome(case, None, None, exc.message, None))
+                continue
+            expected = None if not case.expected else case.expected == got.label
+            out.append(EdgeCaseOutcome(case, got.label, got.positive_probability, None, expected))
+        return out
+
+    def save_edge_case(
+        self,
+        model: LoadedModel,
+        inputs: Mapping[str, Any],
+        *,
+        name: str,
+        expected: str | None = None,
+        note: str | None = None,
+        app: App,
+    ) -> int:
+        """Save inputs as a named edge case of the model; returns its id.
+
+        Args:
+            model: The version the case was saved from.
+            inputs: The inputs by name.
+            name: A short name.
+            expected: The outcome the person expects, if they said.
+            note: Why it matters, if they said.
+            app: Which app saved it.
+        """
+        return self.store.add_edge_case(
+            model=model.name,
+            name=name,
+            inputs=dict(inputs),
+            expected=expected,
+            note=note,
+            version=model.version,
+            app=app,
+        )
+
+    def flag(
+        self,
+        model: LoadedModel,
+        inputs: Mapping[str, Any],
+        *,
+        comment: str,
+        app: App,
+        prediction: str | None = None,
+    ) -> int:
+        """Store a flag on the answer to ``inputs``; returns its id.
+
+        Args:
+            model: The version that answered.
+            inputs: The inputs by name.
+            comment: What is wrong with the answer (required).
+            app: Which app the flag came from.
+            prediction: The answer shown; predicted again when not given.
+        """
+        if prediction is None:
+            prediction = self.predict(model, inputs).label
+        return self.store.add_flag(
+            model=model.name,
+            version=model.version,
+            inputs=dict(inputs),
+            prediction=prediction,
+            comment=comment,
+            app=app,
+        )
