@@ -66,9 +66,13 @@ def _modelcards_imports(path: Path) -> list[tuple[str, list[str]]]:
     for node in ast.walk(ast.parse(path.read_text())):
         if isinstance(node, ast.Import):
             found += [(a.name, []) for a in node.names if a.name.split(".")[0] == "modelcards"]
-        elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
-            if node.module.split(".")[0] == "modelcards":
-                found.append((node.module, [a.name for a in node.names]))
+        elif (
+            isinstance(node, ast.ImportFrom)
+            and node.module
+            and node.level == 0
+            and node.module.split(".")[0] == "modelcards"
+        ):
+            found.append((node.module, [a.name for a in node.names]))
     return found
 
 
@@ -109,7 +113,8 @@ def _public_callables():
         elif inspect.isclass(obj) and obj.__module__.startswith("modelcards"):
             for attr, member in vars(obj).items():
                 fn = member.__func__ if isinstance(member, classmethod | staticmethod) else member
-                if inspect.isfunction(fn) and not attr.startswith("_"):
+                # model_* are pydantic's hooks, documented there
+                if inspect.isfunction(fn) and not attr.startswith(("_", "model_")):
                     yield f"{name}.{attr}", fn
 
 
