@@ -38,7 +38,7 @@ Example
 ...     options=mc.CardOptions(n_boot=100),
 ... )
 >>> [g.features["sex"] for g in result.assessment.groups]
-['F', 'M']
+['female', 'male']
 >>> result.policy.verdict
 'none'
 """

@@ -36,6 +36,11 @@ def group_metrics_spec(
 
     The HTML card embeds this directly: building a validated ``go.Figure`` costs more
     than the rest of the card's rendering.
+
+    Args:
+        result: Anything with ``groups``: an Assessment or a card's fairness section.
+        features: The feature set to draw.
+        metrics: The metrics to draw (default: the fairness-critical ones present).
     """
     groups = [g for g in result.groups if list(g.features) == list(features)]
     if metrics is None:
@@ -92,6 +97,11 @@ def group_metrics_figure(
     """Grouped bars: one bar per group and metric, with confidence-interval error bars.
 
     Groups under the minimum size are drawn hatched and marked "(small)" on the axis.
+
+    Args:
+        result: Anything with ``groups``: an Assessment or a card's fairness section.
+        features: The feature set to draw, e.g. ``["sex"]``.
+        metrics: The metrics to draw (default: the fairness-critical ones present).
     """
     return go.Figure(group_metrics_spec(result, features, metrics))
 
@@ -105,7 +115,12 @@ def _fmt(x):
 
 
 def probability_figure(probabilities: dict[str, float], positive: str) -> go.Figure:
-    """Class probabilities of one prediction, the positive class highlighted."""
+    """Class probabilities of one prediction, the positive class highlighted.
+
+    Args:
+        probabilities: Probability by class label.
+        positive: The positive class's label.
+    """
     classes = list(probabilities)
     fig = go.Figure(
         go.Bar(
@@ -127,7 +142,15 @@ def probability_figure(probabilities: dict[str, float], positive: str) -> go.Fig
 
 
 def sweep_figure(curve, feature: str, current, positive: str, threshold: float = 0.5):
-    """Predicted probability as one feature sweeps its range, the current input marked."""
+    """Predicted probability as one feature sweeps its range, the current input marked.
+
+    Args:
+        curve: ``sweep``'s result (value, probability, label).
+        feature: The swept input's name.
+        current: Its current value, marked on the curve (None: no marker).
+        positive: The positive class's label.
+        threshold: The decision threshold, drawn as a line (default 0.5).
+    """
     numeric = all(isinstance(v, int | float) for v in curve["value"])
     x = list(curve["value"]) if numeric else [_text(str(v)) for v in curve["value"]]
     trace = go.Scatter if numeric else go.Bar

@@ -28,6 +28,10 @@ def read_table(path: str | Path, *, categorical: Sequence[str] = ()) -> pd.DataF
     Parquet text columns named in ``categorical`` come back as categoricals with sorted
     categories (the file's dictionary pages, taken as they are), which saves hashing a
     million strings per column when they only serve as group labels.
+
+    Args:
+        path: The file.
+        categorical: Columns to read as categoricals where the file allows.
     """
     path = Path(path)
     if not path.exists():
@@ -84,7 +88,12 @@ def _text_columns(path: Path, names: Sequence[str]) -> list[str] | None:
 
 
 def read_csv_bytes(data: bytes, *, name: str) -> pd.DataFrame:
-    """Read an uploaded CSV held in memory, with the same messages as ``read_table``."""
+    """Read an uploaded CSV held in memory, with the same messages as ``read_table``.
+
+    Args:
+        data: The file's bytes.
+        name: The file's name, for messages.
+    """
     import io
 
     if not data:
@@ -102,7 +111,14 @@ def read_csv_bytes(data: bytes, *, name: str) -> pd.DataFrame:
 
 
 def require_columns(frame: pd.DataFrame, columns, *, where: str, role: str) -> None:
-    """Raise a DataError naming each missing column, with the closest match when there is one."""
+    """Raise a DataError naming each missing column, with the closest match when there is one.
+
+    Args:
+        frame: The data.
+        columns: The columns it must have.
+        where: How messages name the data (``"eval.csv"``).
+        role: What the columns are for (``"sensitive"``), for messages.
+    """
     have = [str(c) for c in frame.columns]
     for col in columns:
         if col in frame.columns:

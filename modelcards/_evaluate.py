@@ -89,6 +89,7 @@ class Assessment(BaseModel):
     notes: list[str]
 
     def feature_sets(self) -> list[list[str]]:
+        """The feature sets assessed, in order: each sensitive feature, then their intersection."""
         seen: list[list[str]] = []
         for g in self.groups:
             keys = list(g.features)
@@ -97,9 +98,22 @@ class Assessment(BaseModel):
         return seen
 
     def groups_for(self, features: Sequence[str]) -> list[GroupResult]:
+        """The groups of one feature set.
+
+        Args:
+            features: The feature set, e.g. ``["sex"]`` or ``["sex", "race"]``.
+        """
         return [g for g in self.groups if list(g.features) == list(features)]
 
     def disparity(self, metric: str, kind: str, features: Sequence[str]) -> Disparity:
+        """One metric's disparity within a feature set; KeyError when it was not computed.
+
+        Args:
+            metric: A metric (``"selection_rate"``) or a named summary
+                (``"equalized_odds_difference"``).
+            kind: ``"difference"`` or ``"ratio"``.
+            features: The feature set, e.g. ``["sex"]``.
+        """
         for d in self.disparities:
             if d.metric == metric and d.kind == kind and d.features == list(features):
                 return d
@@ -107,6 +121,14 @@ class Assessment(BaseModel):
 
 
 def group_label(features: Mapping[str, str]) -> str:
+    """A group as text: ``sex=F & race=Black``.
+
+    Args:
+        features: The group's value of each feature.
+
+    >>> group_label({"sex": "F", "race": "Black"})
+    'sex=F & race=Black'
+    """
     return " & ".join(f"{k}={v}" for k, v in features.items())
 
 
@@ -445,7 +467,15 @@ def prepare_groups(
     intersection: bool = True,
 ) -> Groups:
     """Check the target and encode the sensitive features (the half of ``assess`` that
-    does not need predictions)."""
+    does not need predictions).
+
+    Args:
+        y_true: The true outcomes, one per row.
+        sensitive_features: One column per sensitive feature (a DataFrame, a mapping of
+            name to values, or a named Series).
+        pos_label: The positive outcome (default 1).
+        intersection: Also group by the intersection of all features (default True).
+    """
     if isinstance(sensitive_features, pd.Series):
         sensitive_features = sensitive_features.to_frame()
     sf = pd.DataFrame(sensitive_features).reset_index(drop=True)
@@ -523,6 +553,22 @@ def assess(
 ) -> Assessment:
     """Per-group and intersectional metrics, disparities and bootstrap intervals.
 
+    Args:
+        y_true: The true outcomes, one per row (two distinct values).
+        y_pred: The predicted labels, in the target's values.
+        sensitive_features: One column per sensitive feature (a DataFrame, a mapping of
+            name to values, or a named Series); a missing value forms a ``(missing)`` group.
+        y_score: Scores or probabilities of the positive class, for ROC AUC (optional).
+        pos_label: The positive outcome (default 1).
+        n_boot: Bootstrap resamples for the intervals (default 1000).
+        seed: Seed of the resamples (default 0).
+        confidence: Interval level (default 0.95).
+        min_group_size: Smaller groups are flagged and left out of disparities (default 30).
+        intersection: Also assess the intersection of all features (default True).
+        reference_groups: Disparities of a feature against one of its groups instead of
+            between all groups, e.g. ``{"race": "White"}``.
+        progress: Called with a short message per phase.
+
     >>> import numpy as np, pandas as pd
     >>> rng = np.random.default_rng(0)
     >>> sf = pd.DataFrame({"sex": rng.choice(["F", "M"], 400)})
@@ -567,7 +613,19 @@ def assess_groups(
     reference_groups: Mapping[str, str] | None = None,
     progress: Callable[[str], None] | None = None,
 ) -> Assessment:
-    """``assess`` for groups already prepared by ``prepare_groups``."""
+    """``assess`` for groups already prepared by ``prepare_groups``.
+
+    Args:
+        prepared: From ``prepare_groups``.
+        y_pred: The predicted labels, in the target's values.
+        y_score: Scores or probabilities of the positive class, for ROC AUC (optional).
+        n_boot: Bootstrap resamples for the intervals (default 1000).
+        seed: Seed of the resamples (default 0).
+        confidence: Interval level (default 0.95).
+        min_group_size: Smaller groups are flagged and left out of disparities (default 30).
+        reference_groups: Disparities of a feature against one of its groups.
+        progress: Called with a short message per phase.
+    """
     if n_boot < 1:
         raise DataError(f"n_boot must be at least 1, got {n_boot}.")
     g = prepared

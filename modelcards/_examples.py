@@ -174,6 +174,10 @@ def register_examples(registry, *, progress: Callable[[str], None] = lambda msg:
 
     Idempotent: each version is matched by its ``modelcards.example`` tag, so a second
     run registers nothing. Returns the references registered by this call.
+
+    Args:
+        registry: Where to register them.
+        progress: Called with a short message per step.
     """
     from sklearn.metrics import accuracy_score, balanced_accuracy_score, roc_auc_score
     from sklearn.model_selection import train_test_split

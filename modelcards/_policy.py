@@ -91,6 +91,11 @@ class Policy(BaseModel):
     checks: list[Check]
 
     def evaluate(self, assessment: Assessment) -> PolicyResult:
+        """Every check's verdict on an assessment, and the overall verdict (the worst).
+
+        Args:
+            assessment: From ``assess`` or a card's pipeline.
+        """
         results = [_evaluate(c, assessment, self.source) for c in self.checks]
         return PolicyResult(
             verdict=_worst([r.verdict for r in results]) if results else "pass",
@@ -104,6 +109,11 @@ def no_policy() -> PolicyResult:
 
 
 def load_policy(path: str | Path) -> Policy:
+    """Read and validate a policy YAML file.
+
+    Args:
+        path: The file, e.g. ``policy.yaml``.
+    """
     path = Path(path)
     try:
         text = path.read_text()
@@ -113,6 +123,15 @@ def load_policy(path: str | Path) -> Policy:
 
 
 def parse_policy(text: str, *, source: str = "policy") -> Policy:
+    """Validate policy YAML text; errors name the line at fault.
+
+    Args:
+        text: The YAML, a mapping with a ``checks`` list.
+        source: How messages name it (default ``"policy"``).
+
+    >>> parse_policy("checks: [demographic_parity_ratio >= 0.8]").checks[0].scope
+    'disparity'
+    """
     try:
         root = yaml.compose(text)
     except yaml.YAMLError as exc:

@@ -54,7 +54,12 @@ def coerce_value(col, raw):
 
 
 def coerce_row(model, values: dict) -> pd.DataFrame:
-    """A one-row frame in the model's input types; DataError names the first bad input."""
+    """A one-row frame in the model's input types; DataError names the first bad input.
+
+    Args:
+        model: The loaded version (its signature gives the types).
+        values: The inputs by name; text (from a URL or a CSV) is converted.
+    """
     row = {}
     for col in model.inputs:
         try:
@@ -77,7 +82,12 @@ def _frame(model, rows: list[dict]) -> pd.DataFrame:
 
 
 def predict_row(model, frame: pd.DataFrame) -> Prediction:
-    """The label and class probabilities for the first row of ``frame``."""
+    """The label and class probabilities for the first row of ``frame``.
+
+    Args:
+        model: The loaded version.
+        frame: The inputs (``coerce_row``).
+    """
     features = model.features(frame)
     if not hasattr(model.model, "predict_proba"):
         return Prediction(str(model.model.predict(features)[0]), {}, None)
@@ -92,7 +102,12 @@ def predict_row(model, frame: pd.DataFrame) -> Prediction:
 
 
 def sweep_values(profile_col, points: int = 41) -> list:
-    """Values across the training range (numeric) or the levels seen (categorical)."""
+    """Values across the training range (numeric) or the levels seen (categorical).
+
+    Args:
+        profile_col: The input's training profile.
+        points: About how many numeric values (default 41).
+    """
     if profile_col.kind == "numeric":
         lo, hi = profile_col.min, profile_col.max
         if profile_col.integer:
@@ -103,7 +118,14 @@ def sweep_values(profile_col, points: int = 41) -> list:
 
 
 def sweep(model, frame: pd.DataFrame, feature: str, values: list) -> pd.DataFrame:
-    """Positive-class probability as ``feature`` takes each of ``values``, others fixed."""
+    """Positive-class probability as ``feature`` takes each of ``values``, others fixed.
+
+    Args:
+        model: The loaded version.
+        frame: One row of inputs (``coerce_row``).
+        feature: The input to vary.
+        values: Its values to try (``sweep_values``).
+    """
     rows = pd.concat([frame] * len(values), ignore_index=True)
     rows[feature] = pd.Series(values, dtype=frame[feature].dtype)
     labels, scores = model.predict_with_scores(rows)
@@ -150,7 +172,12 @@ def smallest_flip(model, frame: pd.DataFrame, feature: str, curve: pd.DataFrame)
 
 
 def flip_table(model, frame: pd.DataFrame) -> list[dict]:
-    """For every input: its value now, and the nearest value that flips the decision."""
+    """For every input: its value now, and the nearest value that flips the decision.
+
+    Args:
+        model: The loaded version (needs a training profile for the ranges).
+        frame: One row of inputs (``coerce_row``).
+    """
     rows = []
     for name in model.feature_names:
         col = model.profile.column(name)
@@ -176,7 +203,12 @@ class BatchResult:
 
 
 def score_batch(model, frame: pd.DataFrame) -> BatchResult:
-    """Check every row against the signature; score the good rows, list the bad ones."""
+    """Check every row against the signature; score the good rows, list the bad ones.
+
+    Args:
+        model: The loaded version.
+        frame: The uploaded rows, at most ``MAX_BATCH_ROWS``.
+    """
     if len(frame) > MAX_BATCH_ROWS:
         raise DataError(
             f"The file has {len(frame):,} rows; the demo scores at most {MAX_BATCH_ROWS:,}.",
@@ -217,7 +249,11 @@ _FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 
 
 def csv_safe(frame: pd.DataFrame) -> pd.DataFrame:
-    """Neutralise cells a spreadsheet would run as formulas (OWASP: prefix with ')."""
+    """Neutralise cells a spreadsheet would run as formulas (OWASP: prefix with ').
+
+    Args:
+        frame: The rows to download; a copy is returned.
+    """
     out = frame.copy()
     for col in out.columns:
         if out[col].dtype == object or pd.api.types.is_string_dtype(out[col]):

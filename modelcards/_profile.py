@@ -49,6 +49,11 @@ class Profile(BaseModel):
     columns: list[ColumnProfile]
 
     def column(self, name: str) -> ColumnProfile:
+        """One column's profile; KeyError naming the known columns when it is not profiled.
+
+        Args:
+            name: The column.
+        """
         for col in self.columns:
             if col.name == name:
                 return col
@@ -56,7 +61,11 @@ class Profile(BaseModel):
         raise KeyError(f"column {name!r} is not in the profile (columns: {known})")
 
     def out_of_range(self, row: dict) -> list[str]:
-        """Plain-language warnings for values outside the training range or levels."""
+        """Plain-language warnings for values outside the training range or levels.
+
+        Args:
+            row: Input values by column name; columns the profile lacks are ignored.
+        """
         warnings = []
         for col in self.columns:
             if col.name not in row or row[col.name] is None:
@@ -79,6 +88,9 @@ def _fmt(x: float) -> str:
 
 def profile_frame(df: pd.DataFrame) -> Profile:
     """Profile every column of a frame.
+
+    Args:
+        df: The training inputs.
 
     >>> import pandas as pd
     >>> p = profile_frame(pd.DataFrame({"age": [20, 30, 40], "sex": ["F", "M", "F"]}))

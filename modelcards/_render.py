@@ -108,7 +108,11 @@ def plotlyjs_bytes() -> bytes:
 
 
 def render_html_parts(card: ModelCard) -> tuple[str, str]:
-    """The HTML before and after the inline plotly.js (``render_html`` joins them)."""
+    """The HTML before and after the inline plotly.js (``render_html`` joins them).
+
+    Args:
+        card: The card.
+    """
     ctx = _context(card)
     for i, s in enumerate(ctx["sets"]):
         s["chart_id"] = f"chart-{i}"
@@ -121,7 +125,13 @@ def render_html_parts(card: ModelCard) -> tuple[str, str]:
 
 
 def render_html(card: ModelCard, *, plotlyjs: str | None = None) -> str:
-    """Self-contained HTML: CSS and plotly.js inline, so it opens with no network."""
+    """Self-contained HTML: CSS and plotly.js inline, so it opens with no network.
+
+    Args:
+        card: The card.
+        plotlyjs: Script text to inline instead of plotly.js (the golden tests use a
+            placeholder); None for the real bundle.
+    """
     before, after = render_html_parts(card)
     if plotlyjs is None:
         return before + plotlyjs_bytes().decode() + after
@@ -130,7 +140,11 @@ def render_html(card: ModelCard, *, plotlyjs: str | None = None) -> str:
 
 def render_markdown(card: ModelCard) -> str:
     """Markdown with Hugging Face-style YAML front matter (``model-index`` holds the
-    overall metrics)."""
+    overall metrics).
+
+    Args:
+        card: The card.
+    """
     overall = card.quantitative_analyses.overall.metrics
     front = {
         "license": card.model_details.license or "other",
@@ -164,4 +178,9 @@ def render_markdown(card: ModelCard) -> str:
 
 
 def render_json(card: ModelCard) -> str:
+    """The card's data as indented JSON, valid against the published schema.
+
+    Args:
+        card: The card.
+    """
     return card.model_dump_json(indent=2) + "\n"

@@ -121,7 +121,12 @@ def _extra_from_env() -> list[str]:
 
 
 def load_skops(path: str | os.PathLike, *, trusted_types: Iterable[str] = ()) -> object:
-    """Load a skops file after checking every type in it against the allow-list."""
+    """Load a skops file after checking every type in it against the allow-list.
+
+    Args:
+        path: The ``.skops`` file.
+        trusted_types: More type names to trust, e.g. ``["mypkg.MyTransformer"]``.
+    """
     extra = [*trusted_types, *_extra_from_env()]
     found = skops_types(path)
     refused = sorted(n for n, fn in found.items() if not is_trusted(n, extra, function=fn))

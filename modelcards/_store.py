@@ -71,6 +71,7 @@ class EdgeCaseRecord:
 
 
 def default_url() -> str:
+    """The store's SQLAlchemy URL: ``MODELCARDS_DB_URL``, else SQLite in the home folder."""
     url = os.environ.get("MODELCARDS_DB_URL")
     if url:
         return url
@@ -117,6 +118,17 @@ class Store:
         version: int | None = None,
         app: str = "streamlit",
     ) -> int:
+        """Save a named edge case; returns its id.
+
+        Args:
+            model: The registered model's name (cases belong to a model, not a version).
+            name: A short name (required).
+            inputs: The inputs by name.
+            expected: The outcome the person expects, if given.
+            note: Why the case matters, if given.
+            version: The version it was saved from, if any.
+            app: Which app saved it (default ``"streamlit"``).
+        """
         if not name or not name.strip():
             raise DataError("An edge case needs a name.", hint="Give it a short name.")
         with self.engine.begin() as conn:
@@ -135,6 +147,11 @@ class Store:
             return int(result.inserted_primary_key[0])
 
     def edge_cases(self, model: str) -> list[EdgeCaseRecord]:
+        """The saved edge cases of a model, oldest first.
+
+        Args:
+            model: The registered model's name.
+        """
         with self.engine.connect() as conn:
             rows = (
                 conn.execute(
@@ -153,6 +170,16 @@ class Store:
     def add_flag(
         self, *, model: str, version: int, inputs: dict, prediction, comment: str, app: str
     ) -> int:
+        """Store a flag on a prediction; returns its id.
+
+        Args:
+            model: The registered model's name.
+            version: The version that answered.
+            inputs: The inputs by name.
+            prediction: The answer shown.
+            comment: What is wrong with it (required).
+            app: Which app the flag came from.
+        """
         if not comment or not comment.strip():
             raise DataError(
                 "Say what is wrong with the prediction.",
@@ -173,6 +200,11 @@ class Store:
             return int(result.inserted_primary_key[0])
 
     def flags(self, model: str | None = None) -> list[dict]:
+        """Every flag, oldest first, as mappings of the table's columns.
+
+        Args:
+            model: Only this model's flags; None (the default) for all.
+        """
         query = select(flags).order_by(flags.c.id)
         if model is not None:
             query = query.where(flags.c.model == model)
@@ -181,6 +213,11 @@ class Store:
 
 
 def spec_edge_cases(card_spec: dict | None) -> list[EdgeCaseRecord]:
+    """The edge cases written in a card spec, as records.
+
+    Args:
+        card_spec: The spec mapping stored with a version, or None.
+    """
     out = []
     for case in (card_spec or {}).get("edge_cases", []) or []:
         out.append(
