@@ -182,22 +182,54 @@ def test_what_if_sweeps_a_feature_and_finds_decision_flips(examples_registry):
     no_failure(at)
     at.selectbox(key=key("whatif_feature", 1)).select("checks").run()
     assert len(at.get("plotly_chart")) == 1
-    flips = at.dataframe[0].value
-    assert list(flips["feature"]) == ["year", "age", "employed", "citizen", "checks"]
+    flips = at.dataframe[0].value.set_index("feature")
+    assert list(flips.index) == ["year", "age", "employed", "citizen", "checks"]
+    model = examples_registry.load("models:/arrests-release@champion")
+    base = predict_row(model, coerce_row(model, INPUTS)).label
+    flipping = [f for f in flips.index if "no value" not in flips.loc[f, "flips at"]]
+    assert flipping, "some input flips this decision"
+    for feature in flipping:
+        at_value = flips.loc[feature, "flips at"]
+        # The value shown really changes the decision...
+        assert predict_row(model, coerce_row(model, {**INPUTS, feature: at_value})).label != base
+        if feature in ("year", "age", "checks"):  # ...and is the nearest whole number that does
+            step = 1 if int(at_value) > INPUTS[feature] else -1
+            before = {**INPUTS, feature: int(at_value) - step}
+            assert predict_row(model, coerce_row(model, before)).label == base
+            assert flips.loc[feature, "change"] == f"{int(at_value) - INPUTS[feature]:+d}"
 
 
 def test_edge_cases_run_all_compares_expected_and_actual(examples_registry, tmp_path, monkeypatch):
     monkeypatch.setenv("MODELCARDS_DB_URL", f"sqlite:///{tmp_path / 'demo.db'}")
-    Store().add_edge_case(
-        model="arrests-release", name="saved one", inputs=INPUTS, expected="Yes", app="test"
+    model = examples_registry.load("models:/arrests-release@challenger")
+    answer = predict_row(model, coerce_row(model, INPUTS)).label
+    wrong = next(c for c in model.classes if c != answer)
+    store = Store()
+    store.add_edge_case(
+        model="arrests-release", name="saved right", inputs=INPUTS, expected=answer, app="test"
+    )
+    store.add_edge_case(
+        model="arrests-release", name="saved wrong", inputs=INPUTS, expected=wrong, app="test"
     )
     at = page("edge_cases")
     at.button(key="run_all").click().run()
     no_failure(at)
-    table = at.dataframe[0].value
-    assert list(table["case"])[-1] == "saved one" and len(table) == 4
-    assert set(table["as expected"]) <= {"yes", "NO"}
+    table = at.dataframe[0].value.set_index("case")
+    assert list(table.index)[-2:] == ["saved right", "saved wrong"] and len(table) == 5
+    # Every row's verdict is the comparison of its own expected and actual answers.
+    for case, row in table.iterrows():
+        spec_case = next((c for c in model.card_spec["edge_cases"] if c["name"] == case), None)
+        inputs = INPUTS if spec_case is None else spec_case["inputs"]
+        actual = predict_row(model, coerce_row(model, inputs)).label
+        assert row["actual"] == actual, case
+        if row["expected"]:
+            assert row["as expected"] == ("yes" if row["expected"] == actual else "NO"), case
+    assert table.loc["saved right", "as expected"] == "yes"
+    assert table.loc["saved wrong", "as expected"] == "NO"
+    judged = (table["as expected"] != "").sum()
+    passed = (table["as expected"] == "yes").sum()
     assert at.metric[0].label == "As expected"
+    assert at.metric[0].value == f"{passed} of {judged}"
 
 
 def test_the_fairness_audit_matches_the_card_generator(examples_registry):
@@ -222,10 +254,20 @@ def test_the_fairness_audit_needs_a_feature(examples_registry):
     assert "Choose at least one sensitive feature" in at.info[0].value
 
 
-def test_the_card_page_offers_three_downloads(examples_registry):
-    at = page("card")
+def test_the_card_page_shows_the_chosen_versions_card_and_offers_three_formats(
+    examples_registry,
+):
+    at = page("card", model="arrests-release", ref="1")
     no_failure(at)
-    assert len(at.get("download_button")) == 3
+    labels = sorted(b.proto.label for b in at.get("download_button"))
+    assert labels == ["Download HTML", "Download JSON", "Download Markdown"]
+    (frame,) = at.get("iframe")
+    html = frame.proto.srcdoc
+    assert "<title>Model Card: arrests-release v1</title>" in html
+    assert "<code>models:/arrests-release/1</code>" in html
+    at.sidebar.selectbox(key="ref").select("2").run()
+    (frame,) = at.get("iframe")
+    assert "<title>Model Card: arrests-release v2</title>" in frame.proto.srcdoc
 
 
 def test_with_a_password_only_the_prompt_shows_until_it_is_given(examples_registry, monkeypatch):
@@ -239,3 +281,77 @@ def test_with_a_password_only_the_prompt_shows_until_it_is_given(examples_regist
     at.text_input(key="_password").input("s3cret")
     at.button[0].click().run()
     assert at.title[0].value == "Model"
+
+
+# -- state belongs to one model version ---------------------------------------------------
+SWITCHABLE = (
+    "import streamlit as st\n"
+    "from apps.demo import run_page\n"
+    "run_page(st.session_state.get('test_page', 'try_it'))\n"
+)
+
+
+@pytest.fixture(scope="module")
+def two_models_home(tmp_path_factory, fitted):
+    """The example models and a loan model whose inputs share no name with theirs."""
+    import os
+
+    from sklearn.linear_model import LogisticRegression
+
+    from modelcards import Registry, register_examples, synthesize
+
+    home = tmp_path_factory.mktemp("two-models")
+    old = os.environ.pop("MLFLOW_TRACKING_URI", None)
+    try:
+        reg = Registry(home=home)
+        register_examples(reg)
+        data = synthesize(1_000, seed=0)
+        features = ["income", "tenure_years", "credit_lines"]
+        reg.register(
+            LogisticRegression(max_iter=1000).fit(data[features], data["approved"]),
+            name="loan-approval",
+            X_train=data[features],
+            evaluation=data[[*features, "approved", "sex"]],
+            target="approved",
+            positive_label=1,
+            sensitive_features=["sex"],
+            alias="champion",
+        )
+    finally:
+        if old is not None:
+            os.environ["MLFLOW_TRACKING_URI"] = old
+    return home
+
+
+def test_what_if_on_another_model_uses_that_models_inputs(two_models_home, monkeypatch):
+    monkeypatch.setenv("MODELCARDS_HOME", str(two_models_home))
+    at = AppTest.from_string(SWITCHABLE, default_timeout=90)
+    for k, v in deep_link().items():
+        at.query_params[k] = str(v)
+    at.run()
+    no_failure(at)
+    assert at.metric[0].label == "Prediction"  # Try it on arrests-release
+    at.sidebar.selectbox(key="model").select("loan-approval")
+    at.session_state["test_page"] = "what_if"
+    at.run()
+    no_failure(at)
+    assert not at.error, [e.value for e in at.error]
+    assert at.caption[1].value.startswith("Starting from the inputs on Try it: income = ")
+    assert at.selectbox(key=key("whatif_feature", 1, "loan-approval")).options == [
+        "income",
+        "tenure_years",
+        "credit_lines",
+    ]
+
+
+def test_edge_cases_run_for_one_version_do_not_run_by_themselves_for_another(examples_registry):
+    at = page("edge_cases", model="arrests-release", ref="@challenger")
+    at.button(key="run_all").click().run()
+    no_failure(at)
+    assert len(at.dataframe) >= 1 and at.metric[0].label == "As expected"
+    at.sidebar.selectbox(key="ref").select("1").run()
+    no_failure(at)
+    # Version 1 has not been run: no results until its own "Run all".
+    assert not at.metric and not at.dataframe
+    at.button(key="run_all").click().run()
+    assert at.metric[0].label == "As expected"
