@@ -11,7 +11,7 @@ from modelcards import (
     column_profile,
     format_rate,
     markdown_text,
-    metric_label,
+    metric_specs,
     verdict_display,
 )
 
@@ -67,13 +67,12 @@ def card_overview(card: ModelCard) -> None:
         verdict_banner("Fairness policy", card.policy.verdict, card.policy.source)
         overall = card.quantitative_analyses.overall
         cols = st.columns(3)
-        for col, metric in zip(
-            cols, ["accuracy_score", "balanced_accuracy_score", "roc_auc_score"], strict=True
-        ):
+        for col, spec in zip(cols, metric_specs(overview=True), strict=True):
+            metric = spec.name
             e = overall.metrics.get(metric)
             if e is not None and e.value is not None:
                 col.metric(
-                    metric_label(metric),
+                    spec.label,
                     f"{e.value:.3f}",
                     help=f"95% CI {format_rate(e.ci_low)} to {format_rate(e.ci_high)}, "
                     f"n={overall.n:,}",

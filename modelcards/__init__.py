@@ -198,6 +198,8 @@ _EXPORTS: dict[str, tuple[str, str]] = {
             "verdict_display",
         )
     },
+    "spec_model": ("._card", "spec_model"),
+    "merge_sections": ("._card", "merge_sections"),
 }
 
 __all__ = [
@@ -281,6 +283,7 @@ __all__ = [
     "load_spec",
     "make_card",
     "markdown_text",
+    "merge_sections",
     "metric_definition",
     "metric_label",
     "metric_specs",
@@ -305,6 +308,7 @@ __all__ = [
     "resolve_spec",
     "score_batch",
     "spec_edge_cases",
+    "spec_model",
     "sweep",
     "sweep_figure",
     "sweep_values",
@@ -327,7 +331,9 @@ if TYPE_CHECKING:  # pragma: no cover
         computed_sections,
         json_schema,
         load_spec,
+        merge_sections,
         parse_spec,
+        spec_model,
         written_fields,
     )
     from ._charts import KEY_METRICS, group_metrics_figure, probability_figure, sweep_figure

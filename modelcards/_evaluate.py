@@ -459,6 +459,33 @@ def _small_int(k: int) -> type:
     return np.uint8 if k <= 2**8 else np.int16 if k <= 2**15 else np.int64
 
 
+def _fine_groups(
+    codes: list[np.ndarray], sizes: list[int], n_rows: int
+) -> tuple[np.ndarray, np.ndarray]:
+    """The finest grouping, the intersection of all features: every row's group
+    (0..n_fine-1, only combinations that occur) and each group's level per feature."""
+    combos = int(np.prod(sizes, dtype=float))
+    if combos >= 2**62:  # the mixed-radix code would overflow
+        raise DataError(
+            f"The sensitive columns have {' x '.join(map(str, sizes))} distinct values: too "
+            "many combinations to compare groups.",
+            hint="Choose columns that name groups (a few to a few hundred values each).",
+        )
+    fine = np.zeros(n_rows, dtype=np.int64)
+    for c, k in zip(codes, sizes, strict=True):
+        fine = fine * k + c
+    # Renumber the combinations that occur as 0..n_fine-1: a bincount when there are few
+    # possible combinations, a sort otherwise.
+    if combos <= max(n_rows, 1 << 16):
+        used = np.flatnonzero(np.bincount(fine, minlength=combos))
+        renumber = np.zeros(combos, dtype=np.int64)
+        renumber[used] = np.arange(len(used))
+        fine = renumber[fine]
+    else:
+        used, fine = np.unique(fine, return_inverse=True)
+    return fine, np.stack(np.unravel_index(used, sizes), axis=1)  # (n_fine, n_features)
+
+
 def prepare_groups(
     y_true,
     *,
@@ -490,29 +517,8 @@ def prepare_groups(
     names = [str(c) for c in sf.columns]
     codes, levels = _encode(sf)
 
-    # Finest grouping: the intersection of all features, as one mixed-radix code.
-    sizes = [len(lv) for lv in levels]
-    combos = int(np.prod(sizes, dtype=float))
-    if combos >= 2**62:  # the mixed-radix code would overflow
-        raise DataError(
-            f"The sensitive columns have {' x '.join(map(str, sizes))} distinct values: too "
-            "many combinations to compare groups.",
-            hint="Choose columns that name groups (a few to a few hundred values each).",
-        )
-    fine = np.zeros(n_rows, dtype=np.int64)
-    for c, k in zip(codes, sizes, strict=True):
-        fine = fine * k + c
-    # Renumber the combinations that occur as 0..n_fine-1: a bincount when there are few
-    # possible combinations, a sort otherwise.
-    if combos <= max(n_rows, 1 << 16):
-        used = np.flatnonzero(np.bincount(fine, minlength=combos))
-        renumber = np.zeros(combos, dtype=np.int64)
-        renumber[used] = np.arange(len(used))
-        fine = renumber[fine]
-    else:
-        used, fine = np.unique(fine, return_inverse=True)
-    n_fine = len(used)
-    fine_levels = np.stack(np.unravel_index(used, sizes), axis=1)  # (n_fine, n_features)
+    fine, fine_levels = _fine_groups(codes, [len(lv) for lv in levels], n_rows)
+    n_fine = len(fine_levels)
 
     # Feature sets: each feature alone, then the intersection of all of them.
     sets: list[tuple[list[str], np.ndarray, list[dict[str, str]]]] = []
@@ -628,142 +634,45 @@ def assess_groups(
     """
     if n_boot < 1:
         raise DataError(f"n_boot must be at least 1, got {n_boot}.")
+    say = progress or (lambda msg: None)
     g = prepared
-    n_rows, yt, n_fine, sets = g.n_rows, g.yt, g.n_fine, g.sets
-    if len(y_pred) != n_rows:
-        raise DataError(f"y_pred has {len(y_pred)} rows but the sensitive features have {n_rows}.")
-    score = None
-    if y_score is not None:
-        score = np.ascontiguousarray(np.asarray(y_score, dtype=float).ravel())
-        if len(score) != n_rows or np.isnan(score).any():
-            bad = int(np.isnan(score).sum()) if len(score) == n_rows else "a different number of"
-            raise DataError(
-                f"The scores have {bad} missing values.", hint="Every row needs a score."
-            )
-        # Every reported group as a grouping of fine groups: overall, each feature's
-        # levels, and the intersection. The AUC's sorts and passes release the GIL: they
-        # run on a second core while this one checks the predictions and does the
-        # count-table work.
-        groupings = [(None, 1)]
-        groupings += [
-            (c, len(s[2]), size) for c, s, size in zip(g.row_codes, sets, g.sizes, strict=True)
-        ]
-        auc_job = background(auc_by_group, score, yt, groupings)
+    if len(y_pred) != g.n_rows:
+        raise DataError(
+            f"y_pred has {len(y_pred)} rows but the sensitive features have {g.n_rows}."
+        )
+    score = _checked_scores(y_score, g.n_rows)
+    # The AUC's sorts and passes release the GIL: they run on a second core while this
+    # one checks the predictions and does the count-table work.
+    auc_job = (
+        background(auc_by_group, score, g.yt, _auc_groupings(g)) if score is not None else None
+    )
     yp, _ = _binary(
         y_pred, name="the predictions", pos_label=g.pos_label, labels=g.labels | {g.pos_label}
     )
-
-    cells = np.add(g.cell, yp, dtype=g.cell.dtype)
-    counts = np.bincount(cells, minlength=n_fine * 4).reshape(n_fine, 2, 2)
-    if progress:
-        progress(f"bootstrapping {n_boot} resamples of the count table")
-    rng = np.random.default_rng(seed)
-    share = counts.reshape(-1) / n_rows
-    draws = rng.multinomial(n_rows, share, size=n_boot).reshape(n_boot, n_fine, 2, 2)
-    q = [(1 - confidence) / 2, 1 - (1 - confidence) / 2]
-
-    def interval(samples: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        return _quantiles(samples, q)
-
-    def describe(n_groups, tab, boot):
-        """Rate metrics: point values, intervals, and resamples for the disparities."""
-        point = rates(tab[:, 0, 0], tab[:, 0, 1], tab[:, 1, 0], tab[:, 1, 1])
-        sampled = rates(boot[..., 0, 0], boot[..., 0, 1], boot[..., 1, 0], boot[..., 1, 1])
-        n = tab.sum(axis=(1, 2))
-        ests: dict[int, dict[str, Estimate]] = {
-            k: {"count": _est(n[k], n[k], n[k])} for k in range(n_groups)
-        }
-        # One quantile pass over every metric's resamples (n_boot x metrics*groups).
-        lo, hi = interval(np.concatenate([sampled[m] for m in RATE_METRICS], axis=1))
-        for j, m in enumerate(RATE_METRICS):
-            for k in range(n_groups):
-                i = j * n_groups + k
-                ests[k][m] = _est(point[m][k], lo[i], hi[i])
-        return ests, {m: sampled[m] for m in RATE_METRICS}, n
-
-    # Overall (one group holding every row), then each feature set.
-    tables = [(counts.sum(axis=0)[None], draws.sum(axis=1)[:, None])]
-    for _, mapping, group_labels in sets:
-        n_groups = len(group_labels)
-        tab = np.zeros((n_groups, 2, 2), dtype=np.int64)
-        np.add.at(tab, mapping, counts)
-        boot = np.zeros((n_boot, n_groups, 2, 2), dtype=np.int64)
-        for k in range(n_groups):
-            boot[:, k] = draws[:, mapping == k].sum(axis=1)
-        tables.append((tab, boot))
-    described = [describe(len(tab), tab, boot) for tab, boot in tables]
-
-    if score is not None:
-        if progress:
-            progress("ROC AUC by group")
-        auc_all, se_all = auc_job.result()
-        z = _z(confidence)
-        offsets = np.cumsum([0] + [len(tab) for tab, _ in tables])
-        for salt, (ests, samples, _) in enumerate(described):
-            auc = auc_all[offsets[salt] : offsets[salt + 1]]
-            se = se_all[offsets[salt] : offsets[salt + 1]]
-            # AUC is not a function of the count table: its resamples for disparities are
-            # drawn from the DeLong normal approximation, independently per group.
-            noise = np.random.default_rng([seed, salt]).standard_normal((n_boot, len(auc)))
-            samples["roc_auc_score"] = np.clip(auc + noise * se, 0, 1)
-            for k in range(len(auc)):
-                lo, hi = (auc[k] - z * se[k], auc[k] + z * se[k])
-                ests[k]["roc_auc_score"] = _est(auc[k], max(lo, 0.0), min(hi, 1.0))
-
+    say(f"bootstrapping {n_boot} resamples of the count table")
+    tables = _count_tables(g, yp, n_boot=n_boot, seed=seed)
+    q = ((1 - confidence) / 2, 1 - (1 - confidence) / 2)
+    described = [_describe(tab, boot, q) for tab, boot in tables]
+    if auc_job is not None:
+        say("ROC AUC by group")
+        _add_auc(described, auc_job.result(), confidence=confidence, seed=seed, n_boot=n_boot)
     overall = GroupResult(
         features={},
-        n=n_rows,
-        positives=int(yt.sum()),
-        negatives=int(n_rows - yt.sum()),
+        n=g.n_rows,
+        positives=int(g.yt.sum()),
+        negatives=int(g.n_rows - g.yt.sum()),
         small=False,
-        metrics=described[0][0][0],
+        metrics=described[0].estimates[0],
     )
-    notes: list[str] = []
     groups: list[GroupResult] = []
     disparities: list[Disparity] = []
-    for (features, _, group_labels), (tab, _), (ests, samples, n) in zip(
-        sets, tables[1:], described[1:], strict=True
-    ):
-        if progress:
-            progress(f"metrics by {' & '.join(features)}")
-        n_groups = len(group_labels)
-        small = n < min_group_size
-        present = n > 0
-        for k in range(n_groups):
-            if not present[k]:
-                continue
-            groups.append(
-                GroupResult(
-                    features=group_labels[k],
-                    n=int(n[k]),
-                    positives=int(tab[k, 1].sum()),
-                    negatives=int(tab[k, 0].sum()),
-                    small=bool(small[k]),
-                    metrics=ests[k],
-                )
-            )
-        keep = present & ~small
-        left_out = [
-            group_label(group_labels[k]) for k in range(n_groups) if present[k] and small[k]
-        ]
-        ref_index = _reference(features, group_labels, reference_groups, keep)
-        pt = {
-            m: np.array([ests[k][m].value for k in range(n_groups)], dtype=float) for m in samples
-        }
-        reference = group_label(group_labels[ref_index]) if ref_index is not None else None
-        disparities += _disparities(
-            features, pt, samples, keep, ref_index, reference, left_out, interval
-        )
-        if left_out:
-            notes.append(
-                f"By {' & '.join(features)}: {len(left_out)} group(s) under {min_group_size} "
-                f"rows are flagged and left out of the disparities ({', '.join(left_out)})."
-            )
-        if keep.sum() < 2:
-            notes.append(
-                f"By {' & '.join(features)}: fewer than two groups have {min_group_size} rows "
-                "or more, so its disparities are undefined."
-            )
+    notes: list[str] = []
+    for (features, _, labels), (tab, _), d in zip(g.sets, tables[1:], described[1:], strict=True):
+        say(f"metrics by {' & '.join(features)}")
+        part = _feature_set(features, labels, tab, d, q, min_group_size, reference_groups)
+        groups += part.groups
+        disparities += part.disparities
+        notes += part.notes
     if score is not None and any(r.metrics["roc_auc_score"].value is None for r in groups):
         notes.append("ROC AUC is undefined for groups with only one class in the target.")
     return Assessment(
@@ -778,6 +687,161 @@ def assess_groups(
         min_group_size=min_group_size,
         notes=notes,
     )
+
+
+def _checked_scores(y_score, n_rows: int) -> np.ndarray | None:
+    """The scores as a contiguous float array; a DataError when any is missing."""
+    if y_score is None:
+        return None
+    score = np.ascontiguousarray(np.asarray(y_score, dtype=float).ravel())
+    if len(score) != n_rows or np.isnan(score).any():
+        bad = int(np.isnan(score).sum()) if len(score) == n_rows else "a different number of"
+        raise DataError(f"The scores have {bad} missing values.", hint="Every row needs a score.")
+    return score
+
+
+def _auc_groupings(g: Groups) -> list[tuple]:
+    """Every reported grouping for ``auc_by_group``: overall, each feature's levels, and
+    the intersection, with the groups' sizes."""
+    groupings: list[tuple] = [(None, 1)]
+    groupings += [
+        (codes, len(s[2]), size)
+        for codes, s, size in zip(g.row_codes, g.sets, g.sizes, strict=True)
+    ]
+    return groupings
+
+
+def _count_tables(g: Groups, yp: np.ndarray, *, n_boot: int, seed: int) -> list[tuple]:
+    """(count table, resampled tables) for overall and then every feature set.
+
+    A row bootstrap draws the (fine group, label, prediction) table from a multinomial
+    with the observed cell shares: one draw for all resamples; coarser groupings are
+    sums of fine groups.
+    """
+    cells = np.add(g.cell, yp, dtype=g.cell.dtype)
+    counts = np.bincount(cells, minlength=g.n_fine * 4).reshape(g.n_fine, 2, 2)
+    rng = np.random.default_rng(seed)
+    share = counts.reshape(-1) / g.n_rows
+    draws = rng.multinomial(g.n_rows, share, size=n_boot).reshape(n_boot, g.n_fine, 2, 2)
+    tables = [(counts.sum(axis=0)[None], draws.sum(axis=1)[:, None])]
+    for _, mapping, group_labels in g.sets:
+        n_groups = len(group_labels)
+        tab = np.zeros((n_groups, 2, 2), dtype=np.int64)
+        np.add.at(tab, mapping, counts)
+        boot = np.zeros((n_boot, n_groups, 2, 2), dtype=np.int64)
+        for k in range(n_groups):
+            boot[:, k] = draws[:, mapping == k].sum(axis=1)
+        tables.append((tab, boot))
+    return tables
+
+
+@dataclass
+class _Described:
+    """One grouping's estimates per group, resampled values per metric, group sizes."""
+
+    estimates: dict[int, dict[str, Estimate]]
+    samples: dict[str, np.ndarray]
+    n: np.ndarray
+
+
+def _describe(tab: np.ndarray, boot: np.ndarray, q: Sequence[float]) -> _Described:
+    """Rate metrics of one grouping: point values, intervals, and the resamples that the
+    disparities' intervals come from."""
+    n_groups = len(tab)
+    point = rates(tab[:, 0, 0], tab[:, 0, 1], tab[:, 1, 0], tab[:, 1, 1])
+    sampled = rates(boot[..., 0, 0], boot[..., 0, 1], boot[..., 1, 0], boot[..., 1, 1])
+    n = tab.sum(axis=(1, 2))
+    ests: dict[int, dict[str, Estimate]] = {
+        k: {"count": _est(n[k], n[k], n[k])} for k in range(n_groups)
+    }
+    # One quantile pass over every metric's resamples (n_boot x metrics*groups).
+    lo, hi = _quantiles(np.concatenate([sampled[m] for m in RATE_METRICS], axis=1), q)
+    for j, m in enumerate(RATE_METRICS):
+        for k in range(n_groups):
+            i = j * n_groups + k
+            ests[k][m] = _est(point[m][k], lo[i], hi[i])
+    return _Described(ests, {m: sampled[m] for m in RATE_METRICS}, n)
+
+
+def _add_auc(
+    described: list[_Described], auc: tuple, *, confidence: float, seed: int, n_boot: int
+) -> None:
+    """ROC AUC with DeLong intervals into every grouping's estimates and samples."""
+    auc_all, se_all = auc
+    z = _z(confidence)
+    offsets = np.cumsum([0] + [len(d.estimates) for d in described])
+    for salt, d in enumerate(described):
+        a = auc_all[offsets[salt] : offsets[salt + 1]]
+        se = se_all[offsets[salt] : offsets[salt + 1]]
+        # AUC is not a function of the count table: its resamples for disparities are
+        # drawn from the DeLong normal approximation, independently per group.
+        noise = np.random.default_rng([seed, salt]).standard_normal((n_boot, len(a)))
+        d.samples["roc_auc_score"] = np.clip(a + noise * se, 0, 1)
+        for k in range(len(a)):
+            lo, hi = (a[k] - z * se[k], a[k] + z * se[k])
+            d.estimates[k]["roc_auc_score"] = _est(a[k], max(lo, 0.0), min(hi, 1.0))
+
+
+@dataclass
+class _FeatureSetPart:
+    groups: list[GroupResult]
+    disparities: list[Disparity]
+    notes: list[str]
+
+
+def _feature_set(
+    features: list[str],
+    group_labels: list[dict[str, str]],
+    tab: np.ndarray,
+    d: _Described,
+    q: Sequence[float],
+    min_group_size: int,
+    reference_groups: Mapping[str, str] | None,
+) -> _FeatureSetPart:
+    """One feature set's groups (those with rows), its disparities and its notes."""
+    n_groups = len(group_labels)
+    small = d.n < min_group_size
+    present = d.n > 0
+    groups = [
+        GroupResult(
+            features=group_labels[k],
+            n=int(d.n[k]),
+            positives=int(tab[k, 1].sum()),
+            negatives=int(tab[k, 0].sum()),
+            small=bool(small[k]),
+            metrics=d.estimates[k],
+        )
+        for k in range(n_groups)
+        if present[k]
+    ]
+    keep = present & ~small
+    left_out = [group_label(group_labels[k]) for k in range(n_groups) if present[k] and small[k]]
+    ref_index = _reference(features, group_labels, reference_groups, keep)
+    pt = {
+        m: np.array([d.estimates[k][m].value for k in range(n_groups)], dtype=float)
+        for m in d.samples
+    }
+    reference = group_label(group_labels[ref_index]) if ref_index is not None else None
+
+    def interval(samples: np.ndarray) -> tuple[np.ndarray, ...]:
+        return _quantiles(samples, q)
+
+    disparities = _disparities(
+        features, pt, d.samples, keep, ref_index, reference, left_out, interval
+    )
+    notes = []
+    by = " & ".join(features)
+    if left_out:
+        notes.append(
+            f"By {by}: {len(left_out)} group(s) under {min_group_size} rows are flagged and "
+            f"left out of the disparities ({', '.join(left_out)})."
+        )
+    if keep.sum() < 2:
+        notes.append(
+            f"By {by}: fewer than two groups have {min_group_size} rows or more, so its "
+            "disparities are undefined."
+        )
+    return _FeatureSetPart(groups, disparities, notes)
 
 
 def _disparities(features, pt, samples, keep, ref_index, reference, left_out, interval):

@@ -52,6 +52,7 @@ class MetricSpec:
         kind: ``"count"``, ``"rate"`` (a function of the confusion-matrix counts) or
             ``"score"`` (needs the model's scores).
         key: Fairness-critical: charted by default and shown first.
+        overview: One of the few overall figures a model's summary page shows.
     """
 
     name: str
@@ -61,6 +62,7 @@ class MetricSpec:
     better: Better
     kind: MetricKind
     key: bool = False
+    overview: bool = False
 
 
 @dataclass(frozen=True)
@@ -110,6 +112,7 @@ _TABLE = [
         "rows",
         "higher",
         "rate",
+        overview=True,
     ),
     MetricSpec(
         "balanced_accuracy_score",
@@ -119,6 +122,7 @@ _TABLE = [
         "both_classes",
         "higher",
         "rate",
+        overview=True,
     ),
     MetricSpec(
         "precision_score",
@@ -172,6 +176,7 @@ _TABLE = [
         "higher",
         "score",
         key=True,
+        overview=True,
     ),
 ]
 
@@ -243,13 +248,16 @@ def _rank(d: DisparitySpec) -> int:
 HEADLINE = [d.name for d in sorted(_SUMMARIES, key=_rank) if d.headline is not None]
 
 
-def metric_specs(*, kind: MetricKind | None = None, key: bool | None = None) -> list[MetricSpec]:
+def metric_specs(
+    *, kind: MetricKind | None = None, key: bool | None = None, overview: bool | None = None
+) -> list[MetricSpec]:
     """The metrics of the table, optionally of one kind or only the fairness-critical ones.
 
     Args:
         kind: ``"count"``, ``"rate"`` or ``"score"``; None (the default) for all.
         key: True for the fairness-critical metrics only, False for the others, None
             (the default) for both.
+        overview: True for the metrics of a model's summary, likewise.
 
     >>> [m.name for m in metric_specs(key=True)][:2]
     ['selection_rate', 'true_positive_rate']

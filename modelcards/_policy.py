@@ -31,6 +31,7 @@ from ._metrics import DISPARITIES, METRICS, RATE_METRICS, SCORE_METRICS, dispari
 from .errors import PolicyError
 
 Verdict = Literal["pass", "fail", "inconclusive"]
+Scope = Literal["disparity", "every_group", "overall"]
 _OPS = {">=": operator.ge, "<=": operator.le, ">": operator.gt, "<": operator.lt}
 _CHECK = re.compile(
     r"^\s*(?P<metric>[a-z_]+)\s*(?P<op><=|>=|<|>)\s*(?P<bound>[-+]?(\d+\.?\d*|\.\d+)([eE][-+]?\d+)?)"
@@ -46,7 +47,7 @@ class Check(BaseModel):
     metric: str
     op: str
     bound: float
-    scope: Literal["disparity", "every_group", "overall"]
+    scope: Scope
     features: list[str] | None = None
     line: int
 
@@ -162,35 +163,9 @@ _EXAMPLE = (
 )
 
 
-def _check(node, source: str) -> Check:
+def _check(node: yaml.Node, source: str) -> Check:
     line = node.start_mark.line + 1
-    features = None
-    if isinstance(node, yaml.ScalarNode):
-        text = node.value
-    elif isinstance(node, yaml.MappingNode):
-        fields = {k.value: v for k, v in node.value}
-        extra = sorted(set(fields) - {"check", "features"})
-        if extra or "check" not in fields:
-            raise PolicyError(
-                f"{source} line {line}: a check mapping takes 'check' and optional 'features'"
-                + (f", not {extra}" if extra else "")
-                + ".",
-                hint=_EXAMPLE,
-            )
-        text = fields["check"].value
-        if "features" in fields:
-            fnode = fields["features"]
-            if not isinstance(fnode, yaml.SequenceNode):
-                raise PolicyError(
-                    f"{source} line {fnode.start_mark.line + 1}: 'features' must "
-                    "be a list of column names."
-                )
-            features = [str(x.value) for x in fnode.value]
-    else:
-        raise PolicyError(
-            f"{source} line {line}: a check is a string like 'demographic_parity_ratio >= 0.8'.",
-            hint=_EXAMPLE,
-        )
+    text, features = _check_fields(node, source, line)
     m = _CHECK.match(str(text))
     if not m:
         raise PolicyError(
@@ -198,34 +173,62 @@ def _check(node, source: str) -> Check:
             hint="A check is METRIC OP NUMBER, optionally followed by 'for every group', "
             "with OP one of >=, <=, >, <.",
         )
-    metric = m["metric"]
-    if m["every"]:
-        scope = "every_group"
+    return Check(
+        text=str(text).strip(),
+        metric=m["metric"],
+        op=m["op"],
+        bound=float(m["bound"]),
+        scope=_scope(m["metric"], bool(m["every"]), source, line),
+        features=features,
+        line=line,
+    )
+
+
+def _check_fields(node: yaml.Node, source: str, line: int) -> tuple[str, list[str] | None]:
+    """A check's text and its optional feature set, from a string or a mapping."""
+    if isinstance(node, yaml.ScalarNode):
+        return str(node.value), None
+    if not isinstance(node, yaml.MappingNode):
+        raise PolicyError(
+            f"{source} line {line}: a check is a string like 'demographic_parity_ratio >= 0.8'.",
+            hint=_EXAMPLE,
+        )
+    fields = {k.value: v for k, v in node.value}
+    extra = sorted(set(fields) - {"check", "features"})
+    if extra or "check" not in fields:
+        raise PolicyError(
+            f"{source} line {line}: a check mapping takes 'check' and optional 'features'"
+            + (f", not {extra}" if extra else "")
+            + ".",
+            hint=_EXAMPLE,
+        )
+    if "features" not in fields:
+        return str(fields["check"].value), None
+    fnode = fields["features"]
+    if not isinstance(fnode, yaml.SequenceNode):
+        raise PolicyError(
+            f"{source} line {fnode.start_mark.line + 1}: 'features' must be a list of column names."
+        )
+    return str(fields["check"].value), [str(x.value) for x in fnode.value]
+
+
+def _scope(metric: str, every: bool, source: str, line: int) -> Scope:
+    """What a check's metric is applied to: every group, each disparity, or overall."""
+    if every:
         if metric not in GROUP_METRICS:
             raise PolicyError(
                 f"{source} line {line}: {metric!r} is not a per-group metric.",
                 hint="Per-group metrics: " + ", ".join(GROUP_METRICS) + ".",
             )
-    elif metric in disparity_names():
-        scope = "disparity"
-    elif metric in METRICS and metric != "count":
-        scope = "overall"
-    else:
-        raise PolicyError(
-            f"{source} line {line}: unknown metric {metric!r}.",
-            hint="Disparities: "
-            + ", ".join(DISPARITIES)
-            + ", or METRIC_difference / METRIC_ratio; "
-            "per-group or overall metrics: " + ", ".join(GROUP_METRICS) + ".",
-        )
-    return Check(
-        text=str(text).strip(),
-        metric=metric,
-        op=m["op"],
-        bound=float(m["bound"]),
-        scope=scope,
-        features=features,
-        line=line,
+        return "every_group"
+    if metric in disparity_names():
+        return "disparity"
+    if metric in METRICS and metric != "count":
+        return "overall"
+    raise PolicyError(
+        f"{source} line {line}: unknown metric {metric!r}.",
+        hint="Disparities: " + ", ".join(DISPARITIES) + ", or METRIC_difference / METRIC_ratio; "
+        "per-group or overall metrics: " + ", ".join(GROUP_METRICS) + ".",
     )
 
 
