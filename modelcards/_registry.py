@@ -9,6 +9,13 @@ A registered version carries, besides the skops model file:
   ``evaluation.parquet`` (the held-out split, with target and sensitive columns) and,
   optionally, ``card_spec.yaml`` (the human-written card sections) and ``policy.yaml``
   (the release policy a card of this version is checked against by default).
+
+An optional file that is absent means "none". One that is present but cannot be fetched,
+read or parsed raises ``ArtifactError`` naming the file and the version: a damaged policy
+must never pass as "no policy".
+
+Loaded versions are kept in memory, the most recently used first; ``MODELCARDS_MODEL_CACHE``
+sets how many (default 8, 0 keeps none).
 """
 
 from __future__ import annotations
@@ -18,10 +25,13 @@ import datetime as dt
 import json
 import logging
 import os
+import posixpath
 import re
 import tempfile
 import threading
 import warnings
+from collections import OrderedDict
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -32,7 +42,7 @@ import yaml
 
 from ._profile import Profile, profile_frame
 from ._safe_load import load_pickle, load_skops
-from .errors import ModelNotFoundError, RegistryError, UnsupportedTaskError
+from .errors import ArtifactError, ModelNotFoundError, RegistryError, UnsupportedTaskError
 
 EXPERIMENT = "modelcards"
 ARTIFACT_DIR = "modelcards"
@@ -219,7 +229,25 @@ def default_home() -> Path:
     return Path(os.environ.get("MODELCARDS_HOME") or Path.cwd() / ".modelcards").resolve()
 
 
-_CACHE: dict[tuple, LoadedModel] = {}
+ENV_CACHE = "MODELCARDS_MODEL_CACHE"
+DEFAULT_CACHE = 8
+
+
+def _cache_size() -> int:
+    raw = os.environ.get(ENV_CACHE, "").strip()
+    if not raw:
+        return DEFAULT_CACHE
+    if not (raw.isascii() and raw.isdigit()):
+        raise RegistryError(
+            f"{ENV_CACHE}={raw!r} is not a number of model versions.",
+            hint=f"Set it to a whole number such as {DEFAULT_CACHE} (0 keeps none), or unset it "
+            f"for the default of {DEFAULT_CACHE}.",
+        )
+    return int(raw)
+
+
+# Least recently used first. Each entry holds a model and, once read, its evaluation split.
+_CACHE: OrderedDict[tuple, LoadedModel] = OrderedDict()
 _CACHE_LOCK = threading.Lock()
 _MLFLOW_GLOBAL = threading.Lock()
 
@@ -381,45 +409,61 @@ class Registry:
         ref: str | ModelRef,
         *,
         allow_pickle: bool = False,
-        trusted_types: tuple[str, ...] | list[str] = (),
+        trusted_types: Sequence[str] | None = None,
     ) -> LoadedModel:
         """Load a registered model, resolving an alias to a fixed version.
 
         Loaded models are cached by resolved version, so moving an alias loads the new
-        version while the old one stays cached under its own number.
+        version while the old one stays cached under its own number. The cache keeps the
+        ``MODELCARDS_MODEL_CACHE`` most recently used versions (default 8; 0 keeps none)
+        and drops the least recently used first. ``trusted_types`` (None: none) are extra
+        types a skops model file may hold.
+
+        A stored file that is present but unreadable raises ``ArtifactError``.
         """
+        size = _cache_size()
         name, version, alias = self.resolve(ref)
-        key = (self.tracking_uri, name, version, allow_pickle, tuple(sorted(trusted_types)))
+        trusted = tuple(sorted(trusted_types or ()))
+        key = (self.tracking_uri, name, version, allow_pickle, trusted)
         with _CACHE_LOCK:
             cached = _CACHE.get(key)
+            if cached is not None:
+                _CACHE.move_to_end(key)
         if cached is None:
-            cached = self._load_version(
-                name, version, allow_pickle=allow_pickle, trusted_types=trusted_types
+            loaded = self._load_version(
+                name, version, allow_pickle=allow_pickle, trusted_types=trusted
             )
             with _CACHE_LOCK:
-                _CACHE[key] = cached
+                # Another thread may have loaded the same version meanwhile: keep one object.
+                cached = _CACHE.setdefault(key, loaded)
+                _CACHE.move_to_end(key)
+                while len(_CACHE) > size:
+                    _CACHE.popitem(last=False)
         return cached.as_alias(alias)
 
     def _load_version(self, name, version, *, allow_pickle, trusted_types) -> LoadedModel:
         import mlflow.artifacts
 
+        uri = f"models:/{name}/{version}"
         with _quiet():
             mv = self.client.get_model_version(name, str(version))
             rm = self.client.get_registered_model(name)
             location = self.client.get_model_version_download_uri(name, str(version))
             with tempfile.TemporaryDirectory(prefix="modelcards-") as tmp:
-                local = Path(
-                    mlflow.artifacts.download_artifacts(
-                        artifact_uri=location, dst_path=tmp, tracking_uri=self.tracking_uri
+                try:
+                    local = Path(
+                        mlflow.artifacts.download_artifacts(
+                            artifact_uri=location, dst_path=tmp, tracking_uri=self.tracking_uri
+                        )
                     )
-                )
-                mlmodel = yaml.safe_load((local / "MLmodel").read_text())
-                model = _load_model_dir(local, mlmodel, allow_pickle, trusted_types)
-                inputs = _signature_inputs(mlmodel)
-                example = _input_example(local, mlmodel)
+                except Exception as exc:  # each artifact store raises its own kinds
+                    raise _unreadable("the model files", uri, exc, tmp) from exc
+                mlmodel, inputs = _parse_model_file(local, "MLmodel", uri, tmp, _read_mlmodel)
+                example = _input_example(local, mlmodel, uri, tmp)
+                model = _load_model_dir(local, mlmodel, allow_pickle, trusted_types, uri)
             tags = dict(mv.tags or {})
             run = self.client.get_run(mv.run_id) if mv.run_id else None
-            extras = self._read_run_extras(mv.run_id) if mv.run_id else {}
+            extras = self._read_run_extras(run, uri) if run else {}
         if not inputs and example is not None:
             inputs = [SignatureColumn(c, str(example[c].dtype)) for c in example.columns]
         classes = json.loads(tags.get(TAG + "classes", "null")) or list(
@@ -456,39 +500,89 @@ class Registry:
             _registry=self,
         )
 
-    def _download_run_file(self, run_id: str, name: str, tmp: str) -> Path | None:
-        try:
-            return Path(
-                self.client.download_artifacts(run_id, f"{ARTIFACT_DIR}/{name}", dst_path=tmp)
-            )
-        except Exception:  # absent artifact: MLflow raises OSError or MlflowException
-            return None
+    def _stored_files(self, run, uri: str) -> dict[str, bool]:
+        """The run's ``modelcards/`` files, ``{name: is_folder}``: what is absent is decided
+        here, positively, and nowhere else."""
+        import mlflow.artifacts
 
-    def _read_run_extras(self, run_id: str) -> dict:
-        out: dict[str, Any] = {}
+        # The run's own artifact root, not runs:/ URIs: MLflow's runs:/ repository turns
+        # every download failure (permission, network) into "does not exist".
+        folder = f"{run.info.artifact_uri}/{ARTIFACT_DIR}"
+        try:
+            infos = mlflow.artifacts.list_artifacts(
+                artifact_uri=folder, tracking_uri=self.tracking_uri
+            )
+        except Exception as exc:  # each artifact store raises its own kinds
+            raise _unreadable(f"the files under {ARTIFACT_DIR}/", uri, exc) from exc
+        return {posixpath.basename(i.path): i.is_dir for i in infos}
+
+    def _read_stored(
+        self,
+        run,
+        files: dict[str, bool],
+        name: str,
+        uri: str,
+        tmp: str,
+        parse: Callable[[Path], Any],
+        errors: tuple[type[BaseException], ...] = (),
+    ) -> Any:
+        """``parse`` applied to ``modelcards/NAME`` of a version; None when it has none.
+
+        A listed file that cannot be fetched, read or parsed raises ArtifactError.
+        """
+        import mlflow.artifacts
+
+        if name not in files:
+            return None
+        artifact = f"{ARTIFACT_DIR}/{name}"
+        if files[name]:
+            raise ArtifactError(
+                f"{artifact} stored with {uri} is a folder, not a file.", hint=_hint(artifact)
+            )
+        try:
+            local = mlflow.artifacts.download_artifacts(
+                artifact_uri=f"{run.info.artifact_uri}/{artifact}",
+                dst_path=tmp,
+                tracking_uri=self.tracking_uri,
+            )
+        except Exception as exc:  # each artifact store raises its own kinds
+            raise _unreadable(artifact, uri, exc, tmp) from exc
+        try:
+            return parse(Path(local))
+        except (*_READ_ERRORS, *errors) as exc:
+            raise _unreadable(artifact, uri, exc, tmp) from exc
+
+    def _read_run_extras(self, run, uri: str) -> dict:
+        files = self._stored_files(run, uri)
         with tempfile.TemporaryDirectory(prefix="modelcards-") as tmp:
-            p = self._download_run_file(run_id, "profile.json", tmp)
-            if p is not None:
-                out["profile"] = Profile.model_validate_json(p.read_text())
-            s = self._download_run_file(run_id, "card_spec.yaml", tmp)
-            if s is not None:
-                out["card_spec"] = yaml.safe_load(s.read_text()) or {}
-            pol = self._download_run_file(run_id, "policy.yaml", tmp)
-            if pol is not None:
-                out["policy"] = pol.read_text()
-        return out
+            out = {
+                "profile": self._read_stored(run, files, "profile.json", uri, tmp, _read_profile),
+                "card_spec": self._read_stored(
+                    run, files, "card_spec.yaml", uri, tmp, _read_card_spec
+                ),
+                "policy": self._read_stored(run, files, "policy.yaml", uri, tmp, _read_utf8),
+            }
+        return {k: v for k, v in out.items() if v is not None}
 
     def _read_evaluation(self, loaded: LoadedModel) -> tuple[pd.DataFrame, str]:
+        import pyarrow as pa
+
+        from ._data import sha256_file
+
+        def read(path: Path) -> tuple[pd.DataFrame, str]:
+            return pd.read_parquet(path), sha256_file(path)
+
         with _quiet(), tempfile.TemporaryDirectory(prefix="modelcards-") as tmp:
-            p = self._download_run_file(loaded.run_id, "evaluation.parquet", tmp)
-            if p is None:
+            run = self.client.get_run(loaded.run_id)
+            files = self._stored_files(run, loaded.uri)
+            if "evaluation.parquet" not in files:
                 raise RegistryError(
                     f"{loaded.uri} has no evaluation split logged with it.",
                     hint="Pass --data FILE with the evaluation data.",
                 )
-            from ._data import sha256_file
-
-            return pd.read_parquet(p), sha256_file(p)
+            return self._read_stored(
+                run, files, "evaluation.parquet", loaded.uri, tmp, read, (pa.ArrowException,)
+            )
 
     # -- writing --------------------------------------------------------------------
     def register(
@@ -662,7 +756,97 @@ def _plain(value):
     return value.item() if hasattr(value, "item") else value
 
 
-def _load_model_dir(local: Path, mlmodel: dict, allow_pickle: bool, trusted_types) -> Any:
+# What reading and parsing a fetched file raises: OSError (permission, a folder), ValueError
+# (not UTF-8, bad JSON, a wrong shape, pydantic's ValidationError), YAMLError.
+_READ_ERRORS = (OSError, ValueError, yaml.YAMLError)
+
+_HOLDS = {
+    f"{ARTIFACT_DIR}/policy.yaml": "the release policy this version's cards are checked against",
+    f"{ARTIFACT_DIR}/profile.json": "the training-data profile",
+    f"{ARTIFACT_DIR}/card_spec.yaml": "the card's human-written sections",
+    f"{ARTIFACT_DIR}/evaluation.parquet": "the held-out evaluation split",
+}
+
+
+def _hint(what: str) -> str:
+    holds = _HOLDS.get(what, "part of the registered model")
+    return (
+        f"It holds {holds}; a damaged file is not taken as a missing one. Check the "
+        "artifact store (permissions, disk, network), or register the model again."
+    )
+
+
+def _reason(exc: BaseException, tmp: str | None) -> str:
+    """What went wrong, in a few words and without our temporary download folder."""
+    from pydantic import ValidationError
+
+    if isinstance(exc, UnicodeDecodeError):
+        return f"it is not UTF-8 text (byte {exc.object[exc.start]:#04x} at offset {exc.start})"
+    if isinstance(exc, json.JSONDecodeError):
+        return f"it is not valid JSON ({exc.msg} at line {exc.lineno}, column {exc.colno})"
+    if isinstance(exc, yaml.MarkedYAMLError) and exc.problem_mark is not None:
+        problem = exc.problem or exc.context
+        return f"it is not valid YAML ({problem} at line {exc.problem_mark.line + 1})"
+    if isinstance(exc, ValidationError):
+        first = exc.errors()[0]
+        if first["type"] == "json_invalid":
+            return f"it is not valid JSON ({first['msg'].removeprefix('Invalid JSON: ')})"
+        where = ".".join(map(str, first["loc"]))
+        problem = f"{where}: {first['msg']}" if where else first["msg"]
+        if exc.error_count() > 1:
+            problem += f", and {exc.error_count() - 1} more"
+        return f"it has the wrong shape ({problem})"
+    if isinstance(exc, OSError) and exc.strerror:
+        return exc.strerror
+    text = " ".join(str(exc).split()) or type(exc).__name__
+    if tmp:
+        text = text.replace(str(Path(tmp)) + os.sep, "").replace(str(Path(tmp)), "")
+    return text if len(text) <= 300 else text[:297] + "..."
+
+
+def _unreadable(what: str, uri: str, exc: BaseException, tmp: str | None = None) -> ArtifactError:
+    return ArtifactError(
+        f"Cannot read {what} stored with {uri}: {_reason(exc, tmp)}.", hint=_hint(what)
+    )
+
+
+def _read_utf8(path: Path) -> str:
+    return path.read_text(encoding="utf-8")
+
+
+def _read_profile(path: Path) -> Profile:
+    return Profile.model_validate_json(path.read_bytes())
+
+
+def _read_card_spec(path: Path) -> dict:
+    spec = yaml.safe_load(_read_utf8(path))
+    if spec is None:
+        return {}
+    if not isinstance(spec, dict):
+        raise ValueError(f"it holds a {type(spec).__name__}, not a mapping of card sections")
+    return spec
+
+
+def _read_mlmodel(path: Path) -> tuple[dict, list[SignatureColumn]]:
+    """The MLmodel mapping and the input columns of its signature."""
+    mlmodel = yaml.safe_load(_read_utf8(path))
+    if not isinstance(mlmodel, dict):
+        raise ValueError(f"it holds a {type(mlmodel).__name__}, not a mapping")
+    return mlmodel, _signature_inputs(mlmodel)
+
+
+def _parse_model_file(local: Path, name: str, uri: str, tmp: str, parse: Callable[[Path], Any]):
+    """``parse`` applied to a required file of the model folder."""
+    path = local / name
+    if not path.is_file():
+        raise ArtifactError(f"The model files stored with {uri} have no {name}.", hint=_hint(name))
+    try:
+        return parse(path)
+    except _READ_ERRORS as exc:
+        raise _unreadable(f"the model's {name}", uri, exc, tmp) from exc
+
+
+def _load_model_dir(local: Path, mlmodel: dict, allow_pickle: bool, trusted_types, uri: str) -> Any:
     flavors = mlmodel.get("flavors", {})
     sk = flavors.get("sklearn")
     if sk is None:
@@ -682,16 +866,26 @@ def _load_model_dir(local: Path, mlmodel: dict, allow_pickle: bool, trusted_type
         return mlflow.pyfunc.load_model(str(local))
     fmt = sk.get("serialization_format", "pickle")
     path = local / sk.get("pickled_model", "model.pkl")
+    if not path.is_file():
+        raise ArtifactError(
+            f"The model files stored with {uri} have no {path.name}, which MLmodel names.",
+            hint=_hint(path.name),
+        )
     if fmt == "skops":
         return load_skops(path, trusted_types=trusted_types)
     return load_pickle(path, fmt=fmt, allow_pickle=allow_pickle)
 
 
 def _signature_inputs(mlmodel: dict) -> list[SignatureColumn]:
-    sig = (mlmodel.get("signature") or {}).get("inputs")
+    signature = mlmodel.get("signature") or {}
+    if not isinstance(signature, dict):
+        raise ValueError("its signature is not a mapping")
+    sig = signature.get("inputs")
     if not sig:
         return []
     cols = json.loads(sig)
+    if not isinstance(cols, list) or not all(isinstance(c, dict) for c in cols):
+        raise ValueError("its signature inputs are not a list of columns")
     return [
         SignatureColumn(c["name"], c.get("type", "string"), c.get("required", True))
         for c in cols
@@ -699,12 +893,18 @@ def _signature_inputs(mlmodel: dict) -> list[SignatureColumn]:
     ]
 
 
-def _input_example(local: Path, mlmodel: dict) -> pd.DataFrame | None:
-    info = mlmodel.get("saved_input_example_info") or {}
-    path = local / info.get("artifact_path", "input_example.json")
-    if not path.exists():
+def _input_example(local: Path, mlmodel: dict, uri: str, tmp: str) -> pd.DataFrame | None:
+    """The logged input example; None when none was logged or its layout is not a table."""
+    info = mlmodel.get("saved_input_example_info")
+    name = info.get("artifact_path") if isinstance(info, dict) else None
+    # MLmodel names a saved example; one it names must be there.
+    if name is None and not (local / "input_example.json").exists():
         return None
-    data = json.loads(path.read_text())
-    if isinstance(data, dict) and "columns" in data and "data" in data:
-        return pd.DataFrame(data["data"], columns=data["columns"])
-    return None
+
+    def parse(path: Path) -> pd.DataFrame | None:
+        data = json.loads(_read_utf8(path))
+        if isinstance(data, dict) and "columns" in data and "data" in data:
+            return pd.DataFrame(data["data"], columns=data["columns"])
+        return None
+
+    return _parse_model_file(local, name or "input_example.json", uri, tmp, parse)

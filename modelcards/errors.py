@@ -27,6 +27,14 @@ class ModelNotFoundError(RegistryError):
     """A model reference names a model, alias or version that does not exist."""
 
 
+class ArtifactError(RegistryError):
+    """A file stored with a model version exists but cannot be fetched, read or parsed.
+
+    Never raised for a file that is simply absent: only a damaged or unreachable one, which
+    must not be mistaken for "none" (a stored policy is a release gate).
+    """
+
+
 class UnsafeModelError(ModelcardsError):
     """A model file holds types outside the allow-list, or is a pickle not allowed."""
 

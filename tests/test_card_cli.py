@@ -7,10 +7,13 @@ import os
 import subprocess
 import sys
 from pathlib import Path
+from urllib.parse import urlparse
+from urllib.request import url2pathname
 
 import jsonschema
 import pandas as pd
 import pytest
+from conftest import register
 
 from modelcards import synthesize
 from modelcards._card import SCHEMA_PATH, json_schema
@@ -394,6 +397,33 @@ def test_an_unknown_model_lists_what_exists_and_writes_nothing(tmp_path, example
     assert out.returncode == 2
     assert "has no alias 'prod'" in out.stderr and "@champion -> version 1" in out.stderr
     assert not (tmp_path / "model_card").exists()
+
+
+def test_an_unreadable_stored_policy_exits_2_naming_it_and_writes_nothing(
+    tmp_path, registry, fitted
+):
+    pipe, train, test = fitted
+    policy = "checks:\n  - accuracy_score >= 0.5\n"
+    version = register(registry, pipe, train, test, alias="prod", policy=policy)
+    root = registry.client.get_run(version.run_id).info.artifact_uri
+    stored = Path(url2pathname(urlparse(root).path)) / "modelcards" / "policy.yaml"
+    assert stored.read_text() == policy
+    stored.write_bytes(b"checks:\n  - accuracy_score >= 0.5 \xff\n")  # unreadable, even as root
+    out = card(
+        "--model",
+        "models:/m@prod",
+        "--bootstrap",
+        "10",
+        "--out",
+        tmp_path / "c",
+        cwd=tmp_path,
+        env={"MODELCARDS_HOME": str(registry.home)},
+    )
+    assert out.returncode == 2, out.stdout + out.stderr
+    assert "Cannot read modelcards/policy.yaml stored with models:/m/1" in out.stderr
+    assert "Hint:" in out.stderr and "Traceback" not in out.stderr
+    assert "Policy:" not in out.stdout
+    assert not (tmp_path / "c").exists()
 
 
 def test_parquet_input_gives_the_same_numbers_as_csv(tmp_path):

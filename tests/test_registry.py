@@ -2,12 +2,20 @@
 
 from __future__ import annotations
 
+import tempfile
+from pathlib import Path
+from urllib.parse import urlparse
+from urllib.request import url2pathname
+
 import numpy as np
 import pytest
 from conftest import register
 
 from modelcards import ModelRef, Registry
-from modelcards.errors import ModelNotFoundError, RegistryError
+from modelcards.errors import ArtifactError, ModelNotFoundError, RegistryError
+
+POLICY = "checks:\n  - accuracy_score >= 0.5\n"
+SPEC = {"intended_use": {"primary_uses": ["testing"]}}
 
 
 @pytest.mark.parametrize("ref", ["models:/m@prod", "models:/m/1"])
@@ -161,3 +169,167 @@ def test_registering_leaves_the_process_environment_as_it_was(registry, fitted):
     assert after == before
     # A new default Registry still means the embedded store, not the last one used.
     assert Registry().tracking_uri != registry.tracking_uri
+
+
+# -- stored files that exist but cannot be read ------------------------------------------
+
+
+def _local(uri: str) -> Path:
+    return Path(url2pathname(urlparse(uri).path))
+
+
+def stored_file(registry, version, name: str) -> Path:
+    """The file behind run artifact ``modelcards/NAME`` of a version, in the test's store."""
+    path = _local(registry.client.get_run(version.run_id).info.artifact_uri) / "modelcards" / name
+    assert path.is_file() and path.is_relative_to(registry.home / "artifacts")
+    return path
+
+
+def model_file(registry, version, name: str) -> Path:
+    """A file of the version's model folder (MLmodel, input_example.json), in the store."""
+    uri = registry.client.get_model_version_download_uri(version.name, str(version.version))
+    path = _local(uri) / name
+    assert path.is_file() and path.is_relative_to(registry.home / "artifacts")
+    return path
+
+
+# Faults that stop reading even as root (where chmod 000 stops nothing), each checked.
+def not_utf8(path: Path) -> None:
+    path.write_bytes(b"checks:\n  - accuracy_score >= 0.5 \xff\xfe\n")
+    with pytest.raises(UnicodeDecodeError):
+        path.read_text(encoding="utf-8")
+
+
+def a_folder(path: Path) -> None:
+    path.unlink()
+    path.mkdir()
+    with pytest.raises(IsADirectoryError):
+        path.read_bytes()
+
+
+def assert_clean(err: ArtifactError, artifact: str, reason: str, uri: str = "models:/m/1"):
+    assert isinstance(err, RegistryError)
+    assert artifact in err.message and uri in err.message, err.message
+    assert reason in err.message, err.message
+    assert err.hint and "artifact store" in err.hint
+    assert tempfile.gettempdir() not in str(err)  # neither our download folder nor the store
+    assert err.__cause__ is not None or "folder" in reason
+
+
+@pytest.mark.parametrize(
+    ("fault", "reason"), [(not_utf8, "not UTF-8 text"), (a_folder, "is a folder, not a file")]
+)
+def test_an_unreadable_stored_policy_stops_loading_and_the_card_naming_file_and_version(
+    registry, fitted, fault, reason
+):
+    from modelcards._generate import generate_card
+
+    pipe, train, test = fitted
+    version = register(registry, pipe, train, test, alias="prod", policy=POLICY)
+    fault(stored_file(registry, version, "policy.yaml"))
+    with pytest.raises(ArtifactError) as err:
+        registry.load("models:/m@prod")
+    assert_clean(err.value, "modelcards/policy.yaml", reason)
+    with pytest.raises(ArtifactError) as err:
+        generate_card(model="models:/m@prod", registry=registry, n_boot=10)
+    assert_clean(err.value, "modelcards/policy.yaml", reason)
+
+
+def test_a_version_registered_without_a_policy_or_spec_has_none_and_its_card_no_gate(
+    registry, fitted
+):
+    from modelcards._generate import generate_card
+
+    pipe, train, test = fitted
+    register(registry, pipe, train, test)
+    register(registry, pipe, train, test, policy=POLICY, card_spec=SPEC)
+    bare = registry.load("models:/m/1")
+    assert bare.policy_text is None and bare.card_spec is None
+    assert bare.profile.rows == len(train)
+    result = generate_card(model="models:/m/1", registry=registry, n_boot=10)
+    assert result.policy.verdict == "none" and result.exit_code == 0
+    full = registry.load("models:/m/2")
+    assert full.policy_text == POLICY and full.card_spec == SPEC
+
+
+@pytest.mark.parametrize(
+    ("name", "content", "reason"),
+    [
+        ("profile.json", b'{"rows": 3500, "columns": [', "not valid JSON"),
+        ("profile.json", b"[]", "wrong shape"),
+        ("card_spec.yaml", b"intended_use: [unclosed\n", "not valid YAML"),
+        ("card_spec.yaml", b"- a list\n", "not a mapping of card sections"),
+    ],
+)
+def test_a_stored_profile_or_spec_that_does_not_parse_stops_loading(
+    registry, fitted, name, content, reason
+):
+    pipe, train, test = fitted
+    version = register(registry, pipe, train, test, card_spec=SPEC)
+    stored_file(registry, version, name).write_bytes(content)
+    with pytest.raises(ArtifactError) as err:
+        registry.load("models:/m/1")
+    assert_clean(err.value, f"modelcards/{name}", reason)
+
+
+def test_a_garbled_evaluation_split_fails_when_read_naming_it(registry, fitted):
+    pipe, train, test = fitted
+    version = register(registry, pipe, train, test)
+    stored_file(registry, version, "evaluation.parquet").write_bytes(b"not parquet at all")
+    loaded = registry.load("models:/m/1")  # the split is read on first use
+    with pytest.raises(ArtifactError) as err:
+        loaded.evaluation_split()
+    assert_clean(err.value, "modelcards/evaluation.parquet", "Parquet")
+
+
+@pytest.mark.parametrize(
+    ("name", "content", "reason"),
+    [
+        ("MLmodel", b"flavors: {sklearn: [unclosed\n", "not valid YAML"),
+        ("input_example.json", b'{"columns": ["age"], "data": [[', "not valid JSON"),
+    ],
+)
+def test_an_unreadable_model_file_stops_loading_naming_it(registry, fitted, name, content, reason):
+    pipe, train, test = fitted
+    version = register(registry, pipe, train, test)
+    model_file(registry, version, name).write_bytes(content)
+    with pytest.raises(ArtifactError) as err:
+        registry.load("models:/m/1")
+    assert_clean(err.value, name, reason)
+
+
+# -- the cache of loaded versions -----------------------------------------------------------
+
+
+def test_the_model_cache_keeps_the_most_recently_used_versions_up_to_its_limit(
+    registry, fitted, monkeypatch
+):
+    from modelcards import _registry
+
+    monkeypatch.setenv("MODELCARDS_MODEL_CACHE", "2")
+    pipe, train, test = fitted
+    for _ in range(3):
+        register(registry, pipe, train, test)
+    one, two = registry.load("models:/m/1"), registry.load("models:/m/2")
+    assert registry.load("models:/m/1") is one  # now the most recently used
+    three = registry.load("models:/m/3")  # one too many: version 2, least recent, goes
+    assert len(_registry._CACHE) == 2
+    assert registry.load("models:/m/1") is one
+    assert registry.load("models:/m/3") is three
+    assert registry.load("models:/m/2") is not two  # loaded afresh
+    assert len(_registry._CACHE) == 2
+
+
+def test_a_model_cache_size_that_is_not_a_number_is_refused_with_a_hint(registry, monkeypatch):
+    monkeypatch.setenv("MODELCARDS_MODEL_CACHE", "lots")
+    with pytest.raises(RegistryError, match="MODELCARDS_MODEL_CACHE='lots'") as err:
+        registry.load("models:/m/1")
+    assert "whole number" in err.value.hint
+
+
+def test_trusted_types_none_means_no_extra_trusted_types(registry, fitted):
+    pipe, train, test = fitted
+    register(registry, pipe, train, test)
+    loaded = registry.load("models:/m/1", trusted_types=None)
+    assert loaded.version == 1
+    assert registry.load("models:/m/1", trusted_types=()) is loaded  # the same cache entry
