@@ -65,9 +65,7 @@ def clopper_pearson(
     return np.where(undefined, np.nan, lo), np.where(undefined, np.nan, hi)
 
 
-def mean_of_two(
-    lo1: Floats, hi1: Floats, lo2: Floats, hi2: Floats
-) -> tuple[Floats, Floats]:
+def mean_of_two(lo1: Floats, hi1: Floats, lo2: Floats, hi2: Floats) -> tuple[Floats, Floats]:
     """Bounds of the mean of two quantities from their bounds (each at half the alpha).
 
     Args:
@@ -82,9 +80,7 @@ def mean_of_two(
 DisparityKind = Literal["difference", "ratio"]
 
 
-def between_groups(
-    lo: Floats, hi: Floats, kind: DisparityKind
-) -> tuple[float, float]:
+def between_groups(lo: Floats, hi: Floats, kind: DisparityKind) -> tuple[float, float]:
     """Interval of the largest difference (max - min) or smallest ratio (min / max)
     among groups, from simultaneous intervals of the groups' values.
 
@@ -107,9 +103,7 @@ def between_groups(
     return low, high
 
 
-def against_reference(
-    lo: Floats, hi: Floats, ref: int, kind: DisparityKind
-) -> tuple[float, float]:
+def against_reference(lo: Floats, hi: Floats, ref: int, kind: DisparityKind) -> tuple[float, float]:
     """Interval of the largest absolute difference to a reference group, or of the
     smallest ratio (the smaller of g/ref and ref/g), from simultaneous intervals.
 

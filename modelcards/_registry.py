@@ -62,6 +62,14 @@ class ModelRef:
 
     @classmethod
     def parse(cls, ref: str) -> ModelRef:
+        """Parse a reference; ModelNotFoundError with the accepted forms when it is not one.
+
+        Args:
+            ref: ``models:/NAME@ALIAS`` or ``models:/NAME/VERSION``.
+
+        >>> ModelRef.parse("models:/arrests-release@champion")
+        ModelRef(name='arrests-release', alias='champion', version=None)
+        """
         m = _REF.match(ref.strip())
         if not m:
             raise ModelNotFoundError(
@@ -136,7 +144,11 @@ class LoadedModel:
 
     def as_alias(self, alias: str | None) -> LoadedModel:
         """This version as reached through ``alias``: the same model, split and caches,
-        another label."""
+        another label.
+
+        Args:
+            alias: The alias, or None for the version itself.
+        """
         if alias == self.alias:
             return self
         import copy
@@ -160,13 +172,27 @@ class LoadedModel:
         return [c.name for c in self.inputs]
 
     def features(self, frame: pd.DataFrame) -> pd.DataFrame:
+        """The model's input columns of ``frame``, in the signature's order.
+
+        Args:
+            frame: Rows holding at least the model's inputs.
+        """
         return frame[self.feature_names]
 
     def predict(self, frame: pd.DataFrame):
+        """Predicted labels, one per row.
+
+        Args:
+            frame: Rows holding at least the model's inputs.
+        """
         return self.model.predict(self.features(frame))
 
     def positive_scores(self, frame: pd.DataFrame):
-        """Probability of the positive class, or None when the model has no predict_proba."""
+        """Probability of the positive class, or None when the model has no predict_proba.
+
+        Args:
+            frame: Rows holding at least the model's inputs.
+        """
         if not hasattr(self.model, "predict_proba"):
             return None
         proba = self.model.predict_proba(self.features(frame))
@@ -179,6 +205,9 @@ class LoadedModel:
         The label is the most probable class, which is what ``predict`` returns for
         scikit-learn's probabilistic classifiers; without ``predict_proba`` the scores
         are None.
+
+        Args:
+            frame: Rows holding at least the model's inputs.
         """
         if not hasattr(self.model, "predict_proba"):
             return self.predict(frame), None
@@ -363,11 +392,16 @@ class Registry:
         return out
 
     def is_empty(self) -> bool:
+        """Whether no model is registered yet."""
         with _quiet():
             return not self.client.search_registered_models(max_results=1)
 
     def resolve(self, ref: str | ModelRef) -> tuple[str, int, str | None]:
-        """Resolve a reference to ``(name, version, alias)``; an alias becomes its version."""
+        """Resolve a reference to ``(name, version, alias)``; an alias becomes its version.
+
+        Args:
+            ref: ``models:/NAME@ALIAS`` or ``models:/NAME/VERSION``, as text or parsed.
+        """
         from mlflow.exceptions import MlflowException
 
         r = ModelRef.parse(ref) if isinstance(ref, str) else ref
@@ -416,10 +450,15 @@ class Registry:
         Loaded models are cached by resolved version, so moving an alias loads the new
         version while the old one stays cached under its own number. The cache keeps the
         ``MODELCARDS_MODEL_CACHE`` most recently used versions (default 8; 0 keeps none)
-        and drops the least recently used first. ``trusted_types`` (None: none) are extra
-        types a skops model file may hold.
+        and drops the least recently used first.
 
         A stored file that is present but unreadable raises ``ArtifactError``.
+
+        Args:
+            ref: ``models:/NAME@ALIAS`` or ``models:/NAME/VERSION``.
+            allow_pickle: Allow pickle model files, which run code when loaded (default False).
+            trusted_types: Extra types a skops model file may hold, e.g.
+                ``["mypkg.MyTransformer"]``; None (the default) for none.
         """
         size = _cache_size()
         name, version, alias = self.resolve(ref)
@@ -608,10 +647,31 @@ class Registry:
     ) -> RegisteredVersion:
         """Log a fitted binary classifier and register it as a new version of ``name``.
 
-        ``evaluation`` is the held-out split: the model's input columns, ``target`` and
-        any sensitive columns. It is stored with the version so that a card can be made
-        from the registry alone. ``trusted_types`` lets skops save types it does not trust
-        by default (tree models); loading them later needs the same explicit trust.
+        The evaluation split is stored with the version so that a card can be made from the
+        registry alone.
+
+        Args:
+            model: A fitted scikit-learn classifier with two classes.
+            name: The registered model's name, e.g. ``"loan-approval"``.
+            X_train: The training inputs: the signature, input example and profile come
+                from them.
+            evaluation: The held-out split: the model's input columns, ``target`` and any
+                sensitive columns.
+            target: The true outcome column in ``evaluation``.
+            positive_label: The positive outcome, one of the model's classes.
+            sensitive_features: Columns of ``evaluation`` to audit by default.
+            card_spec: The human-written card sections (a mapping), stored as YAML.
+            policy: Release policy YAML text checked by this version's cards by default.
+            description: This version's description.
+            model_description: The registered model's description (None: leave as is).
+            alias: An alias to point at the new version, e.g. ``"challenger"``.
+            params: Training parameters to log.
+            metrics: Training metrics to log.
+            tags: Extra version tags.
+            serialization_format: ``"skops"`` (the default); pickle formats run code when
+                loaded.
+            trusted_types: Types skops may save beyond its defaults (tree models); loading
+                them later needs the same explicit trust.
         """
         classes = list(getattr(model, "classes_", []))
         if len(classes) != 2:
@@ -702,6 +762,13 @@ class Registry:
         return _version(mv)
 
     def set_alias(self, name: str, alias: str, version: int) -> None:
+        """Point ``alias`` at a version of a model.
+
+        Args:
+            name: The registered model.
+            alias: The alias, e.g. ``"champion"``.
+            version: The version it should point at.
+        """
         with _quiet():
             self.client.set_registered_model_alias(name, alias, str(version))
 

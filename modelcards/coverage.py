@@ -146,8 +146,10 @@ def _main() -> None:
     parser.add_argument("--seed", type=int, default=0)
     args = parser.parse_args()
     cells = coverage_table(reps=args.reps, seed=args.seed)
-    print("| n | rate | gap | groups | rate covered | difference covered | ratio covered "
-          "| difference width |")
+    print(
+        "| n | rate | gap | groups | rate covered | difference covered | ratio covered "
+        "| difference width |"
+    )
     print("| --- | --- | --- | --- | --- | --- | --- | --- |")
     for c in cells:
         print(

@@ -222,7 +222,7 @@ def assert_clean(err: ArtifactError, artifact: str, reason: str, uri: str = "mod
 def test_an_unreadable_stored_policy_stops_loading_and_the_card_naming_file_and_version(
     registry, fitted, fault, reason
 ):
-    from modelcards._generate import generate_card
+    from modelcards import CardOptions, generate_card
 
     pipe, train, test = fitted
     version = register(registry, pipe, train, test, alias="prod", policy=POLICY)
@@ -231,14 +231,14 @@ def test_an_unreadable_stored_policy_stops_loading_and_the_card_naming_file_and_
         registry.load("models:/m@prod")
     assert_clean(err.value, "modelcards/policy.yaml", reason)
     with pytest.raises(ArtifactError) as err:
-        generate_card(model="models:/m@prod", registry=registry, n_boot=10)
+        generate_card(model="models:/m@prod", registry=registry, options=CardOptions(n_boot=10))
     assert_clean(err.value, "modelcards/policy.yaml", reason)
 
 
 def test_a_version_registered_without_a_policy_or_spec_has_none_and_its_card_no_gate(
     registry, fitted
 ):
-    from modelcards._generate import generate_card
+    from modelcards import CardOptions, generate_card
 
     pipe, train, test = fitted
     register(registry, pipe, train, test)
@@ -246,7 +246,7 @@ def test_a_version_registered_without_a_policy_or_spec_has_none_and_its_card_no_
     bare = registry.load("models:/m/1")
     assert bare.policy_text is None and bare.card_spec is None
     assert bare.profile.rows == len(train)
-    result = generate_card(model="models:/m/1", registry=registry, n_boot=10)
+    result = generate_card(model="models:/m/1", registry=registry, options=CardOptions(n_boot=10))
     assert result.policy.verdict == "none" and result.exit_code == 0
     full = registry.load("models:/m/2")
     assert full.policy_text == POLICY and full.card_spec == SPEC
