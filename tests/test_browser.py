@@ -1,11 +1,11 @@
 """Real-browser tests: Debian's chromium driven by Playwright against a real server.
 
-On failure a screenshot is saved under tests/artifacts/ (ignored by git).
+The `browser` and `page` fixtures are in conftest.py; on failure a screenshot is saved
+under tests/artifacts/ (ignored by git).
 """
 
 from __future__ import annotations
 
-import contextlib
 import json
 import shutil
 import sys
@@ -17,46 +17,7 @@ from test_demo_server import running_demo
 from modelcards import synthesize
 
 pytestmark = pytest.mark.browser
-CHROMIUM = "/usr/bin/chromium"
-ARTIFACTS = Path(__file__).resolve().parent / "artifacts"
 SCRIPT = Path(sys.executable).parent / "modelcards"
-ARGS = [
-    "--no-sandbox",
-    "--headless",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
-
-
-@pytest.fixture(scope="module")
-def browser():
-    if not Path(CHROMIUM).exists():
-        pytest.fail(
-            "Debian's chromium is missing: `make test` installs it (apt-get install chromium)."
-        )
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as p:
-        b = p.chromium.launch(executable_path=CHROMIUM, args=ARGS)
-        yield b
-        b.close()
-
-
-@pytest.fixture
-def page(browser, request):
-    context = browser.new_context(viewport={"width": 1400, "height": 1000}, accept_downloads=True)
-    pg = context.new_page()
-    pg.set_default_timeout(30_000)
-    yield pg
-    if getattr(request.node, "failed", False):
-        ARTIFACTS.mkdir(exist_ok=True)
-        with contextlib.suppress(Exception):
-            pg.screenshot(path=str(ARTIFACTS / f"{request.node.name}.png"), full_page=True)
-    context.close()
 
 
 @pytest.fixture(scope="module")
