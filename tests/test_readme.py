@@ -60,3 +60,7 @@ def test_a_readme_snippet_runs(name, tmp_path, monkeypatch):
     if name == "register":
         assert out.stdout.startswith("models:/loan-approval/1 "), out.stdout
         assert (tmp_path / ".modelcards" / "mlflow.db").exists()
+    if name == "pipeline":
+        verdict, files = out.stdout.strip().splitlines()[-1].split(" ", 1)
+        assert verdict in {"pass", "fail", "inconclusive"}
+        assert files == "['model_card.html', 'model_card.json', 'model_card.md']"
