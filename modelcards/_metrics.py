@@ -262,7 +262,13 @@ def metric_specs(
     >>> [m.name for m in metric_specs(key=True)][:2]
     ['selection_rate', 'true_positive_rate']
     """
-    return [m for m in _TABLE if (kind is None or m.kind == kind) and (key is None or m.key == key)]
+    return [
+        m
+        for m in _TABLE
+        if (kind is None or m.kind == kind)
+        and (key is None or m.key == key)
+        and (overview is None or m.overview == overview)
+    ]
 
 
 def metric_label(name: str) -> str:

@@ -30,6 +30,27 @@ def test_every_metric_has_a_label_a_definition_a_denominator_and_a_direction():
     assert list(METRICS) == ["count", *RATE_METRICS, *SCORE_METRICS]
 
 
+def test_the_vocabulary_selects_fairness_critical_and_overview_metrics():
+    assert [m.name for m in mc.metric_specs(key=True)] == [
+        "selection_rate",
+        "true_positive_rate",
+        "false_positive_rate",
+        "false_negative_rate",
+        "roc_auc_score",
+    ]
+    assert [m.name for m in mc.metric_specs(overview=True)] == [
+        "accuracy_score",
+        "balanced_accuracy_score",
+        "roc_auc_score",
+    ]
+    assert [m.name for m in mc.metric_specs(kind="rate", key=False)] == [
+        "accuracy_score",
+        "balanced_accuracy_score",
+        "precision_score",
+        "true_negative_rate",
+    ]
+
+
 def test_the_count_table_arithmetic_computes_exactly_the_vocabulary_s_rate_metrics():
     from modelcards._evaluate import rates
 
