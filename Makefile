@@ -36,6 +36,7 @@ postgres:
 lint: install
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
+	$(VENV)/bin/mypy modelcards
 
 format: install
 	$(VENV)/bin/ruff check --fix .
@@ -58,4 +59,4 @@ bench: install
 	$(PY) benchmarks/demo_speed.py
 
 clean:
-	rm -rf $(VENV) .pytest_cache .ruff_cache
+	rm -rf $(VENV) .pytest_cache .ruff_cache .mypy_cache
