@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import difflib
 import hashlib
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from pathlib import Path
 
 import pandas as pd
@@ -110,7 +110,7 @@ def read_csv_bytes(data: bytes, *, name: str) -> pd.DataFrame:
     return frame
 
 
-def require_columns(frame: pd.DataFrame, columns, *, where: str, role: str) -> None:
+def require_columns(frame: pd.DataFrame, columns: Iterable[str], *, where: str, role: str) -> None:
     """Raise a DataError naming each missing column, with the closest match when there is one.
 
     Args:

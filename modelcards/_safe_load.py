@@ -88,7 +88,7 @@ def is_trusted(name: str, extra: Iterable[str] = (), *, function: bool = False) 
     return name in TRUSTED_TYPES or name.startswith(TRUSTED_MODULE_PREFIXES)
 
 
-def _walk(node, found: dict[str, bool]) -> None:
+def _walk(node: object, found: dict[str, bool]) -> None:
     if isinstance(node, dict):
         module, cls = node.get("__module__"), node.get("__class__")
         if isinstance(module, str) and isinstance(cls, str):
@@ -101,7 +101,7 @@ def _walk(node, found: dict[str, bool]) -> None:
             _walk(value, found)
 
 
-def skops_types(path: str | os.PathLike) -> dict[str, bool]:
+def skops_types(path: str | os.PathLike[str]) -> dict[str, bool]:
     """Every type and function name a skops file would build: ``{name: is_function}``."""
     try:
         with zipfile.ZipFile(path) as zf:
@@ -120,7 +120,7 @@ def _extra_from_env() -> list[str]:
     return [t.strip() for t in os.environ.get(ENV_TRUSTED, "").split(",") if t.strip()]
 
 
-def load_skops(path: str | os.PathLike, *, trusted_types: Iterable[str] = ()) -> object:
+def load_skops(path: str | os.PathLike[str], *, trusted_types: Iterable[str] = ()) -> object:
     """Load a skops file after checking every type in it against the allow-list.
 
     Args:
@@ -151,7 +151,7 @@ def load_skops(path: str | os.PathLike, *, trusted_types: Iterable[str] = ()) ->
         ) from exc
 
 
-def load_pickle(path: str | os.PathLike, *, fmt: str, allow_pickle: bool) -> object:
+def load_pickle(path: str | os.PathLike[str], *, fmt: str, allow_pickle: bool) -> object:
     """Load a pickle or cloudpickle file, only when explicitly allowed."""
     if not allow_pickle:
         raise UnsafeModelError(

@@ -11,8 +11,10 @@ from __future__ import annotations
 import datetime as dt
 import json
 import os
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import (
     JSON,
@@ -30,6 +32,11 @@ from sqlalchemy import (
 )
 
 from .errors import DataError, ModelcardsError
+
+if TYPE_CHECKING:  # pragma: no cover
+    from sqlalchemy.engine import CursorResult
+    from sqlalchemy.engine.interfaces import DBAPIConnection
+    from sqlalchemy.pool import ConnectionPoolEntry
 
 metadata = MetaData()
 
@@ -64,7 +71,7 @@ flags = Table(
 @dataclass
 class EdgeCaseRecord:
     name: str
-    inputs: dict
+    inputs: dict[str, Any]
     expected: str | None
     note: str | None
     source: str  # "card spec" or the app that saved it
@@ -94,7 +101,7 @@ class Store:
     def __init__(self, url: str | None = None):
         self.url = url or default_url()
         try:
-            kwargs = {}
+            kwargs: dict[str, Any] = {}
             if self.url.startswith("sqlite"):
                 kwargs["connect_args"] = {"timeout": 30, "check_same_thread": False}
             self.engine = create_engine(self.url, **kwargs)
@@ -112,9 +119,9 @@ class Store:
         *,
         model: str,
         name: str,
-        inputs: dict,
-        expected=None,
-        note=None,
+        inputs: Mapping[str, Any],
+        expected: str | None = None,
+        note: str | None = None,
         version: int | None = None,
         app: str = "streamlit",
     ) -> int:
@@ -144,7 +151,7 @@ class Store:
                     created=_now(),
                 )
             )
-            return int(result.inserted_primary_key[0])
+            return _inserted_id(result)
 
     def edge_cases(self, model: str) -> list[EdgeCaseRecord]:
         """The saved edge cases of a model, oldest first.
@@ -168,7 +175,14 @@ class Store:
         ]
 
     def add_flag(
-        self, *, model: str, version: int, inputs: dict, prediction, comment: str, app: str
+        self,
+        *,
+        model: str,
+        version: int,
+        inputs: Mapping[str, Any],
+        prediction: str,
+        comment: str,
+        app: str,
     ) -> int:
         """Store a flag on a prediction; returns its id.
 
@@ -197,9 +211,9 @@ class Store:
                     created=_now(),
                 )
             )
-            return int(result.inserted_primary_key[0])
+            return _inserted_id(result)
 
-    def flags(self, model: str | None = None) -> list[dict]:
+    def flags(self, model: str | None = None) -> list[dict[str, Any]]:
         """Every flag, oldest first, as mappings of the table's columns.
 
         Args:
@@ -212,7 +226,7 @@ class Store:
             return [dict(r) for r in conn.execute(query).mappings().all()]
 
 
-def spec_edge_cases(card_spec: dict | None) -> list[EdgeCaseRecord]:
+def spec_edge_cases(card_spec: Mapping[str, Any] | None) -> list[EdgeCaseRecord]:
     """The edge cases written in a card spec, as records.
 
     Args:
@@ -232,19 +246,26 @@ def spec_edge_cases(card_spec: dict | None) -> list[EdgeCaseRecord]:
     return out
 
 
-def _sqlite_pragmas(dbapi_conn, _record):
+def _sqlite_pragmas(dbapi_conn: DBAPIConnection, _record: ConnectionPoolEntry) -> None:
     cur = dbapi_conn.cursor()
     cur.execute("PRAGMA journal_mode=WAL")
     cur.execute("PRAGMA busy_timeout=30000")
     cur.close()
 
 
+def _inserted_id(result: CursorResult[Any]) -> int:
+    key = result.inserted_primary_key
+    assert key is not None  # a single-row INSERT without RETURNING always reports its key
+    return int(key[0])
+
+
 def _now() -> dt.datetime:
     return dt.datetime.now(dt.UTC)
 
 
-def _plain(inputs: dict) -> dict:
+def _plain(inputs: Mapping[str, Any]) -> dict[str, Any]:
     """JSON-safe copies of input values (NumPy scalars become Python numbers)."""
-    return json.loads(
+    plain: dict[str, Any] = json.loads(
         json.dumps(inputs, default=lambda v: v.item() if hasattr(v, "item") else str(v))
     )
+    return plain
