@@ -7,15 +7,23 @@ the model's signature, and says which input is wrong and why when it cannot.
 from __future__ import annotations
 
 import math
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any, TypeAlias, TypedDict
 
 import numpy as np
 import pandas as pd
 
 from .errors import DataError
 
+if TYPE_CHECKING:  # pragma: no cover
+    from ._profile import ColumnProfile
+    from ._registry import LoadedModel, SignatureColumn
+
 NUMERIC_TYPES = {"long", "integer", "double", "float"}
 INTEGER_TYPES = {"long", "integer"}
+#: One input in its signature's type, as ``coerce_value`` returns it.
+InputValue: TypeAlias = bool | int | float | str
 #: Largest upload the demo scores in one go.
 MAX_BATCH_ROWS = 100_000
 
@@ -27,7 +35,7 @@ class Prediction:
     positive_probability: float | None
 
 
-def coerce_value(col, raw):
+def coerce_value(col: SignatureColumn, raw: Any) -> InputValue:
     """One input value in the signature's type, or a ValueError saying why not."""
     if raw is None or (isinstance(raw, float) and math.isnan(raw)) or str(raw).strip() == "":
         raise ValueError("is missing")
@@ -53,14 +61,14 @@ def coerce_value(col, raw):
     return str(raw)
 
 
-def coerce_row(model, values: dict) -> pd.DataFrame:
+def coerce_row(model: LoadedModel, values: Mapping[str, Any]) -> pd.DataFrame:
     """A one-row frame in the model's input types; DataError names the first bad input.
 
     Args:
         model: The loaded version (its signature gives the types).
         values: The inputs by name; text (from a URL or a CSV) is converted.
     """
-    row = {}
+    row: dict[str, InputValue] = {}
     for col in model.inputs:
         try:
             row[col.name] = coerce_value(col, values.get(col.name))
@@ -71,7 +79,7 @@ def coerce_row(model, values: dict) -> pd.DataFrame:
     return _frame(model, [row])
 
 
-def _frame(model, rows: list[dict]) -> pd.DataFrame:
+def _frame(model: LoadedModel, rows: list[dict[str, InputValue]]) -> pd.DataFrame:
     frame = pd.DataFrame(rows, columns=model.feature_names)
     for col in model.inputs:
         if col.type in INTEGER_TYPES:
@@ -81,7 +89,7 @@ def _frame(model, rows: list[dict]) -> pd.DataFrame:
     return frame
 
 
-def predict_row(model, frame: pd.DataFrame) -> Prediction:
+def predict_row(model: LoadedModel, frame: pd.DataFrame) -> Prediction:
     """The label and class probabilities for the first row of ``frame``.
 
     Args:
@@ -101,7 +109,7 @@ def predict_row(model, frame: pd.DataFrame) -> Prediction:
     )
 
 
-def sweep_values(profile_col, points: int = 41) -> list:
+def sweep_values(profile_col: ColumnProfile, points: int = 41) -> list[InputValue]:
     """Values across the training range (numeric) or the levels seen (categorical).
 
     Args:
@@ -110,6 +118,7 @@ def sweep_values(profile_col, points: int = 41) -> list:
     """
     if profile_col.kind == "numeric":
         lo, hi = profile_col.min, profile_col.max
+        assert lo is not None and hi is not None, f"{profile_col.name} has no training range"
         if profile_col.integer:
             step = max(1, math.ceil((hi - lo) / (points - 1)))
             return list(range(int(lo), int(hi) + 1, step))
@@ -117,7 +126,9 @@ def sweep_values(profile_col, points: int = 41) -> list:
     return list(profile_col.levels or {})
 
 
-def sweep(model, frame: pd.DataFrame, feature: str, values: list) -> pd.DataFrame:
+def sweep(
+    model: LoadedModel, frame: pd.DataFrame, feature: str, values: Sequence[InputValue]
+) -> pd.DataFrame:
     """Positive-class probability as ``feature`` takes each of ``values``, others fixed.
 
     Args:
@@ -138,7 +149,9 @@ def sweep(model, frame: pd.DataFrame, feature: str, values: list) -> pd.DataFram
     )
 
 
-def smallest_flip(model, frame: pd.DataFrame, feature: str, curve: pd.DataFrame):
+def smallest_flip(
+    model: LoadedModel, frame: pd.DataFrame, feature: str, curve: pd.DataFrame
+) -> InputValue | None:
     """The value of ``feature`` closest to the current one that changes the decision.
 
     Searches the sweep; for a numeric feature the crossing is then narrowed by bisection
@@ -150,7 +163,8 @@ def smallest_flip(model, frame: pd.DataFrame, feature: str, curve: pd.DataFrame)
     if flipped.empty:
         return None
     if not pd.api.types.is_numeric_dtype(frame[feature]):
-        return flipped["value"].iloc[0]
+        level: str = flipped["value"].iloc[0]  # a categorical sweep runs over level names
+        return level
     distance = (flipped["value"].astype(float) - float(current)).abs()
     target = float(flipped["value"].iloc[int(np.argmin(distance.to_numpy()))])
     lo, hi = float(current), target
@@ -171,14 +185,19 @@ def smallest_flip(model, frame: pd.DataFrame, feature: str, curve: pd.DataFrame)
     return int(hi) if integer else hi
 
 
-def flip_table(model, frame: pd.DataFrame) -> list[dict]:
+#: A row of ``flip_table``.
+FlipRow = TypedDict("FlipRow", {"feature": str, "now": object, "flips at": object, "change": str})
+
+
+def flip_table(model: LoadedModel, frame: pd.DataFrame) -> list[FlipRow]:
     """For every input: its value now, and the nearest value that flips the decision.
 
     Args:
         model: The loaded version (needs a training profile for the ranges).
         frame: One row of inputs (``coerce_row``).
     """
-    rows = []
+    assert model.profile is not None, f"{model.uri} has no training profile"
+    rows: list[FlipRow] = []
     for name in model.feature_names:
         col = model.profile.column(name)
         now = frame[name].iloc[0]
@@ -202,7 +221,7 @@ class BatchResult:
     problems: pd.DataFrame  # row (1-based, as in the file), column, problem
 
 
-def score_batch(model, frame: pd.DataFrame) -> BatchResult:
+def score_batch(model: LoadedModel, frame: pd.DataFrame) -> BatchResult:
     """Check every row against the signature; score the good rows, list the bad ones.
 
     Args:
@@ -220,9 +239,12 @@ def score_batch(model, frame: pd.DataFrame) -> BatchResult:
             f"The file lacks the input column(s) {', '.join(missing)}.",
             hint="Columns the model needs: " + ", ".join(model.feature_names) + ".",
         )
-    problems, good_rows, good_index = [], [], []
+    problems: list[dict[str, object]] = []
+    good_rows: list[dict[str, InputValue]] = []
+    good_index: list[int] = []
     for i, record in enumerate(frame[model.feature_names].to_dict("records")):
-        row, bad = {}, False
+        row: dict[str, InputValue] = {}
+        bad = False
         for col in model.inputs:
             try:
                 row[col.name] = coerce_value(col, record[col.name])

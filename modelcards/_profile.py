@@ -6,7 +6,8 @@ input falls outside it; the card summarises it under "Training data".
 
 from __future__ import annotations
 
-from typing import Literal
+from collections.abc import Mapping
+from typing import Any, Literal, TypedDict
 
 import numpy as np
 import pandas as pd
@@ -33,10 +34,12 @@ class ColumnProfile(BaseModel):
     levels: dict[str, int] | None = None
     other_levels: int = 0
 
-    def default(self):
+    def default(self) -> float | str | None:
         """A sensible starting value for a form: the median, or the most frequent level."""
         if self.kind == "numeric":
-            return int(round(self.median)) if self.integer else self.median
+            if self.integer and self.median is not None:
+                return int(round(self.median))
+            return self.median
         if self.levels:
             return next(iter(self.levels))
         return None
@@ -60,13 +63,13 @@ class Profile(BaseModel):
         known = ", ".join(c.name for c in self.columns)
         raise KeyError(f"column {name!r} is not in the profile (columns: {known})")
 
-    def out_of_range(self, row: dict) -> list[str]:
+    def out_of_range(self, row: Mapping[str, Any]) -> list[str]:
         """Plain-language warnings for values outside the training range or levels.
 
         Args:
             row: Input values by column name; columns the profile lacks are ignored.
         """
-        warnings = []
+        warnings: list[str] = []
         for col in self.columns:
             if col.name not in row or row[col.name] is None:
                 continue
@@ -80,6 +83,17 @@ class Profile(BaseModel):
             elif col.levels is not None and str(value) not in col.levels:
                 warnings.append(f"{col.name} = {value!r} was never seen in training.")
         return warnings
+
+
+class _NumericStats(TypedDict, total=False):
+    """The summary fields of a numeric ``ColumnProfile`` (none when no value is present)."""
+
+    min: float
+    max: float
+    q25: float
+    median: float
+    q75: float
+    mean: float
 
 
 def _fmt(x: float) -> str:
@@ -97,7 +111,7 @@ def profile_frame(df: pd.DataFrame) -> Profile:
     >>> p.column("age").median, p.column("sex").levels
     (30.0, {'F': 2, 'M': 1})
     """
-    columns = []
+    columns: list[ColumnProfile] = []
     n = len(df)
     for name in df.columns:
         s = df[name]
@@ -116,18 +130,17 @@ def profile_frame(df: pd.DataFrame) -> Profile:
             )
         elif pd.api.types.is_numeric_dtype(s):
             v = s.dropna().to_numpy(dtype=float)
+            stats: _NumericStats = {}
             if len(v):
                 q25, med, q75 = np.quantile(v, [0.25, 0.5, 0.75])
-                stats = dict(
-                    min=float(v.min()),
-                    max=float(v.max()),
-                    q25=float(q25),
-                    median=float(med),
-                    q75=float(q75),
-                    mean=float(v.mean()),
-                )
-            else:
-                stats = {}
+                stats = {
+                    "min": float(v.min()),
+                    "max": float(v.max()),
+                    "q25": float(q25),
+                    "median": float(med),
+                    "q75": float(q75),
+                    "mean": float(v.mean()),
+                }
             columns.append(
                 ColumnProfile(
                     name=str(name),
