@@ -256,7 +256,7 @@ def spec_model(card_type: type[BaseModel] = ModelCard) -> type[SpecBase]:
         section = _section(info)
         if section is None:
             continue
-        sub = {
+        sub: dict[str, Any] = {
             n: (i.annotation, i.default)
             for n, i in section.model_fields.items()
             if _written(i) is not None
@@ -308,7 +308,8 @@ def parse_spec(data: Any, *, source: str = "card spec") -> SpecBase:
     try:
         return CardSpec.model_validate(data)
     except ValidationError as exc:
-        unknown, other = [], []
+        unknown: list[tuple[str, str]] = []
+        other: list[tuple[str, str]] = []
         for e in exc.errors():
             path = ".".join(str(p) for p in e["loc"])
             (unknown if e["type"] == "extra_forbidden" else other).append((path, e["msg"]))

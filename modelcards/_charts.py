@@ -7,16 +7,32 @@ The same figures serve the Streamlit app and the HTML card. ``result`` is anythi
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import Any, Protocol, TypedDict
 
+import pandas as pd
 import plotly.graph_objects as go
 
-from ._evaluate import group_label
+from ._evaluate import GroupResult, group_label
 from ._metrics import metric_label, metric_specs
 
 #: Charted by default: the fairness-critical metrics of the vocabulary.
 KEY_METRICS = [m.name for m in metric_specs(key=True)]
 # Colour-blind-safe palette (Okabe-Ito).
 PALETTE = ["#0072B2", "#E69F00", "#009E73", "#D55E00", "#CC79A7", "#56B4E9", "#F0E442"]
+
+
+class HasGroups(Protocol):
+    """What the group charts read: an Assessment, or a card's fairness section."""
+
+    @property
+    def groups(self) -> Sequence[GroupResult]: ...
+
+
+class FigureSpec(TypedDict):
+    """A Plotly figure as plain JSON: its traces and its layout."""
+
+    data: list[dict[str, Any]]
+    layout: dict[str, Any]
 
 
 def _short(features: dict[str, str], multi: bool) -> str:
@@ -30,8 +46,8 @@ def _text(s: str) -> str:
 
 
 def group_metrics_spec(
-    result, features: Sequence[str], metrics: Sequence[str] | None = None
-) -> dict:
+    result: HasGroups, features: Sequence[str], metrics: Sequence[str] | None = None
+) -> FigureSpec:
     """The figure of ``group_metrics_figure`` as a plain Plotly JSON dict.
 
     The HTML card embeds this directly: building a validated ``go.Figure`` costs more
@@ -51,7 +67,7 @@ def group_metrics_spec(
         _short(g.features, multi) + (" (small)" if g.small else "") + f"<br>n={g.n:,}"
         for g in groups
     ]
-    data = []
+    data: list[dict[str, Any]] = []
     for i, m in enumerate(metrics):
         est = [g.metrics[m] for g in groups]
         data.append(
@@ -77,7 +93,7 @@ def group_metrics_spec(
                 "<br>95% CI %{customdata[1]} to %{customdata[2]}<extra></extra>",
             }
         )
-    layout = {
+    layout: dict[str, Any] = {
         "title": {"text": "By " + _text(" & ".join(features))},
         "barmode": "group",
         "yaxis": {"range": [0, 1.05], "title": {"text": "rate"}, "gridcolor": "#e5e7eb"},
@@ -92,7 +108,7 @@ def group_metrics_spec(
 
 
 def group_metrics_figure(
-    result, features: Sequence[str], metrics: Sequence[str] | None = None
+    result: HasGroups, features: Sequence[str], metrics: Sequence[str] | None = None
 ) -> go.Figure:
     """Grouped bars: one bar per group and metric, with confidence-interval error bars.
 
@@ -106,11 +122,11 @@ def group_metrics_figure(
     return go.Figure(group_metrics_spec(result, features, metrics))
 
 
-def _gap(a, b):
+def _gap(a: float | None, b: float | None) -> float | None:
     return None if a is None or b is None else max(a - b, 0.0)
 
 
-def _fmt(x):
+def _fmt(x: float | None) -> str:
     return "n/a" if x is None else f"{x:.3f}"
 
 
@@ -141,7 +157,9 @@ def probability_figure(probabilities: dict[str, float], positive: str) -> go.Fig
     return fig
 
 
-def sweep_figure(curve, feature: str, current, positive: str, threshold: float = 0.5):
+def sweep_figure(
+    curve: pd.DataFrame, feature: str, current: object, positive: str, threshold: float = 0.5
+) -> go.Figure:
     """Predicted probability as one feature sweeps its range, the current input marked.
 
     Args:

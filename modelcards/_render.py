@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import functools
 import json
+from typing import NotRequired, TypedDict
 
 import yaml
 from jinja2 import Environment, PackageLoader, StrictUndefined, select_autoescape
@@ -16,7 +17,7 @@ from markupsafe import Markup
 
 from ._card import ModelCard
 from ._charts import group_metrics_spec
-from ._evaluate import group_label
+from ._evaluate import Disparity, GroupResult, group_label
 from ._format import (
     NOT_PROVIDED,
     format_count,
@@ -28,7 +29,7 @@ from ._format import (
 from ._metrics import DISPARITIES, HEADLINE, metric_label
 
 
-def _json_script(obj) -> Markup:
+def _json_script(obj: object) -> Markup:
     """JSON safe inside a <script> element: no '<', '>', '&' or line separators survive."""
     from plotly.utils import PlotlyJSONEncoder
 
@@ -67,19 +68,36 @@ def _env(autoescape: bool) -> Environment:
     return env
 
 
-def _context(card: ModelCard) -> dict:
+class _FeatureSet(TypedDict):
+    """The groups and disparities of one feature set, as the templates read them."""
+
+    features: list[str]
+    groups: list[GroupResult]
+    headline: list[Disparity]
+    per_metric: dict[str, dict[str, Disparity]]  # metric -> kind -> disparity
+    chart_id: NotRequired[str]  # HTML only
+    figure: NotRequired[Markup]  # HTML only: the chart's Plotly JSON
+
+
+class _Context(TypedDict):
+    card: ModelCard
+    sets: list[_FeatureSet]
+    metrics: list[str]
+
+
+def _context(card: ModelCard) -> _Context:
     f = card.fairness
-    sets = []
+    sets: list[list[str]] = []
     for g in f.groups:
         keys = list(g.features)
         if keys not in sets:
             sets.append(keys)
-    by_set = []
+    by_set: list[_FeatureSet] = []
     for features in sets:
         groups = [g for g in f.groups if list(g.features) == features]
         disp = [d for d in f.disparities if d.features == features]
         headline = [d for name in HEADLINE for d in disp if d.metric == name]
-        per_metric = {}
+        per_metric: dict[str, dict[str, Disparity]] = {}
         for d in disp:
             if d.metric not in DISPARITIES:
                 per_metric.setdefault(d.metric, {})[d.kind] = d
