@@ -12,8 +12,14 @@ alone does not make them fair: the other inputs can stand in for them.
 from __future__ import annotations
 
 from collections.abc import Callable
+from typing import TYPE_CHECKING, NamedTuple
 
 import pandas as pd
+
+if TYPE_CHECKING:  # pragma: no cover
+    from sklearn.pipeline import Pipeline
+
+    from ._registry import Registry
 
 NAME = "arrests-release"
 TARGET = "released"
@@ -124,12 +130,20 @@ def load_arrests_frame() -> pd.DataFrame:
     """The arrests data with the derived ``age_group`` column."""
     from sklego.datasets import load_arrests
 
-    df = load_arrests(as_frame=True)
+    df: pd.DataFrame = load_arrests(as_frame=True)
     df["age_group"] = pd.cut(df["age"], bins=AGE_BINS, labels=AGE_LABELS, right=False).astype(str)
     return df
 
 
-def _pipelines():
+class _Example(NamedTuple):
+    """One example version: the alias it is registered under, its description, its model."""
+
+    alias: str
+    description: str
+    pipeline: Pipeline
+
+
+def _pipelines() -> list[_Example]:
     from sklearn.compose import make_column_transformer
     from sklearn.linear_model import LogisticRegression
     from sklearn.pipeline import make_pipeline
@@ -155,12 +169,12 @@ def _pipelines():
         LogisticRegression(C=0.5, max_iter=2000),
     )
     return [
-        (
+        _Example(
             "champion",
             "Logistic regression on year, age, employment, citizenship and checks.",
             logistic,
         ),
-        (
+        _Example(
             "challenger",
             "Logistic regression on the same inputs and all their pairwise "
             "interactions (degree-2 polynomial features).",
@@ -169,7 +183,9 @@ def _pipelines():
     ]
 
 
-def register_examples(registry, *, progress: Callable[[str], None] = lambda msg: None) -> list[str]:
+def register_examples(
+    registry: Registry, *, progress: Callable[[str], None] = lambda msg: None
+) -> list[str]:
     """Train and register the example versions that are not registered yet.
 
     Idempotent: each version is matched by its ``modelcards.example`` tag, so a second
@@ -182,17 +198,17 @@ def register_examples(registry, *, progress: Callable[[str], None] = lambda msg:
     from sklearn.metrics import accuracy_score, balanced_accuracy_score, roc_auc_score
     from sklearn.model_selection import train_test_split
 
-    existing = set()
+    existing: set[str | None] = set()
     for m in registry.list_models():
         if m.name == NAME:
             existing = {v.tags.get("modelcards.example") for v in m.versions}
-    todo = [p for p in _pipelines() if p[0] not in existing]
+    todo = [p for p in _pipelines() if p.alias not in existing]
     if not todo:
         return []
     progress("reading the arrests data from scikit-lego")
     df = load_arrests_frame()
     train, test = train_test_split(df, test_size=0.3, random_state=SEED, stratify=df[TARGET])
-    registered = []
+    registered: list[str] = []
     for alias, description, pipe in todo:
         progress(f"training the {alias} ({type(pipe[-1]).__name__})")
         pipe.fit(train[FEATURES], train[TARGET])

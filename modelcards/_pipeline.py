@@ -32,6 +32,7 @@ from typing import TYPE_CHECKING, Any, Literal
 
 import numpy as np
 import pandas as pd
+from numpy.typing import NDArray
 
 from ._background import background, done
 from ._card import DataProvenance, ModelCard, SpecBase, build_card, computed_sections
@@ -411,8 +412,8 @@ class Predictions:
         threshold: The threshold that cut scores into labels, if one did.
     """
 
-    labels: np.ndarray
-    scores: np.ndarray | None
+    labels: NDArray[Any]  # the target's own values: numbers, strings or booleans
+    scores: NDArray[np.float64] | None
     described: str
     threshold: float | None = None
 
@@ -504,7 +505,7 @@ def _score_predictions(inputs: EvaluationInputs, column: str, threshold: float) 
     return Predictions(labels, scores, f"column {column!r} at threshold {threshold:g}", threshold)
 
 
-def relabel(pred: Any, target_values: list[Any], labels: Any = None) -> np.ndarray:
+def relabel(pred: Any, target_values: list[Any], labels: Any = None) -> NDArray[Any]:
     """Predictions in the target's own values, matched by text (CSV reads 1 and '1' apart).
 
     Args:
@@ -517,8 +518,8 @@ def relabel(pred: Any, target_values: list[Any], labels: Any = None) -> np.ndarr
     [1, 0]
     """
     by_text = {str(v): v for v in target_values}
-    pred = np.asarray(pred)
-    uniq = pd.unique(pred) if labels is None else np.asarray(labels)
+    predicted: NDArray[Any] = np.asarray(pred)
+    uniq = pd.unique(predicted) if labels is None else np.asarray(labels)
     unknown = sorted(str(u) for u in uniq if str(u) not in by_text)
     if unknown:
         raise UnsupportedTaskError(
@@ -528,10 +529,11 @@ def relabel(pred: Any, target_values: list[Any], labels: Any = None) -> np.ndarr
         )
     mapped = [by_text[str(u)] for u in uniq]
     if all(type(m) is type(u) and m == u for m, u in zip(mapped, uniq, strict=True)):
-        return pred
+        return predicted
     lookup = np.empty(len(mapped), dtype=object)
     lookup[:] = mapped
-    return lookup[pd.Index(uniq).get_indexer(pred)]
+    positions: NDArray[np.intp] = pd.Index(uniq).get_indexer(predicted)
+    return lookup[positions]
 
 
 # -- step 4: the assessment -------------------------------------------------------------

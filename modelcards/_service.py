@@ -120,21 +120,21 @@ def input_bounds(col: SignatureColumn, profile: ColumnProfile | None) -> InputBo
     return InputBounds(low, high, profile.min, profile.max, integer, numeric_default)
 
 
-def input_default(col: SignatureColumn, profile: ColumnProfile | None) -> Any:
+def input_default(col: SignatureColumn, profile: ColumnProfile | None) -> float | str:
     """A form's starting value: the training median, or the most frequent level.
 
     Args:
         col: The input's signature column.
         profile: Its training profile, or None.
     """
-    if profile is not None and profile.default() is not None:
-        value = profile.default()
-        if col.type in INTEGER_TYPES:
-            return int(round(value))
-        if col.type in NUMERIC_TYPES:
-            return float(value)
-        return str(value)
-    return 0 if col.type in NUMERIC_TYPES else ""
+    value = profile.default() if profile is not None else None
+    if value is None:
+        return 0 if col.type in NUMERIC_TYPES else ""
+    if col.type in INTEGER_TYPES:
+        return int(round(float(value)))
+    if col.type in NUMERIC_TYPES:
+        return float(value)
+    return str(value)
 
 
 def input_warnings(model: LoadedModel, values: Mapping[str, Any]) -> list[str]:
