@@ -21,20 +21,27 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Literal
+from typing import Any, Literal, NamedTuple, SupportsFloat, TypeAlias
 
 import numpy as np
 import pandas as pd
+from numpy.typing import NDArray
 from pydantic import BaseModel, ConfigDict
 
 from ._background import background
-from ._metrics import DISPARITIES, METRICS, RATE_METRICS
+from ._metrics import DISPARITIES, METRICS, RATE_METRICS, DisparityKind
 from .errors import DataError, UnsupportedTaskError
 
 MISSING = "(missing)"
 
 #: Names reported for every group, in table order (see ``_metrics`` for what each means).
 METRIC_NAMES = list(METRICS)
+
+#: One value (a label or a score) per row: a Series, an array or a list.
+PerRow: TypeAlias = "pd.Series[Any] | NDArray[Any] | Sequence[Any]"
+Bools: TypeAlias = NDArray[np.bool_]
+Ints: TypeAlias = NDArray[np.integer[Any]]  # codes, counts and positions, of any width
+Floats: TypeAlias = NDArray[np.float64]
 
 
 class Estimate(BaseModel):
@@ -105,7 +112,7 @@ class Assessment(BaseModel):
         """
         return [g for g in self.groups if list(g.features) == list(features)]
 
-    def disparity(self, metric: str, kind: str, features: Sequence[str]) -> Disparity:
+    def disparity(self, metric: str, kind: DisparityKind, features: Sequence[str]) -> Disparity:
         """One metric's disparity within a feature set; KeyError when it was not computed.
 
         Args:
@@ -133,7 +140,9 @@ def group_label(features: Mapping[str, str]) -> str:
 
 
 # -- inputs -----------------------------------------------------------------------------
-def _binary(y, *, name: str, pos_label, labels: set | None = None) -> tuple[np.ndarray, set]:
+def _binary(
+    y: PerRow, *, name: str, pos_label: object, labels: set[object] | None = None
+) -> tuple[Bools, set[object]]:
     """``y == pos_label`` as booleans, and the set of values seen; errors on missing or
     non-binary values."""
     s = pd.Series(np.asarray(y).ravel() if not isinstance(y, pd.Series) else y.to_numpy())
@@ -164,10 +173,14 @@ def _binary(y, *, name: str, pos_label, labels: set | None = None) -> tuple[np.n
     return (s == pos_label).to_numpy(), values
 
 
-def _encode(sensitive: pd.DataFrame) -> tuple[list[np.ndarray], list[np.ndarray]]:
-    codes, levels = [], []
+def _encode(sensitive: pd.DataFrame) -> tuple[list[Ints], list[NDArray[np.object_]]]:
+    """Each sensitive column's group codes per row (0..k-1), and its k group names."""
+    codes: list[Ints] = []
+    levels: list[NDArray[np.object_]] = []
     for name in sensitive.columns:
         s = sensitive[name]
+        c: Ints
+        lv: NDArray[np.object_]
         if isinstance(s.dtype, pd.CategoricalDtype) and not s.isna().any():
             c, lv = s.cat.codes.to_numpy(), np.asarray(s.cat.categories.astype(str))
             used = np.flatnonzero(np.bincount(c, minlength=len(lv)))
@@ -176,8 +189,8 @@ def _encode(sensitive: pd.DataFrame) -> tuple[list[np.ndarray], list[np.ndarray]
                 remap[used] = np.arange(len(used))
                 c, lv = remap[c], lv[used]
         else:
-            c, lv = pd.factorize(s, sort=True, use_na_sentinel=True)
-            lv = np.asarray([str(v) for v in lv], dtype=object)
+            c, uniques = pd.factorize(s, sort=True, use_na_sentinel=True)
+            lv = np.asarray([str(v) for v in uniques], dtype=object)
             if (c < 0).any():
                 c = np.where(c < 0, len(lv), c)
                 lv = np.append(lv, MISSING)
@@ -194,12 +207,12 @@ def _encode(sensitive: pd.DataFrame) -> tuple[list[np.ndarray], list[np.ndarray]
 
 
 # -- metrics on count tables ----------------------------------------------------------
-def _div(a, b):
+def _div(a: Ints, b: Ints) -> Floats:
     with np.errstate(divide="ignore", invalid="ignore"):
         return np.where(b > 0, a / np.where(b > 0, b, 1), 0.0)
 
 
-def rates(tn, fp, fn, tp) -> dict[str, np.ndarray]:
+def rates(tn: Ints, fp: Ints, fn: Ints, tp: Ints) -> dict[str, Floats]:
     """Confusion-matrix metrics for arrays of counts, as scikit-learn and Fairlearn define
     them (a rate whose denominator is zero is 0, their ``zero_division`` default)."""
     tn, fp, fn, tp = (np.asarray(x, dtype=np.int64) for x in (tn, fp, fn, tp))
@@ -224,7 +237,7 @@ def rates(tn, fp, fn, tp) -> dict[str, np.ndarray]:
 
 
 # -- ROC AUC: exact Mann-Whitney U and DeLong intervals, every grouping from one sort ----
-def sort_scores(score: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+def sort_scores(score: Floats) -> tuple[NDArray[np.intp], Floats]:
     """``order = np.argsort(score)`` and ``score[order]``, equal scores in any order.
 
     Sorts 64-bit keys that hold a score's leading bits above its row number, which
@@ -263,12 +276,33 @@ def sort_scores(score: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     return order, ranked
 
 
-def auc_by_group(score: np.ndarray, y: np.ndarray, groupings: list[tuple[np.ndarray | None, int]]):
+class Grouping(NamedTuple):
+    """Every row's group in one grouping, for ``auc_by_group``.
+
+    Attributes:
+        codes: Each row's group, 0..k-1; None puts every row in one group.
+        k: How many groups.
+        sizes: Rows per group, when they are known already.
+    """
+
+    codes: Ints | None
+    k: int
+    sizes: Ints | None = None
+
+
+class _TiedRuns(NamedTuple):
+    """Rows in runs of equal scores within a group, for ``_correct_ties``."""
+
+    where: Ints  # their positions in (group, score) order
+    key: Ints  # the same for the rows of one run
+
+
+def auc_by_group(score: Floats, y: Bools, groupings: Sequence[Grouping]) -> tuple[Floats, Floats]:
     """ROC AUC and its DeLong standard error for every group of several groupings.
 
-    Each ``(codes, k)`` in ``groupings`` gives every row's group (0..k-1) in one grouping
-    (overall: ``(None, 1)``, one feature, the intersection); a third item may give the
-    groups' sizes when they are known already. Scores are sorted once; each
+    Each ``Grouping(codes, k)`` in ``groupings`` gives every row's group (0..k-1) in one
+    grouping (overall: ``Grouping(None, 1)``, one feature, the intersection); its third
+    item may give the groups' sizes when they are known already. Scores are sorted once; each
     grouping then needs only a stable (radix) sort of small group codes, which keeps the
     score order inside every group. There, the negatives below a positive follow from its
     position and how many positives precede it, so U (ties count one half) is a sum of
@@ -288,9 +322,11 @@ def auc_by_group(score: np.ndarray, y: np.ndarray, groupings: list[tuple[np.ndar
         tie_rows = np.union1d(tied, tied + 1)  # positions in score order, every tied run
         tie_run = np.cumsum(~np.isin(tie_rows - 1, tied)) - 1  # which run each belongs to
 
-    def one(grouping):
-        row_codes, k, *rest = grouping
-        counts = rest[0] if rest else None
+    def one(grouping: Grouping) -> tuple[Floats, Floats]:
+        row_codes, k, counts = Grouping(*grouping)  # a plain (codes, k) tuple works too
+        sizes: Ints
+        codes: Ints
+        by_group: NDArray[np.intp] | None
         if row_codes is None:
             sizes = np.array([n])
             ys, codes, by_group = y_sorted, np.zeros(n, dtype=np.int16), None
@@ -302,9 +338,10 @@ def auc_by_group(score: np.ndarray, y: np.ndarray, groupings: list[tuple[np.ndar
             ys = y_sorted[by_group]
         gstart = np.zeros(k + 1, dtype=np.int64)
         np.cumsum(sizes, out=gstart[1:])
-        ties = None
+        ties: _TiedRuns | None = None
         if few_ties:
             c = codes[tie_rows]
+            where: Ints
             if by_group is None:
                 where = tie_rows
             else:  # a group's rows keep their score order: binary search its segment
@@ -315,7 +352,7 @@ def auc_by_group(score: np.ndarray, y: np.ndarray, groupings: list[tuple[np.ndar
                     ],
                     dtype=np.int64,
                 )
-            ties = (where, tie_run * k + c)
+            ties = _TiedRuns(where, tie_run * k + c)
         elif tied.size:
             ss = ranked if by_group is None else ranked[by_group]
             ties = _tied_runs(ss, gstart)
@@ -326,7 +363,7 @@ def auc_by_group(score: np.ndarray, y: np.ndarray, groupings: list[tuple[np.ndar
     return np.concatenate(aucs), np.concatenate(ses)
 
 
-def _tied_runs(ss: np.ndarray, gstart: np.ndarray):
+def _tied_runs(ss: Floats, gstart: Ints) -> _TiedRuns:
     """Positions of rows whose score equals a neighbour's in the same group, and a key
     that is the same for the rows of one run of equal scores."""
     same = ss[1:] == ss[:-1]  # same[j]: rows j and j + 1 tie
@@ -335,10 +372,12 @@ def _tied_runs(ss: np.ndarray, gstart: np.ndarray):
     rows = np.union1d(t, t + 1)
     cont = np.zeros(len(rows), dtype=bool)
     cont[rows > 0] = same[rows[rows > 0] - 1]
-    return rows, np.cumsum(~cont) - 1
+    return _TiedRuns(rows, np.cumsum(~cont) - 1)
 
 
-def _auc_sorted(ys: np.ndarray, sizes: np.ndarray, gstart: np.ndarray, ties):
+def _auc_sorted(
+    ys: Bools, sizes: Ints, gstart: Ints, ties: _TiedRuns | None
+) -> tuple[Floats, Floats]:
     """AUC and DeLong SE per group for labels ``ys`` sorted by (group, score).
 
     ``ties`` is None when no two scores in a group are equal, else the positions of the
@@ -376,7 +415,9 @@ def _auc_sorted(ys: np.ndarray, sizes: np.ndarray, gstart: np.ndarray, ties):
     )
 
 
-def _correct_ties(ys, ppos, where, key, x, w) -> None:
+def _correct_ties(
+    ys: Bools, ppos: NDArray[np.intp], where: Ints, key: Ints, x: Floats, w: Floats
+) -> None:
     """Count the other class tied with a row as one half, for the rows in tied runs.
 
     A positive in a run [a, b) of equal scores has every negative before the run below
@@ -398,11 +439,11 @@ def _correct_ties(ys, ppos, where, key, x, w) -> None:
         cum = np.zeros(len(ys) + 1, dtype=np.int64)
         np.cumsum(ys, out=cum[1:])
 
-        def cpos(q):
+        def cpos(q: Ints) -> Ints:
             return cum[q]
     else:
 
-        def cpos(q):
+        def cpos(q: Ints) -> Ints:
             return np.searchsorted(ppos, q)  # positives before position q
 
     p = ys[where]
@@ -415,7 +456,7 @@ def _correct_ties(ys, ppos, where, key, x, w) -> None:
     w[q - cq] -= cq - cb + 0.5 * (cb - ca)
 
 
-def _segment_sums(values: np.ndarray, lengths: np.ndarray, *, square: bool = False):
+def _segment_sums(values: Floats, lengths: Ints, *, square: bool = False) -> Floats:
     """Sums (or sums of squares) of consecutive segments of ``values`` with the given
     lengths; 0 for an empty segment."""
     out = np.zeros(len(lengths))
@@ -433,6 +474,20 @@ def _segment_sums(values: np.ndarray, lengths: np.ndarray, *, square: bool = Fal
 
 
 # -- the assessment ---------------------------------------------------------------------
+class FeatureSet(NamedTuple):
+    """One reported grouping: a feature (or the intersection of several) and its groups.
+
+    Attributes:
+        features: The sensitive columns it groups by.
+        mapping: Each fine group's group index in this grouping.
+        labels: Each group's level by column, e.g. ``{"sex": "F"}``.
+    """
+
+    features: list[str]
+    mapping: Ints
+    labels: list[dict[str, str]]
+
+
 @dataclass
 class Groups:
     """The target and the groups of every row, checked and encoded once.
@@ -442,26 +497,23 @@ class Groups:
 
     names: list[str]
     n_rows: int
-    yt: np.ndarray  # target == positive label
-    labels: set  # the target's values
+    yt: Bools  # target == positive label
+    labels: set[object]  # the target's values
     pos_label: object
     n_fine: int  # groups in the intersection of all features (the finest grouping)
-    # (features, fine group -> group index, group labels) per reported grouping
-    sets: list[tuple[list[str], np.ndarray, list[dict[str, str]]]]
-    cell: np.ndarray  # fine * 4 + target * 2: the count-table cell, less the prediction
-    row_codes: list[np.ndarray]  # each row's group in each of ``sets`` (small integers)
-    sizes: list[np.ndarray]  # rows per group in each of ``sets``
+    sets: list[FeatureSet]  # every reported grouping
+    cell: Ints  # fine * 4 + target * 2: the count-table cell, less the prediction
+    row_codes: list[Ints]  # each row's group in each of ``sets`` (small integers)
+    sizes: list[Ints]  # rows per group in each of ``sets``
 
 
-def _small_int(k: int) -> type:
+def _small_int(k: int) -> type[np.integer[Any]]:
     """The narrowest integer type for codes 0..k-1: less memory to move, and numpy sorts
     8- and 16-bit integers by radix."""
     return np.uint8 if k <= 2**8 else np.int16 if k <= 2**15 else np.int64
 
 
-def _fine_groups(
-    codes: list[np.ndarray], sizes: list[int], n_rows: int
-) -> tuple[np.ndarray, np.ndarray]:
+def _fine_groups(codes: list[Ints], sizes: list[int], n_rows: int) -> tuple[Ints, Ints]:
     """The finest grouping, the intersection of all features: every row's group
     (0..n_fine-1, only combinations that occur) and each group's level per feature."""
     combos = int(np.prod(sizes, dtype=float))
@@ -487,10 +539,10 @@ def _fine_groups(
 
 
 def prepare_groups(
-    y_true,
+    y_true: PerRow,
     *,
-    sensitive_features: pd.DataFrame | Mapping[str, Sequence] | pd.Series,
-    pos_label=1,
+    sensitive_features: pd.DataFrame | Mapping[str, Sequence[Any]] | pd.Series[Any],
+    pos_label: object = 1,
     intersection: bool = True,
 ) -> Groups:
     """Check the target and encode the sensitive features (the half of ``assess`` that
@@ -521,21 +573,21 @@ def prepare_groups(
     n_fine = len(fine_levels)
 
     # Feature sets: each feature alone, then the intersection of all of them.
-    sets: list[tuple[list[str], np.ndarray, list[dict[str, str]]]] = []
+    sets: list[FeatureSet] = []
     for j, name in enumerate(names):
-        sets.append(([name], fine_levels[:, j], [{name: str(v)} for v in levels[j]]))
+        sets.append(FeatureSet([name], fine_levels[:, j], [{name: str(v)} for v in levels[j]]))
     if intersection and len(names) > 1:
         labels_fine = [
             {n: str(levels[j][fine_levels[k, j]]) for j, n in enumerate(names)}
             for k in range(n_fine)
         ]
-        sets.append((names, np.arange(n_fine), labels_fine))
+        sets.append(FeatureSet(names, np.arange(n_fine), labels_fine))
     # Small integers keep the per-prediction work on the count table light.
     cell_type = _small_int(n_fine * 4)
     cell = fine.astype(cell_type) * cell_type(4) + yt.astype(cell_type) * cell_type(2)
     row_codes = [mapping.astype(_small_int(len(labs)))[fine] for _, mapping, labs in sets]
     per_fine = np.bincount(fine, minlength=n_fine).astype(float)
-    sizes = [
+    sizes: list[Ints] = [
         np.bincount(mapping, weights=per_fine, minlength=len(labs)).astype(np.int64)
         for _, mapping, labs in sets
     ]
@@ -543,12 +595,12 @@ def prepare_groups(
 
 
 def assess(
-    y_true,
-    y_pred,
+    y_true: PerRow,
+    y_pred: PerRow,
     *,
-    sensitive_features: pd.DataFrame | Mapping[str, Sequence] | pd.Series,
-    y_score=None,
-    pos_label=1,
+    sensitive_features: pd.DataFrame | Mapping[str, Sequence[Any]] | pd.Series[Any],
+    y_score: PerRow | None = None,
+    pos_label: object = 1,
     n_boot: int = 1000,
     seed: int = 0,
     confidence: float = 0.95,
@@ -609,9 +661,9 @@ def assess(
 
 def assess_groups(
     prepared: Groups,
-    y_pred,
+    y_pred: PerRow,
     *,
-    y_score=None,
+    y_score: PerRow | None = None,
     n_boot: int = 1000,
     seed: int = 0,
     confidence: float = 0.95,
@@ -689,7 +741,7 @@ def assess_groups(
     )
 
 
-def _checked_scores(y_score, n_rows: int) -> np.ndarray | None:
+def _checked_scores(y_score: PerRow | None, n_rows: int) -> Floats | None:
     """The scores as a contiguous float array; a DataError when any is missing."""
     if y_score is None:
         return None
@@ -700,18 +752,18 @@ def _checked_scores(y_score, n_rows: int) -> np.ndarray | None:
     return score
 
 
-def _auc_groupings(g: Groups) -> list[tuple]:
+def _auc_groupings(g: Groups) -> list[Grouping]:
     """Every reported grouping for ``auc_by_group``: overall, each feature's levels, and
     the intersection, with the groups' sizes."""
-    groupings: list[tuple] = [(None, 1)]
+    groupings = [Grouping(None, 1)]
     groupings += [
-        (codes, len(s[2]), size)
+        Grouping(codes, len(s.labels), size)
         for codes, s, size in zip(g.row_codes, g.sets, g.sizes, strict=True)
     ]
     return groupings
 
 
-def _count_tables(g: Groups, yp: np.ndarray, *, n_boot: int, seed: int) -> list[tuple]:
+def _count_tables(g: Groups, yp: Bools, *, n_boot: int, seed: int) -> list[tuple[Ints, Ints]]:
     """(count table, resampled tables) for overall and then every feature set.
 
     A row bootstrap draws the (fine group, label, prediction) table from a multinomial
@@ -723,10 +775,10 @@ def _count_tables(g: Groups, yp: np.ndarray, *, n_boot: int, seed: int) -> list[
     rng = np.random.default_rng(seed)
     share = counts.reshape(-1) / g.n_rows
     draws = rng.multinomial(g.n_rows, share, size=n_boot).reshape(n_boot, g.n_fine, 2, 2)
-    tables = [(counts.sum(axis=0)[None], draws.sum(axis=1)[:, None])]
+    tables: list[tuple[Ints, Ints]] = [(counts.sum(axis=0)[None], draws.sum(axis=1)[:, None])]
     for _, mapping, group_labels in g.sets:
         n_groups = len(group_labels)
-        tab = np.zeros((n_groups, 2, 2), dtype=np.int64)
+        tab: Ints = np.zeros((n_groups, 2, 2), dtype=np.int64)
         np.add.at(tab, mapping, counts)
         boot = np.zeros((n_boot, n_groups, 2, 2), dtype=np.int64)
         for k in range(n_groups):
@@ -739,12 +791,12 @@ def _count_tables(g: Groups, yp: np.ndarray, *, n_boot: int, seed: int) -> list[
 class _Described:
     """One grouping's estimates per group, resampled values per metric, group sizes."""
 
-    estimates: dict[int, dict[str, Estimate]]
-    samples: dict[str, np.ndarray]
-    n: np.ndarray
+    estimates: dict[int, dict[str, Estimate]]  # group index -> metric -> estimate
+    samples: dict[str, Floats]  # metric -> resampled values (n_boot x groups)
+    n: Ints  # rows per group
 
 
-def _describe(tab: np.ndarray, boot: np.ndarray, q: Sequence[float]) -> _Described:
+def _describe(tab: Ints, boot: Ints, q: Sequence[float]) -> _Described:
     """Rate metrics of one grouping: point values, intervals, and the resamples that the
     disparities' intervals come from."""
     n_groups = len(tab)
@@ -764,7 +816,12 @@ def _describe(tab: np.ndarray, boot: np.ndarray, q: Sequence[float]) -> _Describ
 
 
 def _add_auc(
-    described: list[_Described], auc: tuple, *, confidence: float, seed: int, n_boot: int
+    described: list[_Described],
+    auc: tuple[Floats, Floats],
+    *,
+    confidence: float,
+    seed: int,
+    n_boot: int,
 ) -> None:
     """ROC AUC with DeLong intervals into every grouping's estimates and samples."""
     auc_all, se_all = auc
@@ -792,7 +849,7 @@ class _FeatureSetPart:
 def _feature_set(
     features: list[str],
     group_labels: list[dict[str, str]],
-    tab: np.ndarray,
+    tab: Ints,
     d: _Described,
     q: Sequence[float],
     min_group_size: int,
@@ -823,13 +880,14 @@ def _feature_set(
     }
     reference = group_label(group_labels[ref_index]) if ref_index is not None else None
 
-    def interval(samples: np.ndarray) -> tuple[np.ndarray, ...]:
-        return _quantiles(samples, q)
+    def interval(samples: Floats) -> tuple[Floats, Floats]:
+        lo, hi = _quantiles(samples, q)
+        return lo, hi
 
     disparities = _disparities(
         features, pt, d.samples, keep, ref_index, reference, left_out, interval
     )
-    notes = []
+    notes: list[str] = []
     by = " & ".join(features)
     if left_out:
         notes.append(
@@ -844,20 +902,32 @@ def _feature_set(
     return _FeatureSetPart(groups, disparities, notes)
 
 
-def _disparities(features, pt, samples, keep, ref_index, reference, left_out, interval):
+_KINDS: tuple[DisparityKind, ...] = ("difference", "ratio")
+
+
+def _disparities(
+    features: list[str],
+    pt: dict[str, Floats],
+    samples: dict[str, Floats],
+    keep: Bools,
+    ref_index: int | None,
+    reference: str | None,
+    left_out: list[str],
+    interval: Callable[[Floats], tuple[Floats, Floats]],
+) -> list[Disparity]:
     """Every metric's difference and ratio, and the named summaries, with intervals.
 
     ``pt`` holds each metric's point values per group, ``samples`` its resampled values.
     """
-    rows: list[tuple[str, str, float, np.ndarray]] = []
+    rows: list[tuple[str, DisparityKind, float, Floats]] = []
 
-    def summary(m, kind):
+    def summary(m: str, kind: DisparityKind) -> tuple[float, Floats]:
         """(point value, resampled values) of one metric's difference or ratio."""
-        point = _summary(pt[m][None, :], keep, kind, ref_index)[0]
+        point: float = _summary(pt[m][None, :], keep, kind, ref_index)[0]
         return point, _summary(samples[m], keep, kind, ref_index)
 
     for m in samples:
-        for kind in ("difference", "ratio"):
+        for kind in _KINDS:
             rows.append((m, kind, *summary(m, kind)))
     for d in DISPARITIES.values():
         if len(d.metrics) == 2:  # equalized odds: the worse of TPR and FPR
@@ -883,7 +953,7 @@ def _disparities(features, pt, samples, keep, ref_index, reference, left_out, in
     ]
 
 
-def _quantiles(samples: np.ndarray, q: Sequence[float]) -> tuple[np.ndarray, ...]:
+def _quantiles(samples: Floats, q: Sequence[float]) -> tuple[Floats, ...]:
     """``np.nanquantile(samples, q, axis=0)`` for a 2-D array, in one sort.
 
     numpy's nanquantile handles NaN column by column in Python; this sorts once (NaN
@@ -893,7 +963,7 @@ def _quantiles(samples: np.ndarray, q: Sequence[float]) -> tuple[np.ndarray, ...
     s = np.sort(samples, axis=0)
     valid = np.count_nonzero(~np.isnan(samples), axis=0)
     cols = np.arange(s.shape[1])
-    out = []
+    out: list[Floats] = []
     for p in q:
         virtual = (valid - 1) * float(p)
         lo = np.floor(virtual).astype(np.int64)
@@ -908,7 +978,12 @@ def _quantiles(samples: np.ndarray, q: Sequence[float]) -> tuple[np.ndarray, ...
     return tuple(out)
 
 
-def _reference(features, group_labels, reference_groups, keep) -> int | None:
+def _reference(
+    features: list[str],
+    group_labels: list[dict[str, str]],
+    reference_groups: Mapping[str, str] | None,
+    keep: Bools,
+) -> int | None:
     if not reference_groups or len(features) != 1 or features[0] not in reference_groups:
         return None
     wanted = str(reference_groups[features[0]])
@@ -928,7 +1003,7 @@ def _reference(features, group_labels, reference_groups, keep) -> int | None:
     )
 
 
-def _summary(values: np.ndarray, keep: np.ndarray, kind: str, ref: int | None) -> np.ndarray:
+def _summary(values: Floats, keep: Bools, kind: DisparityKind, ref: int | None) -> Floats:
     """Between-groups difference (max - min) or ratio (min / max), as Fairlearn's
     ``MetricFrame.difference()`` and ``.ratio()``; or relative to a reference group:
     the largest absolute gap to it, and the smallest of g/ref and ref/g."""
@@ -937,11 +1012,13 @@ def _summary(values: np.ndarray, keep: np.ndarray, kind: str, ref: int | None) -
         return np.full(values.shape[0], np.nan)
     with np.errstate(all="ignore"):
         if ref is None:
-            hi, lo = np.max(v, axis=1), np.min(v, axis=1)
+            hi: Floats = np.max(v, axis=1)
+            lo: Floats = np.min(v, axis=1)
             return hi - lo if kind == "difference" else np.where(hi > 0, lo / hi, np.nan)
         r = values[:, [ref]]
         if kind == "difference":
-            return np.max(np.abs(v - r), axis=1)
+            gap: Floats = np.max(np.abs(v - r), axis=1)
+            return gap
         ratio = np.minimum(v / r, r / v)
         return np.where(np.all(np.isfinite(ratio), axis=1), np.min(ratio, axis=1), np.nan)
 
@@ -952,10 +1029,10 @@ def _z(confidence: float) -> float:
     return float(norm.ppf(1 - (1 - confidence) / 2))
 
 
-def _f(x) -> float | None:
-    x = float(x)
-    return None if np.isnan(x) else x
+def _f(x: SupportsFloat) -> float | None:
+    v = float(x)
+    return None if np.isnan(v) else v
 
 
-def _est(value, lo, hi) -> Estimate:
+def _est(value: SupportsFloat, lo: SupportsFloat, hi: SupportsFloat) -> Estimate:
     return Estimate(value=_f(value), ci_low=_f(lo), ci_high=_f(hi))

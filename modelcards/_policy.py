@@ -20,19 +20,33 @@ from __future__ import annotations
 
 import operator
 import re
+from collections.abc import Callable, Collection
 from pathlib import Path
-from typing import Literal
+from typing import Literal, cast
 
 import yaml
 from pydantic import BaseModel, ConfigDict
 
-from ._evaluate import Assessment, group_label
-from ._metrics import DISPARITIES, METRICS, RATE_METRICS, SCORE_METRICS, disparity_names
+from ._evaluate import Assessment, Disparity, Estimate, group_label
+from ._metrics import (
+    DISPARITIES,
+    METRICS,
+    RATE_METRICS,
+    SCORE_METRICS,
+    DisparityKind,
+    disparity_names,
+)
 from .errors import PolicyError
 
 Verdict = Literal["pass", "fail", "inconclusive"]
 Scope = Literal["disparity", "every_group", "overall"]
-_OPS = {">=": operator.ge, "<=": operator.le, ">": operator.gt, "<": operator.lt}
+Op = Literal[">=", "<=", ">", "<"]
+_OPS: dict[Op, Callable[[float, float], bool]] = {
+    ">=": operator.ge,
+    "<=": operator.le,
+    ">": operator.gt,
+    "<": operator.lt,
+}
 _CHECK = re.compile(
     r"^\s*(?P<metric>[a-z_]+)\s*(?P<op><=|>=|<|>)\s*(?P<bound>[-+]?(\d+\.?\d*|\.\d+)([eE][-+]?\d+)?)"
     r"\s*(?P<every>for every group)?\s*$"
@@ -45,7 +59,7 @@ class Check(BaseModel):
 
     text: str
     metric: str
-    op: str
+    op: Op
     bound: float
     scope: Scope
     features: list[str] | None = None
@@ -176,7 +190,7 @@ def _check(node: yaml.Node, source: str) -> Check:
     return Check(
         text=str(text).strip(),
         metric=m["metric"],
-        op=m["op"],
+        op=cast(Op, m["op"]),  # _CHECK matches these four operators only
         bound=float(m["bound"]),
         scope=_scope(m["metric"], bool(m["every"]), source, line),
         features=features,
@@ -232,7 +246,9 @@ def _scope(metric: str, every: bool, source: str, line: int) -> Scope:
     )
 
 
-def _verdict(op: str, bound: float, lo, hi, value) -> Verdict:
+def _verdict(
+    op: Op, bound: float, lo: float | None, hi: float | None, value: float | None
+) -> Verdict:
     if value is None or lo is None or hi is None:
         return "inconclusive"
     holds = _OPS[op]
@@ -243,8 +259,9 @@ def _verdict(op: str, bound: float, lo, hi, value) -> Verdict:
     return "inconclusive"
 
 
-def _worst(verdicts) -> Verdict:
-    for v in ("fail", "inconclusive"):
+def _worst(verdicts: Collection[Verdict]) -> Verdict:
+    worst_first: tuple[Verdict, ...] = ("fail", "inconclusive")
+    for v in worst_first:
         if v in verdicts:
             return v
     return "pass"
@@ -263,7 +280,7 @@ def _evaluate(check: Check, a: Assessment, source: str) -> CheckResult:
         sets = [wanted]
     items: list[Item] = []
 
-    def judge(subject: str, e) -> None:
+    def judge(subject: str, e: Estimate | Disparity) -> None:
         """One number (an Estimate or a Disparity) against the bound."""
         verdict = _verdict(check.op, check.bound, e.ci_low, e.ci_high, e.value)
         items.append(
@@ -273,10 +290,12 @@ def _evaluate(check: Check, a: Assessment, source: str) -> CheckResult:
         )
 
     if check.scope == "disparity":
+        kind: DisparityKind
         if check.metric in DISPARITIES:
             metric, kind = check.metric, DISPARITIES[check.metric].kind
-        else:
-            metric, _, kind = check.metric.rpartition("_")
+        else:  # METRIC_difference or METRIC_ratio (see disparity_names)
+            metric, _, suffix = check.metric.rpartition("_")
+            kind = "ratio" if suffix == "ratio" else "difference"
         if metric == "roc_auc_score" and "roc_auc_score" not in a.metrics:
             return _no_scores(check)
         for fs in sets:
