@@ -9,11 +9,17 @@ from __future__ import annotations
 import os
 import sys
 import time
+from collections.abc import Mapping
 from pathlib import Path
+from typing import TYPE_CHECKING, Any, Literal
 
 import click
 
 from .errors import ModelcardsError
+
+if TYPE_CHECKING:  # pragma: no cover
+    from ._pipeline import CardResult
+    from ._registry import Registry
 
 EXIT_USAGE = 2
 
@@ -21,7 +27,7 @@ EXIT_USAGE = 2
 class _Group(click.Group):
     """Turns a ModelcardsError anywhere below into a clean message and exit code 2."""
 
-    def invoke(self, ctx):
+    def invoke(self, ctx: click.Context) -> Any:
         try:
             return super().invoke(ctx)
         except ModelcardsError as exc:
@@ -33,7 +39,7 @@ class _Group(click.Group):
 
 @click.group(cls=_Group, context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(package_name="modelcards")
-def main():
+def main() -> None:
     """Model Cards, fairness audits and stakeholder demos for models in an MLflow registry.
 
     The registry is the SQLite store in ./.modelcards (MODELCARDS_HOME moves it), or the
@@ -41,14 +47,14 @@ def main():
     """
 
 
-def _registry():
+def _registry() -> Registry:
     from ._registry import Registry
 
     return Registry()
 
 
 @main.command()
-def models():
+def models() -> None:
     """List registered models, their versions and aliases."""
     reg = _registry()
     found = reg.list_models()
@@ -78,7 +84,7 @@ def models():
 @click.option(
     "--if-empty", is_flag=True, help="Do nothing when the registry already holds any model."
 )
-def examples(if_empty):
+def examples(if_empty: bool) -> None:
     """Train and register the example models (idempotent).
 
     Two versions of `arrests-release`, trained on the Toronto arrests data that
@@ -111,7 +117,7 @@ def examples(if_empty):
     help="Output file, .csv or .parquet.",
 )
 @click.option("--seed", type=int, default=0, show_default=True)
-def synth(rows, out, seed):
+def synth(rows: int, out: str, seed: int) -> None:
     """Write synthetic binary-classification data with a known disparity.
 
     Sensitive features `sex` (2 levels) and `group` (5 levels); the target is `approved`
@@ -129,7 +135,7 @@ def synth(rows, out, seed):
     click.echo(f"wrote {rows:,} rows to {path} in {time.perf_counter() - start:.1f}s")
 
 
-def _columns(ctx, param, value):
+def _columns(ctx: click.Context, param: click.Parameter, value: str | None) -> list[str] | None:
     if value is None:
         return None
     cols = [c.strip() for c in value.split(",") if c.strip()]
@@ -215,25 +221,25 @@ def _columns(ctx, param, value):
     help="Allow one more type in a skops model file (repeatable).",
 )
 def card(
-    model,
-    data,
-    target,
-    sensitive,
-    predictions,
-    scores,
-    threshold,
-    spec,
-    policy,
-    out_dir,
-    n_boot,
-    seed,
-    min_group_size,
-    positive_label,
-    references,
-    name,
-    allow_pickle,
-    trusted_types,
-):
+    model: str | None,
+    data: Path | None,
+    target: str | None,
+    sensitive: list[str] | None,
+    predictions: str | None,
+    scores: str | None,
+    threshold: float | None,
+    spec: Path | None,
+    policy: Path | None,
+    out_dir: Path,
+    n_boot: int,
+    seed: int,
+    min_group_size: int,
+    positive_label: str | None,
+    references: tuple[str, ...],
+    name: str | None,
+    allow_pickle: bool,
+    trusted_types: tuple[str, ...],
+) -> None:
     """Generate a Model Card (HTML, Markdown, JSON) with a fairness audit.
 
     \b
@@ -243,7 +249,7 @@ def card(
     """
     from ._pipeline import CardOptions, generate_card, write_card
 
-    reference_groups = {}
+    reference_groups: dict[str, str] = {}
     for item in references:
         col, sep, value = item.partition("=")
         if not sep or not col:
@@ -285,7 +291,7 @@ def card(
 class _Progress:
     """Announces a step on stderr once it has run for more than a second, then ticks."""
 
-    def __init__(self):
+    def __init__(self) -> None:
         import threading
 
         self.start = time.perf_counter()
@@ -332,7 +338,7 @@ class _Progress:
             self.current = None
 
 
-def _summary(result, paths) -> None:
+def _summary(result: CardResult, paths: Mapping[str, Path]) -> None:
     a, p = result.assessment, result.policy
     small = [g for g in a.groups if g.small]
     click.echo(
@@ -341,7 +347,12 @@ def _summary(result, paths) -> None:
         + (" and their intersection" if len(a.sensitive_features) > 1 else "")
         + f"; {len(small)} small (n < {a.min_group_size})."
     )
-    colors = {"pass": "green", "fail": "red", "inconclusive": "yellow", "none": None}
+    colors: dict[str, str | None] = {
+        "pass": "green",
+        "fail": "red",
+        "inconclusive": "yellow",
+        "none": None,
+    }
     click.echo("Policy: " + click.style(p.verdict.upper(), fg=colors[p.verdict], bold=True))
     for c in p.checks:
         click.echo(f"  {c.verdict:<13} {c.check}  ({c.reason})")
@@ -352,7 +363,7 @@ def _summary(result, paths) -> None:
 
 
 @main.command()
-def schema():
+def schema() -> None:
     """Print the JSON Schema of model_card.json."""
     from ._card import SCHEMA_PATH
 
@@ -380,7 +391,9 @@ def schema():
     metavar="models:/NAME@ALIAS",
     help="The model the Gradio app serves (default models:/arrests-release@champion).",
 )
-def demo(host, port, ui, model):
+def demo(
+    host: str, port: int | None, ui: Literal["streamlit", "gradio"], model: str | None
+) -> None:
     """Serve the stakeholder demo (Streamlit), or the Gradio app and its API.
 
     MODELCARDS_DEMO_PASSWORD, when set, protects either app with a password.
