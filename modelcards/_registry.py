@@ -31,18 +31,28 @@ import tempfile
 import threading
 import warnings
 from collections import OrderedDict
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import numpy as np
 import pandas as pd
 import yaml
+from numpy.typing import NDArray
 
 from ._profile import Profile, profile_frame
 from ._safe_load import load_pickle, load_skops
 from .errors import ArtifactError, ModelNotFoundError, RegistryError, UnsupportedTaskError
+
+if TYPE_CHECKING:  # pragma: no cover
+    from types import ModuleType
+
+    from mlflow import MlflowClient
+    from mlflow.entities import Run
+    from mlflow.entities.model_registry import ModelVersion
+
+_T = TypeVar("_T")
 
 EXPERIMENT = "modelcards"
 ARTIFACT_DIR = "modelcards"
@@ -124,11 +134,11 @@ class LoadedModel:
     input_example: pd.DataFrame | None
     profile: Profile | None
     task: str
-    classes: list
+    classes: list[Any]
     positive_label: Any
     target: str | None
     sensitive_features: list[str]
-    card_spec: dict | None
+    card_spec: dict[str, Any] | None
     policy_text: str | None
     description: str
     model_description: str
@@ -140,7 +150,7 @@ class LoadedModel:
     tracking_uri: str
     _registry: Registry | None = field(default=None, repr=False)
     # Shared by every alias view of this version, so the split is read once.
-    _loaded: dict = field(default_factory=dict, repr=False)
+    _loaded: dict[str, Any] = field(default_factory=dict, repr=False)
 
     def as_alias(self, alias: str | None) -> LoadedModel:
         """This version as reached through ``alias``: the same model, split and caches,
@@ -179,15 +189,16 @@ class LoadedModel:
         """
         return frame[self.feature_names]
 
-    def predict(self, frame: pd.DataFrame):
+    def predict(self, frame: pd.DataFrame) -> NDArray[Any]:
         """Predicted labels, one per row.
 
         Args:
             frame: Rows holding at least the model's inputs.
         """
-        return self.model.predict(self.features(frame))
+        # scikit-learn ships no types: its predict returns Any.
+        return self.model.predict(self.features(frame))  # type: ignore[no-any-return]
 
-    def positive_scores(self, frame: pd.DataFrame):
+    def positive_scores(self, frame: pd.DataFrame) -> NDArray[np.float64] | None:
         """Probability of the positive class, or None when the model has no predict_proba.
 
         Args:
@@ -195,11 +206,13 @@ class LoadedModel:
         """
         if not hasattr(self.model, "predict_proba"):
             return None
-        proba = self.model.predict_proba(self.features(frame))
+        proba: NDArray[np.float64] = self.model.predict_proba(self.features(frame))
         idx = list(self.model.classes_).index(self.positive_label)
         return proba[:, idx]
 
-    def predict_with_scores(self, frame: pd.DataFrame):
+    def predict_with_scores(
+        self, frame: pd.DataFrame
+    ) -> tuple[NDArray[Any], NDArray[np.float64] | None]:
         """Labels and positive-class probabilities from one pass over the data.
 
         The label is the most probable class, which is what ``predict`` returns for
@@ -211,7 +224,7 @@ class LoadedModel:
         """
         if not hasattr(self.model, "predict_proba"):
             return self.predict(frame), None
-        proba = self.model.predict_proba(self.features(frame))
+        proba: NDArray[np.float64] = self.model.predict_proba(self.features(frame))
         classes = np.asarray(self.model.classes_)
         idx = list(classes).index(self.positive_label)
         if proba.shape[1] == 2:
@@ -229,11 +242,12 @@ class LoadedModel:
                 raise RegistryError(f"{self.uri} has no evaluation split logged with it.")
             frame, digest = self._registry._read_evaluation(self)
             self._loaded.update(evaluation=frame, evaluation_sha256=digest)
-        return self._loaded["evaluation"]
+        # _loaded is an untyped cache; "evaluation" holds the DataFrame stored just above.
+        return self._loaded["evaluation"]  # type: ignore[no-any-return]
 
 
 @contextlib.contextmanager
-def _quiet():
+def _quiet() -> Iterator[None]:
     """MLflow logs INFO lines and warnings that mean nothing to our users."""
     import mlflow  # noqa: F401 - its import configures the "mlflow" logger; override after
 
@@ -276,7 +290,8 @@ def _cache_size() -> int:
 
 
 # Least recently used first. Each entry holds a model and, once read, its evaluation split.
-_CACHE: OrderedDict[tuple, LoadedModel] = OrderedDict()
+# (tracking URI, name, version, allow_pickle, trusted types) -> the loaded version
+_CACHE: OrderedDict[tuple[str, str, int, bool, tuple[str, ...]], LoadedModel] = OrderedDict()
 _CACHE_LOCK = threading.Lock()
 _MLFLOW_GLOBAL = threading.Lock()
 
@@ -289,7 +304,9 @@ class Registry:
     ['arrests-release']
     """
 
-    def __init__(self, tracking_uri: str | None = None, *, home: str | os.PathLike | None = None):
+    def __init__(
+        self, tracking_uri: str | None = None, *, home: str | os.PathLike[str] | None = None
+    ) -> None:
         uri = tracking_uri or (None if home else os.environ.get("MLFLOW_TRACKING_URI"))
         if uri:
             if uri.startswith("file:") or "://" not in uri and ":" not in uri[:3]:
@@ -303,7 +320,7 @@ class Registry:
             self.embedded = False
             if uri.startswith("sqlite:///"):
                 db = Path(uri.removeprefix("sqlite:///"))
-                self.artifact_location = (db.parent / "artifacts").resolve().as_uri()
+                self.artifact_location: str | None = (db.parent / "artifacts").resolve().as_uri()
             else:
                 self.artifact_location = None  # the server decides
         else:
@@ -313,11 +330,11 @@ class Registry:
             self.tracking_uri = f"sqlite:///{root / 'mlflow.db'}"
             self.artifact_location = (root / "artifacts").as_uri()
             self.embedded = True
-        self._client = None
+        self._client: MlflowClient | None = None
 
     # -- plumbing -----------------------------------------------------------------
     @property
-    def client(self):
+    def client(self) -> MlflowClient:
         if self._client is None:
             with _quiet():
                 from mlflow import MlflowClient
@@ -336,7 +353,7 @@ class Registry:
         return self._client
 
     @contextlib.contextmanager
-    def _fluent(self):
+    def _fluent(self) -> Iterator[ModuleType]:
         """MLflow's log_model uses process-wide URIs; set ours for the duration only.
 
         ``mlflow.set_tracking_uri`` also writes MLFLOW_TRACKING_URI into os.environ (for
@@ -356,7 +373,8 @@ class Registry:
             try:
                 yield mlflow
             finally:
-                mlflow.set_tracking_uri(saved[0])
+                # None restores MLflow's default URI; its annotation leaves None out.
+                mlflow.set_tracking_uri(saved[0])  # type: ignore[arg-type]
                 registry_utils._registry_uri = saved[1]
                 for k, v in saved_env.items():
                     if v is None:
@@ -480,7 +498,9 @@ class Registry:
                     _CACHE.popitem(last=False)
         return cached.as_alias(alias)
 
-    def _load_version(self, name, version, *, allow_pickle, trusted_types) -> LoadedModel:
+    def _load_version(
+        self, name: str, version: int, *, allow_pickle: bool, trusted_types: tuple[str, ...]
+    ) -> LoadedModel:
         import mlflow.artifacts
 
         uri = f"models:/{name}/{version}"
@@ -539,7 +559,7 @@ class Registry:
             _registry=self,
         )
 
-    def _stored_files(self, run, uri: str) -> dict[str, bool]:
+    def _stored_files(self, run: Run, uri: str) -> dict[str, bool]:
         """The run's ``modelcards/`` files, ``{name: is_folder}``: what is absent is decided
         here, positively, and nowhere else."""
         import mlflow.artifacts
@@ -557,14 +577,14 @@ class Registry:
 
     def _read_stored(
         self,
-        run,
+        run: Run,
         files: dict[str, bool],
         name: str,
         uri: str,
         tmp: str,
-        parse: Callable[[Path], Any],
+        parse: Callable[[Path], _T],
         errors: tuple[type[BaseException], ...] = (),
-    ) -> Any:
+    ) -> _T | None:
         """``parse`` applied to ``modelcards/NAME`` of a version; None when it has none.
 
         A listed file that cannot be fetched, read or parsed raises ArtifactError.
@@ -591,7 +611,7 @@ class Registry:
         except (*_READ_ERRORS, *errors) as exc:
             raise _unreadable(artifact, uri, exc, tmp) from exc
 
-    def _read_run_extras(self, run, uri: str) -> dict:
+    def _read_run_extras(self, run: Run, uri: str) -> dict[str, Any]:
         files = self._stored_files(run, uri)
         with tempfile.TemporaryDirectory(prefix="modelcards-") as tmp:
             out = {
@@ -612,35 +632,37 @@ class Registry:
             return pd.read_parquet(path), sha256_file(path)
 
         with _quiet(), tempfile.TemporaryDirectory(prefix="modelcards-") as tmp:
-            run = self.client.get_run(loaded.run_id)
+            # evaluation_split, the only caller, has checked that run_id is set.
+            run = self.client.get_run(loaded.run_id)  # type: ignore[arg-type]
             files = self._stored_files(run, loaded.uri)
             if "evaluation.parquet" not in files:
                 raise RegistryError(
                     f"{loaded.uri} has no evaluation split logged with it.",
                     hint="Pass --data FILE with the evaluation data.",
                 )
-            return self._read_stored(
+            # Listed, as just checked: _read_stored returns it or raises, never None.
+            return self._read_stored(  # type: ignore[return-value]
                 run, files, "evaluation.parquet", loaded.uri, tmp, read, (pa.ArrowException,)
             )
 
     # -- writing --------------------------------------------------------------------
     def register(
         self,
-        model,
+        model: Any,
         *,
         name: str,
         X_train: pd.DataFrame,
         evaluation: pd.DataFrame,
         target: str,
-        positive_label,
-        sensitive_features: list[str] = (),
-        card_spec: dict | None = None,
+        positive_label: object,
+        sensitive_features: Sequence[str] = (),
+        card_spec: Mapping[str, Any] | None = None,
         policy: str | None = None,
         description: str = "",
         model_description: str | None = None,
         alias: str | None = None,
-        params: dict | None = None,
-        metrics: dict | None = None,
+        params: Mapping[str, Any] | None = None,
+        metrics: Mapping[str, float] | None = None,
         tags: dict[str, str] | None = None,
         serialization_format: str = "skops",
         trusted_types: list[str] | None = None,
@@ -773,7 +795,7 @@ class Registry:
             self.client.set_registered_model_alias(name, alias, str(version))
 
 
-def _log_sklearn(mlflow, model, **kwargs):
+def _log_sklearn(mlflow: ModuleType, model: Any, **kwargs: Any) -> Any:
     from mlflow.exceptions import MlflowException
 
     from .errors import UnsafeModelError
@@ -795,11 +817,11 @@ def _q(name: str) -> str:
     return name.replace("'", "\\'")
 
 
-def _ts(ms) -> dt.datetime:
+def _ts(ms: int | str) -> dt.datetime:
     return dt.datetime.fromtimestamp(int(ms) / 1000, tz=dt.UTC)
 
 
-def _version(mv, aliases: dict[str, int] | None = None) -> RegisteredVersion:
+def _version(mv: ModelVersion, aliases: dict[str, int] | None = None) -> RegisteredVersion:
     # Search results may leave a version's aliases empty; the model's alias map is reliable.
     if aliases is None:
         names = list(mv.aliases or [])
@@ -816,7 +838,7 @@ def _version(mv, aliases: dict[str, int] | None = None) -> RegisteredVersion:
     )
 
 
-def _plain(value):
+def _plain(value: object) -> object:
     """NumPy scalars to plain Python, for JSON tags."""
     if isinstance(value, list):
         return [_plain(v) for v in value]
@@ -825,7 +847,7 @@ def _plain(value):
 
 # What reading and parsing a fetched file raises: OSError (permission, a folder), ValueError
 # (not UTF-8, bad JSON, a wrong shape, pydantic's ValidationError), YAMLError.
-_READ_ERRORS = (OSError, ValueError, yaml.YAMLError)
+_READ_ERRORS: tuple[type[Exception], ...] = (OSError, ValueError, yaml.YAMLError)
 
 _HOLDS = {
     f"{ARTIFACT_DIR}/policy.yaml": "the release policy this version's cards are checked against",
@@ -885,7 +907,7 @@ def _read_profile(path: Path) -> Profile:
     return Profile.model_validate_json(path.read_bytes())
 
 
-def _read_card_spec(path: Path) -> dict:
+def _read_card_spec(path: Path) -> dict[str, Any]:
     spec = yaml.safe_load(_read_utf8(path))
     if spec is None:
         return {}
@@ -894,7 +916,7 @@ def _read_card_spec(path: Path) -> dict:
     return spec
 
 
-def _read_mlmodel(path: Path) -> tuple[dict, list[SignatureColumn]]:
+def _read_mlmodel(path: Path) -> tuple[dict[str, Any], list[SignatureColumn]]:
     """The MLmodel mapping and the input columns of its signature."""
     mlmodel = yaml.safe_load(_read_utf8(path))
     if not isinstance(mlmodel, dict):
@@ -902,7 +924,9 @@ def _read_mlmodel(path: Path) -> tuple[dict, list[SignatureColumn]]:
     return mlmodel, _signature_inputs(mlmodel)
 
 
-def _parse_model_file(local: Path, name: str, uri: str, tmp: str, parse: Callable[[Path], Any]):
+def _parse_model_file(
+    local: Path, name: str, uri: str, tmp: str, parse: Callable[[Path], _T]
+) -> _T:
     """``parse`` applied to a required file of the model folder."""
     path = local / name
     if not path.is_file():
@@ -913,7 +937,9 @@ def _parse_model_file(local: Path, name: str, uri: str, tmp: str, parse: Callabl
         raise _unreadable(f"the model's {name}", uri, exc, tmp) from exc
 
 
-def _load_model_dir(local: Path, mlmodel: dict, allow_pickle: bool, trusted_types, uri: str) -> Any:
+def _load_model_dir(
+    local: Path, mlmodel: dict[str, Any], allow_pickle: bool, trusted_types: Iterable[str], uri: str
+) -> Any:
     flavors = mlmodel.get("flavors", {})
     sk = flavors.get("sklearn")
     if sk is None:
@@ -943,7 +969,7 @@ def _load_model_dir(local: Path, mlmodel: dict, allow_pickle: bool, trusted_type
     return load_pickle(path, fmt=fmt, allow_pickle=allow_pickle)
 
 
-def _signature_inputs(mlmodel: dict) -> list[SignatureColumn]:
+def _signature_inputs(mlmodel: dict[str, Any]) -> list[SignatureColumn]:
     signature = mlmodel.get("signature") or {}
     if not isinstance(signature, dict):
         raise ValueError("its signature is not a mapping")
@@ -960,7 +986,7 @@ def _signature_inputs(mlmodel: dict) -> list[SignatureColumn]:
     ]
 
 
-def _input_example(local: Path, mlmodel: dict, uri: str, tmp: str) -> pd.DataFrame | None:
+def _input_example(local: Path, mlmodel: dict[str, Any], uri: str, tmp: str) -> pd.DataFrame | None:
     """The logged input example; None when none was logged or its layout is not a table."""
     info = mlmodel.get("saved_input_example_info")
     name = info.get("artifact_path") if isinstance(info, dict) else None
