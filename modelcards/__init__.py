@@ -35,7 +35,7 @@ Example
 >>> data = mc.synthesize(1_000, seed=0)
 >>> result = mc.generate_card(
 ...     data=data, target="approved", sensitive=["sex"], scores="score", threshold=0.5,
-...     options=mc.CardOptions(n_boot=100),
+...     options=mc.CardOptions(min_group_size=50),
 ... )
 >>> [g.features["sex"] for g in result.assessment.groups]
 ['female', 'male']

@@ -30,7 +30,16 @@ from ._policy import PolicyResult
 from ._profile import Profile
 from .errors import SpecError
 
-SCHEMA_VERSION = "1.0"
+SCHEMA_VERSION = "2.0"
+#: The card's methods line (Metrics > Variation approaches).
+METHODS = (
+    "{confidence} intervals: exact (Clopper-Pearson, 1934) for each group's rates; for "
+    "disparities, simultaneous intervals over the groups compared (each group at the "
+    "Bonferroni-adjusted level), which hold whichever pair of groups is the extreme one; "
+    "ROC AUC by DeLong's method (1988). A metric whose denominator is zero is undefined, "
+    "and a group whose denominator for a metric is under the minimum group size is left "
+    "out of that metric's disparities and checks."
+)
 
 
 @dataclass(frozen=True)
@@ -134,7 +143,6 @@ class QuantitativeAnalyses(_Strict):
 class Fairness(_Strict):
     sensitive_features: list[str]
     min_group_size: int
-    n_boot: int
     confidence: float
     groups: list[GroupResult]
     disparities: list[Disparity]
@@ -143,7 +151,6 @@ class Fairness(_Strict):
 
 class Provenance(_Strict):
     generated: str
-    seed: int
     predictions: str
     versions: dict[str, str]
 
@@ -157,6 +164,8 @@ class ModelCard(_Strict):
     """A whole Model Card: the JSON form validates against the published schema."""
 
     schema_version: str = SCHEMA_VERSION
+    # Three to five generated sentences a reviewer reads first (``plain_summary``).
+    summary: list[str] = []
     model_details: ModelDetails
     intended_use: IntendedUse
     factors: Factors
@@ -408,7 +417,10 @@ def computed_sections(
     """
     reg = registered or {}
     a = assessment
+    from ._plain import plain_summary
+
     return {
+        "summary": plain_summary(a, policy),
         "model_details": {
             "name": name,
             "version": reg.get("version"),
@@ -428,10 +440,7 @@ def computed_sections(
         "factors": {"evaluation_factors": a.sensitive_features},
         "metrics": {
             "decision_threshold": decision_threshold,
-            "variation_approaches": [
-                f"{a.confidence:.0%} bootstrap intervals from {a.n_boot:,} resamples "
-                f"(seed {a.seed}); ROC AUC intervals by DeLong's method."
-            ],
+            "variation_approaches": [METHODS.format(confidence=f"{a.confidence:.0%}")],
             "reported": a.metrics,
         },
         "evaluation_data": {"provenance": data},
@@ -440,7 +449,6 @@ def computed_sections(
         "fairness": {
             "sensitive_features": a.sensitive_features,
             "min_group_size": a.min_group_size,
-            "n_boot": a.n_boot,
             "confidence": a.confidence,
             "groups": a.groups,
             "disparities": a.disparities,
@@ -449,7 +457,6 @@ def computed_sections(
         "policy": policy,
         "provenance": {
             "generated": generated,
-            "seed": a.seed,
             "predictions": predictions,
             "versions": versions,
         },

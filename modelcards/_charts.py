@@ -45,6 +45,10 @@ def _text(s: str) -> str:
     return s.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
 
 
+#: Height of one bar, in pixels: labels and error bars stay readable at any group count.
+BAR_PX = 22
+
+
 def group_metrics_spec(
     result: HasGroups, features: Sequence[str], metrics: Sequence[str] | None = None
 ) -> FigureSpec:
@@ -56,63 +60,93 @@ def group_metrics_spec(
     Args:
         result: Anything with ``groups``: an Assessment or a card's fairness section.
         features: The feature set to draw.
-        metrics: The metrics to draw (default: the fairness-critical ones present).
+        metrics: The metrics to draw (default: the fairness-critical rates, and ROC AUC
+            in a panel of its own when present).
     """
     groups = [g for g in result.groups if list(g.features) == list(features)]
+    available = set(groups[0].metrics) if groups else set()
     if metrics is None:
-        available = set(groups[0].metrics) if groups else set()
-        metrics = [m for m in KEY_METRICS if m in available]
+        metrics = [m for m in (*KEY_METRICS, "roc_auc_score") if m in available]
+    rate_metrics = [m for m in metrics if m != "roc_auc_score"]
+    auc = "roc_auc_score" in metrics
     multi = len(features) > 1
-    x = [
-        _short(g.features, multi) + (" (small)" if g.small else "") + f"<br>n={g.n:,}"
-        for g in groups
+    y = [_short(g.features, multi) + (" (small)" if g.small else "") for g in groups]
+    data = [
+        _bars(groups, y, m, i, "x" if m != "roc_auc_score" else "x2") for i, m in enumerate(metrics)
     ]
-    data: list[dict[str, Any]] = []
-    for i, m in enumerate(metrics):
-        est = [g.metrics[m] for g in groups]
-        data.append(
-            {
-                "type": "bar",
-                "name": metric_label(m),
-                "x": x,
-                "y": [e.value for e in est],
-                "marker": {
-                    "color": PALETTE[i % len(PALETTE)],
-                    "pattern": {"shape": ["/" if g.small else "" for g in groups]},
-                },
-                "error_y": {
-                    "type": "data",
-                    "array": [_gap(e.ci_high, e.value) for e in est],
-                    "arrayminus": [_gap(e.value, e.ci_low) for e in est],
-                    "visible": True,
-                },
-                "customdata": [
-                    [g.n, _fmt(e.ci_low), _fmt(e.ci_high)] for g, e in zip(groups, est, strict=True)
-                ],
-                "hovertemplate": "%{x}<br>" + metric_label(m) + ": %{y:.3f}"
-                "<br>95% CI %{customdata[1]} to %{customdata[2]}<extra></extra>",
-            }
-        )
+    per_group = max(len(rate_metrics), 1 if auc else 0)
+    rates_end = 0.74 if auc and rate_metrics else 1.0
     layout: dict[str, Any] = {
         "title": {"text": "By " + _text(" & ".join(features))},
         "barmode": "group",
-        "yaxis": {"range": [0, 1.05], "title": {"text": "rate"}, "gridcolor": "#e5e7eb"},
-        "legend": {"orientation": "h", "y": -0.25},
-        "margin": {"l": 50, "r": 20, "t": 50, "b": 40},
-        "height": 420,
+        "bargap": 0.25,
+        "yaxis": {"autorange": "reversed", "automargin": True, "type": "category"},
+        "xaxis": {
+            "range": [0, 1.02],
+            "domain": [0, rates_end],
+            "title": {"text": "rate"},
+            "gridcolor": "#e5e7eb",
+        },
+        "legend": {"orientation": "h", "y": 1.0, "yanchor": "bottom", "x": 0},
+        "margin": {"l": 10, "r": 20, "t": 90, "b": 50},
+        "height": max(280, len(groups) * per_group * BAR_PX + 170),
         "paper_bgcolor": "#ffffff",
         "plot_bgcolor": "#ffffff",
         "font": {"family": "system-ui, sans-serif"},
     }
+    if auc:
+        layout["xaxis2"] = {
+            "range": [0, 1.02],
+            "domain": [rates_end + 0.06 if rate_metrics else 0, 1],
+            "title": {"text": "ROC AUC"},
+            "gridcolor": "#e5e7eb",
+        }
     return {"data": data, "layout": layout}
+
+
+def _bars(
+    groups: list[GroupResult], y: list[str], metric: str, i: int, axis: str
+) -> dict[str, Any]:
+    """One metric's horizontal bars with their intervals, over the groups."""
+    est = [g.metrics[metric] for g in groups]
+    label = metric_label(metric)
+    return {
+        "type": "bar",
+        "orientation": "h",
+        "name": label,
+        "y": y,
+        "x": [e.value for e in est],
+        "xaxis": axis,
+        "marker": {
+            "color": PALETTE[i % len(PALETTE)],
+            "pattern": {
+                "shape": ["/" if g.small or metric in g.too_small_for else "" for g in groups]
+            },
+        },
+        "error_x": {
+            "type": "data",
+            "array": [_gap(e.ci_high, e.value) for e in est],
+            "arrayminus": [_gap(e.value, e.ci_low) for e in est],
+            "visible": True,
+        },
+        "customdata": [
+            [g.n, _fmt(e.ci_low), _fmt(e.ci_high), _fmt(e.value)]
+            for g, e in zip(groups, est, strict=True)
+        ],
+        "hovertemplate": "%{y}<br>" + label + ": %{customdata[3]}"
+        "<br>interval %{customdata[1]} to %{customdata[2]}<br>n=%{customdata[0]}<extra></extra>",
+    }
 
 
 def group_metrics_figure(
     result: HasGroups, features: Sequence[str], metrics: Sequence[str] | None = None
 ) -> go.Figure:
-    """Grouped bars: one bar per group and metric, with confidence-interval error bars.
+    """Horizontal grouped bars: one bar per group and metric, with interval error bars;
+    ROC AUC in a panel of its own. At least ``BAR_PX`` pixels per bar, and group labels
+    on their own axis, so none overlap or clip at any number of groups.
 
-    Groups under the minimum size are drawn hatched and marked "(small)" on the axis.
+    Groups under the minimum size are marked "(small)" and drawn hatched, as is a metric
+    resting on too few people.
 
     Args:
         result: Anything with ``groups``: an Assessment or a card's fairness section.

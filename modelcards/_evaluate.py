@@ -29,7 +29,15 @@ from numpy.typing import NDArray
 from pydantic import BaseModel, ConfigDict
 
 from ._background import background
-from ._metrics import DISPARITIES, METRICS, RATE_METRICS, DisparityKind
+from ._intervals import against_reference, between_groups, clopper_pearson, mean_of_two
+from ._metrics import (
+    DENOMINATOR_NOUNS,
+    DENOMINATORS,
+    DISPARITIES,
+    METRICS,
+    RATE_METRICS,
+    DisparityKind,
+)
 from .errors import DataError, UnsupportedTaskError
 
 MISSING = "(missing)"
@@ -45,16 +53,23 @@ Floats: TypeAlias = NDArray[np.float64]
 
 
 class Estimate(BaseModel):
-    """A point value with its confidence interval; ``None`` where undefined."""
+    """A point value with its confidence interval; all ``None`` where undefined (the
+    metric's denominator is zero). ``support`` is the count the value divides by (for
+    ROC AUC, the smaller of the actual positives and negatives)."""
 
     model_config = ConfigDict(extra="forbid")
 
     value: float | None
     ci_low: float | None
     ci_high: float | None
+    support: int | None = None
 
 
 class GroupResult(BaseModel):
+    """One group: its size, label balance and metrics. ``small`` flags a group with
+    fewer rows than the minimum group size; ``too_small_for`` names the metrics whose own
+    denominator is under it (left out of those metrics' disparities and checks)."""
+
     model_config = ConfigDict(extra="forbid")
 
     features: dict[str, str]
@@ -62,10 +77,34 @@ class GroupResult(BaseModel):
     positives: int
     negatives: int
     small: bool
+    too_small_for: list[str] = []
     metrics: dict[str, Estimate]
 
 
+class GroupValue(BaseModel):
+    """A group a disparity compares, and its value of the metric."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    group: str
+    value: float | None
+
+
+class LeftOut(BaseModel):
+    """A group a disparity could not use, and why."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    group: str
+    reason: str
+
+
 class Disparity(BaseModel):
+    """A metric's largest difference or smallest ratio between groups (or to the
+    reference group), with a simultaneous interval. ``compared`` names the two groups
+    that give the value: the lower and the higher (or the reference and the farthest);
+    ``via`` names the metric that decides a summary of two metrics (equalized odds)."""
+
     model_config = ConfigDict(extra="forbid")
 
     metric: str
@@ -76,7 +115,9 @@ class Disparity(BaseModel):
     ci_high: float | None
     reference: str | None = None
     groups_compared: int
-    small_groups_left_out: list[str] = []
+    compared: list[GroupValue] = []
+    via: str | None = None
+    left_out: list[LeftOut] = []
 
 
 class Assessment(BaseModel):
@@ -89,8 +130,6 @@ class Assessment(BaseModel):
     overall: GroupResult
     groups: list[GroupResult]
     disparities: list[Disparity]
-    n_boot: int
-    seed: int
     confidence: float
     min_group_size: int
     notes: list[str]
@@ -209,31 +248,108 @@ def _encode(sensitive: pd.DataFrame) -> tuple[list[Ints], list[NDArray[np.object
 # -- metrics on count tables ----------------------------------------------------------
 def _div(a: Ints, b: Ints) -> Floats:
     with np.errstate(divide="ignore", invalid="ignore"):
-        return np.where(b > 0, a / np.where(b > 0, b, 1), 0.0)
+        return np.where(b > 0, a / np.where(b > 0, b, 1), np.nan)
 
 
 def rates(tn: Ints, fp: Ints, fn: Ints, tp: Ints) -> dict[str, Floats]:
     """Confusion-matrix metrics for arrays of counts, as scikit-learn and Fairlearn define
-    them (a rate whose denominator is zero is 0, their ``zero_division`` default)."""
+    them, in the vocabulary's order; NaN where the denominator is zero (where they return
+    0 with a warning, we say "undefined").
+
+    Args:
+        tn: True negatives per group.
+        fp: False positives per group.
+        fn: False negatives per group.
+        tp: True positives per group.
+    """
     tn, fp, fn, tp = (np.asarray(x, dtype=np.int64) for x in (tn, fp, fn, tp))
     n, pos, neg = tn + fp + fn + tp, tp + fn, tn + fp
     tpr, tnr = _div(tp, pos), _div(tn, neg)
     # balanced accuracy averages recall over the classes present in y_true.
     balanced = np.where((pos > 0) & (neg > 0), (tnr + tpr) / 2, np.where(pos > 0, tpr, tnr))
-    out = {
+    return {
         "selection_rate": _div(tp + fp, n),
-        "accuracy_score": _div(tp + tn, n),
-        "balanced_accuracy_score": balanced,
-        "precision_score": _div(tp, tp + fp),
         "true_positive_rate": tpr,
         "false_positive_rate": _div(fp, neg),
         "false_negative_rate": _div(fn, pos),
         "true_negative_rate": tnr,
+        "accuracy_score": _div(tp + tn, n),
+        "balanced_accuracy_score": balanced,
+        "precision_score": _div(tp, tp + fp),
     }
-    empty = n == 0
-    if np.any(empty):  # a group absent from a resample has no rates at all
-        out = {k: np.where(empty, np.nan, v) for k, v in out.items()}
-    return out
+
+
+def _counts(tab: Ints) -> dict[str, Ints]:
+    tn, fp, fn, tp = tab[:, 0, 0], tab[:, 0, 1], tab[:, 1, 0], tab[:, 1, 1]
+    return {"tn": tn, "fp": fp, "fn": fn, "tp": tp, "n": tn + fp + fn + tp}
+
+
+#: Each rate's numerator, from the counts; its denominator comes from the vocabulary.
+_NUMERATOR: dict[str, Callable[[dict[str, Ints]], Ints]] = {
+    "selection_rate": lambda c: c["tp"] + c["fp"],
+    "true_positive_rate": lambda c: c["tp"],
+    "false_positive_rate": lambda c: c["fp"],
+    "false_negative_rate": lambda c: c["fn"],
+    "true_negative_rate": lambda c: c["tn"],
+    "accuracy_score": lambda c: c["tp"] + c["tn"],
+    "precision_score": lambda c: c["tp"],
+}
+
+
+def support(metric: str, tab: Ints) -> Ints:
+    """The count each group's value of ``metric`` divides by, from the vocabulary's
+    denominator (for balanced accuracy: the smaller of the classes present).
+
+    Args:
+        metric: A rate metric's name.
+        tab: Count tables, one (actual, predicted) 2x2 table per group.
+    """
+    c = _counts(tab)
+    pos, neg = c["tp"] + c["fn"], c["tn"] + c["fp"]
+    by = {
+        "rows": c["n"],
+        "actual_positives": pos,
+        "actual_negatives": neg,
+        "predicted_positives": c["tp"] + c["fp"],
+        "both_classes": np.where((pos > 0) & (neg > 0), np.minimum(pos, neg), pos + neg),
+        "positive_negative_pairs": np.minimum(pos, neg),
+    }
+    return by[METRICS[metric].denominator]
+
+
+def rate_intervals(
+    tab: Ints, alpha: float | Floats, metrics: Sequence[str] = RATE_METRICS
+) -> dict[str, tuple[Floats, Floats]]:
+    """Clopper-Pearson bounds of rate metrics per group (NaN where undefined).
+
+    Args:
+        tab: Count tables, one per group.
+        alpha: One minus the confidence level, per group (an array for simultaneous
+            intervals).
+        metrics: Which rate metrics (default: all).
+    """
+    c = _counts(tab)
+    out = {
+        m: clopper_pearson(_NUMERATOR[m](c), support(m, tab), alpha)
+        for m in metrics
+        if m in _NUMERATOR
+    }
+    if "balanced_accuracy_score" in metrics:
+        # The mean of the two recalls' bounds, each at alpha / 2; with one class absent,
+        # that class's recall.
+        pos, neg = c["tp"] + c["fn"], c["tn"] + c["fp"]
+        half = np.asarray(alpha, dtype=float) / 2
+        tl, th = clopper_pearson(c["tp"], pos, half)
+        nl, nh = clopper_pearson(c["tn"], neg, half)
+        pl, ph = clopper_pearson(c["tp"], pos, alpha)
+        ql, qh = clopper_pearson(c["tn"], neg, alpha)
+        both = (pos > 0) & (neg > 0)
+        ml, mh = mean_of_two(tl, th, nl, nh)
+        out["balanced_accuracy_score"] = (
+            np.where(both, ml, np.where(pos > 0, pl, ql)),
+            np.where(both, mh, np.where(pos > 0, ph, qh)),
+        )
+    return {m: out[m] for m in metrics}
 
 
 # -- ROC AUC: exact Mann-Whitney U and DeLong intervals, every grouping from one sort ----
@@ -601,15 +717,16 @@ def assess(
     sensitive_features: pd.DataFrame | Mapping[str, Sequence[Any]] | pd.Series[Any],
     y_score: PerRow | None = None,
     pos_label: object = 1,
-    n_boot: int = 1000,
-    seed: int = 0,
     confidence: float = 0.95,
     min_group_size: int = 30,
     intersection: bool = True,
     reference_groups: Mapping[str, str] | None = None,
     progress: Callable[[str], None] | None = None,
 ) -> Assessment:
-    """Per-group and intersectional metrics, disparities and bootstrap intervals.
+    """Per-group and intersectional metrics, disparities and their intervals.
+
+    Per-group rates get exact (Clopper-Pearson) intervals; disparities get simultaneous
+    intervals across the groups compared; ROC AUC gets DeLong's (see ``_intervals``).
 
     Args:
         y_true: The true outcomes, one per row (two distinct values).
@@ -618,10 +735,9 @@ def assess(
             name to values, or a named Series); a missing value forms a ``(missing)`` group.
         y_score: Scores or probabilities of the positive class, for ROC AUC (optional).
         pos_label: The positive outcome (default 1).
-        n_boot: Bootstrap resamples for the intervals (default 1000).
-        seed: Seed of the resamples (default 0).
         confidence: Interval level (default 0.95).
-        min_group_size: Smaller groups are flagged and left out of disparities (default 30).
+        min_group_size: A group with fewer rows, or a metric resting on fewer people (its
+            denominator), is flagged and left out of disparities (default 30).
         intersection: Also assess the intersection of all features (default True).
         reference_groups: Disparities of a feature against one of its groups instead of
             between all groups, e.g. ``{"race": "White"}``.
@@ -631,15 +747,13 @@ def assess(
     >>> rng = np.random.default_rng(0)
     >>> sf = pd.DataFrame({"sex": rng.choice(["F", "M"], 400)})
     >>> y, p = rng.integers(0, 2, 400), rng.integers(0, 2, 400)
-    >>> a = assess(y, p, sensitive_features=sf, n_boot=200)
+    >>> a = assess(y, p, sensitive_features=sf)
     >>> [g.features for g in a.groups]
     [{'sex': 'F'}, {'sex': 'M'}]
     >>> d = a.disparity("demographic_parity_difference", "difference", ["sex"])
-    >>> d.ci_low <= d.value <= d.ci_high
-    True
+    >>> d.ci_low <= d.value <= d.ci_high, [c.group for c in d.compared]
+    (True, ['sex=M', 'sex=F'])
     """
-    if n_boot < 1:
-        raise DataError(f"n_boot must be at least 1, got {n_boot}.")
     groups = prepare_groups(
         y_true,
         sensitive_features=sensitive_features,
@@ -650,8 +764,6 @@ def assess(
         groups,
         y_pred,
         y_score=y_score,
-        n_boot=n_boot,
-        seed=seed,
         confidence=confidence,
         min_group_size=min_group_size,
         reference_groups=reference_groups,
@@ -664,8 +776,6 @@ def assess_groups(
     y_pred: PerRow,
     *,
     y_score: PerRow | None = None,
-    n_boot: int = 1000,
-    seed: int = 0,
     confidence: float = 0.95,
     min_group_size: int = 30,
     reference_groups: Mapping[str, str] | None = None,
@@ -677,15 +787,14 @@ def assess_groups(
         prepared: From ``prepare_groups``.
         y_pred: The predicted labels, in the target's values.
         y_score: Scores or probabilities of the positive class, for ROC AUC (optional).
-        n_boot: Bootstrap resamples for the intervals (default 1000).
-        seed: Seed of the resamples (default 0).
         confidence: Interval level (default 0.95).
-        min_group_size: Smaller groups are flagged and left out of disparities (default 30).
+        min_group_size: Smaller groups, and metrics resting on fewer people, are flagged
+            and left out of disparities (default 30).
         reference_groups: Disparities of a feature against one of its groups.
         progress: Called with a short message per phase.
     """
-    if n_boot < 1:
-        raise DataError(f"n_boot must be at least 1, got {n_boot}.")
+    if not 0 < confidence < 1:
+        raise DataError(f"confidence must lie between 0 and 1, got {confidence}.")
     say = progress or (lambda msg: None)
     g = prepared
     if len(y_pred) != g.n_rows:
@@ -701,27 +810,27 @@ def assess_groups(
     yp, _ = _binary(
         y_pred, name="the predictions", pos_label=g.pos_label, labels=g.labels | {g.pos_label}
     )
-    say(f"bootstrapping {n_boot} resamples of the count table")
-    tables = _count_tables(g, yp, n_boot=n_boot, seed=seed)
-    q = ((1 - confidence) / 2, 1 - (1 - confidence) / 2)
-    described = [_describe(tab, boot, q) for tab, boot in tables]
-    if auc_job is not None:
-        say("ROC AUC by group")
-        _add_auc(described, auc_job.result(), confidence=confidence, seed=seed, n_boot=n_boot)
+    say("counting outcomes by group")
+    tables = _count_tables(g, yp)
+    aucs = _split_auc(auc_job.result(), tables) if auc_job is not None else None
+    alpha = 1 - confidence
+    say("metrics overall")
+    overall_metrics = _estimates(tables[0], alpha, aucs[0] if aucs else None, confidence)[0]
     overall = GroupResult(
         features={},
         n=g.n_rows,
         positives=int(g.yt.sum()),
         negatives=int(g.n_rows - g.yt.sum()),
         small=False,
-        metrics=described[0].estimates[0],
+        metrics=overall_metrics,
     )
     groups: list[GroupResult] = []
     disparities: list[Disparity] = []
     notes: list[str] = []
-    for (features, _, labels), (tab, _), d in zip(g.sets, tables[1:], described[1:], strict=True):
-        say(f"metrics by {' & '.join(features)}")
-        part = _feature_set(features, labels, tab, d, q, min_group_size, reference_groups)
+    for i, fs in enumerate(g.sets):
+        say(f"metrics by {' & '.join(fs.features)}")
+        auc = aucs[i + 1] if aucs else None
+        part = _feature_set(fs, tables[i + 1], auc, alpha, min_group_size, reference_groups)
         groups += part.groups
         disparities += part.disparities
         notes += part.notes
@@ -733,8 +842,6 @@ def assess_groups(
         overall=overall,
         groups=groups,
         disparities=disparities,
-        n_boot=n_boot,
-        seed=seed,
         confidence=confidence,
         min_group_size=min_group_size,
         notes=notes,
@@ -763,80 +870,59 @@ def _auc_groupings(g: Groups) -> list[Grouping]:
     return groupings
 
 
-def _count_tables(g: Groups, yp: Bools, *, n_boot: int, seed: int) -> list[tuple[Ints, Ints]]:
-    """(count table, resampled tables) for overall and then every feature set.
-
-    A row bootstrap draws the (fine group, label, prediction) table from a multinomial
-    with the observed cell shares: one draw for all resamples; coarser groupings are
-    sums of fine groups.
-    """
+def _count_tables(g: Groups, yp: Bools) -> list[Ints]:
+    """The (actual, predicted) count table of every group: overall, then every feature
+    set. Coarser groupings are sums of the finest one's groups."""
     cells = np.add(g.cell, yp, dtype=g.cell.dtype)
     counts = np.bincount(cells, minlength=g.n_fine * 4).reshape(g.n_fine, 2, 2)
-    rng = np.random.default_rng(seed)
-    share = counts.reshape(-1) / g.n_rows
-    draws = rng.multinomial(g.n_rows, share, size=n_boot).reshape(n_boot, g.n_fine, 2, 2)
-    tables: list[tuple[Ints, Ints]] = [(counts.sum(axis=0)[None], draws.sum(axis=1)[:, None])]
+    tables: list[Ints] = [counts.sum(axis=0)[None]]
     for _, mapping, group_labels in g.sets:
-        n_groups = len(group_labels)
-        tab: Ints = np.zeros((n_groups, 2, 2), dtype=np.int64)
+        tab: Ints = np.zeros((len(group_labels), 2, 2), dtype=np.int64)
         np.add.at(tab, mapping, counts)
-        boot = np.zeros((n_boot, n_groups, 2, 2), dtype=np.int64)
-        for k in range(n_groups):
-            boot[:, k] = draws[:, mapping == k].sum(axis=1)
-        tables.append((tab, boot))
+        tables.append(tab)
     return tables
 
 
-@dataclass
-class _Described:
-    """One grouping's estimates per group, resampled values per metric, group sizes."""
-
-    estimates: dict[int, dict[str, Estimate]]  # group index -> metric -> estimate
-    samples: dict[str, Floats]  # metric -> resampled values (n_boot x groups)
-    n: Ints  # rows per group
+class _Auc(NamedTuple):
+    value: Floats  # per group
+    se: Floats  # DeLong's standard error per group
 
 
-def _describe(tab: Ints, boot: Ints, q: Sequence[float]) -> _Described:
-    """Rate metrics of one grouping: point values, intervals, and the resamples that the
-    disparities' intervals come from."""
-    n_groups = len(tab)
-    point = rates(tab[:, 0, 0], tab[:, 0, 1], tab[:, 1, 0], tab[:, 1, 1])
-    sampled = rates(boot[..., 0, 0], boot[..., 0, 1], boot[..., 1, 0], boot[..., 1, 1])
+def _split_auc(auc: tuple[Floats, Floats], tables: list[Ints]) -> list[_Auc]:
+    """``auc_by_group``'s concatenated result, one grouping at a time."""
+    offsets = np.cumsum([0] + [len(t) for t in tables])
+    return [
+        _Auc(auc[0][offsets[i] : offsets[i + 1]], auc[1][offsets[i] : offsets[i + 1]])
+        for i in range(len(tables))
+    ]
+
+
+def _auc_bounds(auc: _Auc, alpha: float | Floats) -> tuple[Floats, Floats]:
+    from scipy.stats import norm
+
+    z = norm.ppf(1 - np.asarray(alpha, dtype=float) / 2)
+    return np.clip(auc.value - z * auc.se, 0, 1), np.clip(auc.value + z * auc.se, 0, 1)
+
+
+def _estimates(
+    tab: Ints, alpha: float, auc: _Auc | None, confidence: float
+) -> list[dict[str, Estimate]]:
+    """Every metric of every group of one grouping, with its interval and support."""
     n = tab.sum(axis=(1, 2))
-    ests: dict[int, dict[str, Estimate]] = {
-        k: {"count": _est(n[k], n[k], n[k])} for k in range(n_groups)
-    }
-    # One quantile pass over every metric's resamples (n_boot x metrics*groups).
-    lo, hi = _quantiles(np.concatenate([sampled[m] for m in RATE_METRICS], axis=1), q)
-    for j, m in enumerate(RATE_METRICS):
-        for k in range(n_groups):
-            i = j * n_groups + k
-            ests[k][m] = _est(point[m][k], lo[i], hi[i])
-    return _Described(ests, {m: sampled[m] for m in RATE_METRICS}, n)
-
-
-def _add_auc(
-    described: list[_Described],
-    auc: tuple[Floats, Floats],
-    *,
-    confidence: float,
-    seed: int,
-    n_boot: int,
-) -> None:
-    """ROC AUC with DeLong intervals into every grouping's estimates and samples."""
-    auc_all, se_all = auc
-    z = _z(confidence)
-    offsets = np.cumsum([0] + [len(d.estimates) for d in described])
-    for salt, d in enumerate(described):
-        a = auc_all[offsets[salt] : offsets[salt + 1]]
-        se = se_all[offsets[salt] : offsets[salt + 1]]
-        # AUC is not a function of the count table: its resamples for disparities are
-        # drawn from the DeLong normal approximation, independently per group.
-        noise = np.random.default_rng([seed, salt]).standard_normal((n_boot, len(a)))
-        d.samples["roc_auc_score"] = np.clip(a + noise * se, 0, 1)
-        for k in range(len(a)):
-            lo, hi = (a[k] - z * se[k], a[k] + z * se[k])
-            d.estimates[k]["roc_auc_score"] = _est(a[k], max(lo, 0.0), min(hi, 1.0))
+    point = rates(tab[:, 0, 0], tab[:, 0, 1], tab[:, 1, 0], tab[:, 1, 1])
+    bounds = rate_intervals(tab, alpha)
+    out: list[dict[str, Estimate]] = []
+    for k in range(len(tab)):
+        ests = {"count": Estimate(value=float(n[k]), ci_low=float(n[k]), ci_high=float(n[k]))}
+        for m in RATE_METRICS:
+            ests[m] = _est(point[m][k], bounds[m][0][k], bounds[m][1][k], support(m, tab)[k])
+        out.append(ests)
+    if auc is not None:
+        lo, hi = _auc_bounds(auc, alpha)
+        pairs = support("roc_auc_score", tab)
+        for k, ests in enumerate(out):
+            ests["roc_auc_score"] = _est(auc.value[k], lo[k], hi[k], pairs[k])
+    return out
 
 
 @dataclass
@@ -847,135 +933,253 @@ class _FeatureSetPart:
 
 
 def _feature_set(
-    features: list[str],
-    group_labels: list[dict[str, str]],
+    fs: FeatureSet,
     tab: Ints,
-    d: _Described,
-    q: Sequence[float],
+    auc: _Auc | None,
+    alpha: float,
     min_group_size: int,
     reference_groups: Mapping[str, str] | None,
 ) -> _FeatureSetPart:
     """One feature set's groups (those with rows), its disparities and its notes."""
-    n_groups = len(group_labels)
-    small = d.n < min_group_size
-    present = d.n > 0
+    features, labels = fs.features, fs.labels
+    n = tab.sum(axis=(1, 2))
+    present = n > 0
+    ests = _estimates(tab, alpha, auc, 1 - alpha)
+    metrics = [*RATE_METRICS, *(["roc_auc_score"] if auc is not None else [])]
+    sup = {
+        m: (support(m, tab) if m in RATE_METRICS else support("roc_auc_score", tab))
+        for m in metrics
+    }
+    too_small = {m: present & (sup[m] < min_group_size) for m in metrics}
     groups = [
         GroupResult(
-            features=group_labels[k],
-            n=int(d.n[k]),
+            features=labels[k],
+            n=int(n[k]),
             positives=int(tab[k, 1].sum()),
             negatives=int(tab[k, 0].sum()),
-            small=bool(small[k]),
-            metrics=d.estimates[k],
+            small=bool(n[k] < min_group_size),
+            too_small_for=[m for m in metrics if too_small[m][k]],
+            metrics=ests[k],
         )
-        for k in range(n_groups)
+        for k in range(len(labels))
         if present[k]
     ]
-    keep = present & ~small
-    left_out = [group_label(group_labels[k]) for k in range(n_groups) if present[k] and small[k]]
-    ref_index = _reference(features, group_labels, reference_groups, keep)
-    pt = {
-        m: np.array([d.estimates[k][m].value for k in range(n_groups)], dtype=float)
-        for m in d.samples
-    }
-    reference = group_label(group_labels[ref_index]) if ref_index is not None else None
+    ref_index = _reference(features, labels, reference_groups, present & (n >= min_group_size))
+    ctx = _DisparityContext(features, labels, tab, auc, alpha, min_group_size, ref_index, ests)
+    disparities = _disparities(ctx, metrics)
+    return _FeatureSetPart(groups, disparities, _notes(features, labels, n, sup, min_group_size))
 
-    def interval(samples: Floats) -> tuple[Floats, Floats]:
-        lo, hi = _quantiles(samples, q)
-        return lo, hi
 
-    disparities = _disparities(
-        features, pt, d.samples, keep, ref_index, reference, left_out, interval
-    )
-    notes: list[str] = []
+def _notes(
+    features: list[str],
+    labels: list[dict[str, str]],
+    n: Ints,
+    sup: dict[str, Ints],
+    min_group_size: int,
+) -> list[str]:
+    """Which groups are too small to judge, by rows and by each metric's denominator."""
     by = " & ".join(features)
-    if left_out:
+    notes: list[str] = []
+    small = [k for k in range(len(labels)) if 0 < n[k] < min_group_size]
+    if small:
+        names = ", ".join(f"{group_label(labels[k])} (n={int(n[k])})" for k in small)
         notes.append(
-            f"By {by}: {len(left_out)} group(s) under {min_group_size} rows are flagged and "
-            f"left out of the disparities ({', '.join(left_out)})."
+            f"By {by}: {len(small)} group(s) under {min_group_size} rows are flagged and left "
+            f"out of the disparities ({names})."
         )
-    if keep.sum() < 2:
+    if sum(1 for k in range(len(labels)) if n[k] >= min_group_size) < 2:
         notes.append(
             f"By {by}: fewer than two groups have {min_group_size} rows or more, so its "
             "disparities are undefined."
         )
-    return _FeatureSetPart(groups, disparities, notes)
+    by_denominator: dict[str, list[str]] = {}
+    for m, counts in sup.items():
+        den = METRICS[m].denominator
+        for k in range(len(labels)):
+            if n[k] >= min_group_size and counts[k] < min_group_size:
+                by_denominator.setdefault(den, [])
+                entry = f"{group_label(labels[k])} ({int(counts[k])})"
+                if entry not in by_denominator[den]:
+                    by_denominator[den].append(entry)
+    for den, entries in by_denominator.items():
+        names = [METRICS[m].label.lower() for m in sup if METRICS[m].denominator == den]
+        notes.append(
+            f"By {by}: too few {DENOMINATORS[den]} (under {min_group_size}) for "
+            f"{', '.join(names)} in {', '.join(entries)}; left out of those metrics' "
+            "disparities and policy checks."
+        )
+    return notes
+
+
+@dataclass
+class _DisparityContext:
+    features: list[str]
+    labels: list[dict[str, str]]
+    tab: Ints
+    auc: _Auc | None
+    alpha: float
+    min_group_size: int
+    ref: int | None
+    estimates: list[dict[str, Estimate]]
+
+
+class _OneDisparity(NamedTuple):
+    value: float
+    lo: float
+    hi: float
+    keep: Bools
+    compared: list[GroupValue]
+    left_out: list[LeftOut]
 
 
 _KINDS: tuple[DisparityKind, ...] = ("difference", "ratio")
 
 
-def _disparities(
-    features: list[str],
-    pt: dict[str, Floats],
-    samples: dict[str, Floats],
-    keep: Bools,
-    ref_index: int | None,
-    reference: str | None,
-    left_out: list[str],
-    interval: Callable[[Floats], tuple[Floats, Floats]],
-) -> list[Disparity]:
-    """Every metric's difference and ratio, and the named summaries, with intervals.
+def _disparities(ctx: _DisparityContext, metrics: list[str]) -> list[Disparity]:
+    """Every metric's difference and ratio, then the named summaries, with intervals."""
+    out: list[Disparity] = []
+    cache: dict[tuple[str, DisparityKind, float], _OneDisparity] = {}
 
-    ``pt`` holds each metric's point values per group, ``samples`` its resampled values.
-    """
-    rows: list[tuple[str, DisparityKind, float, Floats]] = []
+    def one(m: str, kind: DisparityKind, alpha: float) -> _OneDisparity:
+        if (m, kind, alpha) not in cache:
+            cache[(m, kind, alpha)] = _disparity(ctx, m, kind, alpha)
+        return cache[(m, kind, alpha)]
 
-    def summary(m: str, kind: DisparityKind) -> tuple[float, Floats]:
-        """(point value, resampled values) of one metric's difference or ratio."""
-        point: float = _summary(pt[m][None, :], keep, kind, ref_index)[0]
-        return point, _summary(samples[m], keep, kind, ref_index)
-
-    for m in samples:
+    for m in metrics:
         for kind in _KINDS:
-            rows.append((m, kind, *summary(m, kind)))
+            out.append(_as_disparity(ctx, m, kind, one(m, kind, ctx.alpha), None))
     for d in DISPARITIES.values():
-        if len(d.metrics) == 2:  # equalized odds: the worse of TPR and FPR
-            (a, sa), (b, sb) = summary(d.metrics[0], d.kind), summary(d.metrics[1], d.kind)
-            combine = np.fmax if d.kind == "difference" else np.fmin
-            rows.append((d.name, d.kind, combine(a, b), combine(sa, sb)))
+        if len(d.metrics) == 1:
+            out.append(
+                _as_disparity(ctx, d.name, d.kind, one(d.metrics[0], d.kind, ctx.alpha), None)
+            )
+            continue
+        # Equalized odds: the worse of two metrics, each family at alpha / 2.
+        a, b = (one(m, d.kind, ctx.alpha / 2) for m in d.metrics)
+        pick = np.fmax if d.kind == "difference" else np.fmin
+        if np.isnan(a.value) or np.isnan(b.value):
+            value = lo = hi = np.nan
+            via, chosen = None, a if np.isnan(b.value) else b
         else:
-            rows.append((d.name, d.kind, *summary(d.metrics[0], d.kind)))
-    lo, hi = interval(np.stack([r[3] for r in rows], axis=1))  # one pass for all of them
-    return [
-        Disparity(
-            metric=metric,
-            kind=kind,
-            features=list(features),
-            value=_f(value),
-            ci_low=_f(lo[i]),
-            ci_high=_f(hi[i]),
-            reference=reference,
-            groups_compared=int(keep.sum()),
-            small_groups_left_out=left_out,
+            value, lo, hi = (
+                float(pick(x, y)) for x, y in ((a.value, b.value), (a.lo, b.lo), (a.hi, b.hi))
+            )
+            first = a.value >= b.value if d.kind == "difference" else a.value <= b.value
+            via, chosen = (d.metrics[0], a) if first else (d.metrics[1], b)
+        merged = chosen._replace(value=value, lo=lo, hi=hi, left_out=_merge_left_out(a, b))
+        out.append(_as_disparity(ctx, d.name, d.kind, merged, via))
+    return out
+
+
+def _merge_left_out(a: _OneDisparity, b: _OneDisparity) -> list[LeftOut]:
+    seen = {(x.group, x.reason) for x in a.left_out}
+    return [*a.left_out, *(x for x in b.left_out if (x.group, x.reason) not in seen)]
+
+
+def _disparity(ctx: _DisparityContext, m: str, kind: DisparityKind, alpha: float) -> _OneDisparity:
+    """One metric's disparity over the groups large enough for it, with a simultaneous
+    interval (every kept group's interval at ``alpha / K``)."""
+    values = np.array(
+        [e[m].value if e[m].value is not None else np.nan for e in ctx.estimates], dtype=float
+    )
+    sup = support(m, ctx.tab) if m in RATE_METRICS else support("roc_auc_score", ctx.tab)
+    n = ctx.tab.sum(axis=(1, 2))
+    keep = (n > 0) & (sup >= ctx.min_group_size) & ~np.isnan(values)
+    left_out = [
+        LeftOut(
+            group=group_label(ctx.labels[k]),
+            reason=_why_left_out(m, int(n[k]), int(sup[k]), ctx.min_group_size),
         )
-        for i, (metric, kind, value, _) in enumerate(rows)
+        for k in range(len(values))
+        if n[k] > 0 and not keep[k]
     ]
+    ref = ctx.ref
+    if int(keep.sum()) < 2 or (ref is not None and not keep[ref]):
+        return _OneDisparity(np.nan, np.nan, np.nan, keep, [], left_out)
+    value = float(_summary(values[None, :], keep, kind, ref)[0])
+    ref_kept = None if ref is None else int(np.flatnonzero(np.flatnonzero(keep) == ref)[0])
+    auc = None if ctx.auc is None else _Auc(ctx.auc.value[keep], ctx.auc.se[keep])
+    lo, hi = disparity_interval(ctx.tab[keep], m, kind, alpha, reference=ref_kept, auc=auc)
+    compared = _compared(ctx.labels, values, keep, kind, ref)
+    return _OneDisparity(value, lo, hi, keep, compared, left_out)
 
 
-def _quantiles(samples: Floats, q: Sequence[float]) -> tuple[Floats, ...]:
-    """``np.nanquantile(samples, q, axis=0)`` for a 2-D array, in one sort.
+def disparity_interval(
+    tab: Ints,
+    metric: str,
+    kind: DisparityKind,
+    alpha: float,
+    *,
+    reference: int | None = None,
+    auc: _Auc | None = None,
+) -> tuple[float, float]:
+    """The simultaneous interval of a metric's disparity among the groups of ``tab``:
+    every group's interval at ``alpha / K``, then the extreme-pair bounds (see
+    ``_intervals``). The coverage simulation calls this too.
 
-    numpy's nanquantile handles NaN column by column in Python; this sorts once (NaN
-    last), then interpolates each column between its valid values exactly as numpy's
-    default "linear" method does, to the last bit. All-NaN columns give NaN.
+    Args:
+        tab: Count tables of the groups compared (all of them large enough).
+        metric: The metric's name.
+        kind: ``"difference"`` or ``"ratio"``.
+        alpha: One minus the confidence level of the whole family.
+        reference: The reference group's position in ``tab``, or None for between groups.
+        auc: ROC AUC and DeLong errors of the same groups, for ``"roc_auc_score"``.
     """
-    s = np.sort(samples, axis=0)
-    valid = np.count_nonzero(~np.isnan(samples), axis=0)
-    cols = np.arange(s.shape[1])
-    out: list[Floats] = []
-    for p in q:
-        virtual = (valid - 1) * float(p)
-        lo = np.floor(virtual).astype(np.int64)
-        gamma = virtual - lo
-        lo = np.clip(lo, 0, np.maximum(valid - 1, 0))
-        hi = np.clip(lo + 1, 0, np.maximum(valid - 1, 0))
-        a, b = s[lo, cols], s[hi, cols]
-        with np.errstate(invalid="ignore"):
-            diff = b - a
-            value = np.where(gamma >= 0.5, b - diff * (1 - gamma), a + diff * gamma)
-        out.append(np.where(valid > 0, value, np.nan))
-    return tuple(out)
+    k_alpha = alpha / len(tab)
+    if metric in RATE_METRICS:
+        slo, shi = rate_intervals(tab, k_alpha, [metric])[metric]
+    else:
+        assert auc is not None, "ROC AUC disparities need the groups' AUC"
+        slo, shi = _auc_bounds(auc, k_alpha)
+    if reference is None:
+        return between_groups(slo, shi, kind)
+    return against_reference(slo, shi, reference, kind)
+
+
+def _why_left_out(metric: str, n: int, sup: int, minimum: int) -> str:
+    noun = DENOMINATOR_NOUNS[METRICS[metric].denominator]
+    if sup == 0:
+        return f"undefined: no {noun}"
+    if n < minimum:
+        return f"n={n}, under {minimum} rows"
+    return f"rests on {sup} {noun}, under {minimum}"
+
+
+def _compared(
+    labels: list[dict[str, str]], values: Floats, keep: Bools, kind: DisparityKind, ref: int | None
+) -> list[GroupValue]:
+    """The two groups that give a disparity its value: lowest and highest, or the
+    reference and the group farthest from it."""
+    idx = np.flatnonzero(keep)
+    v = values[idx]
+    if ref is None:
+        pair = [int(idx[np.argmin(v)]), int(idx[np.argmax(v)])]
+    else:
+        r = values[ref]
+        with np.errstate(divide="ignore", invalid="ignore"):
+            gap = np.abs(v - r) if kind == "difference" else np.minimum(v / r, r / v)
+        gap = np.where(idx == ref, -np.inf if kind == "difference" else np.inf, gap)
+        far = int(idx[np.nanargmax(gap) if kind == "difference" else np.nanargmin(gap)])
+        pair = [ref, far]
+    return [GroupValue(group=group_label(labels[k]), value=_f(values[k])) for k in pair]
+
+
+def _as_disparity(
+    ctx: _DisparityContext, metric: str, kind: DisparityKind, d: _OneDisparity, via: str | None
+) -> Disparity:
+    return Disparity(
+        metric=metric,
+        kind=kind,
+        features=list(ctx.features),
+        value=_f(d.value),
+        ci_low=_f(d.lo) if not np.isnan(d.value) else None,
+        ci_high=_f(d.hi) if not np.isnan(d.value) else None,
+        reference=group_label(ctx.labels[ctx.ref]) if ctx.ref is not None else None,
+        groups_compared=int(d.keep.sum()),
+        compared=d.compared,
+        via=via,
+        left_out=d.left_out,
+    )
 
 
 def _reference(
@@ -1023,16 +1227,14 @@ def _summary(values: Floats, keep: Bools, kind: DisparityKind, ref: int | None) 
         return np.where(np.all(np.isfinite(ratio), axis=1), np.min(ratio, axis=1), np.nan)
 
 
-def _z(confidence: float) -> float:
-    from scipy.stats import norm
-
-    return float(norm.ppf(1 - (1 - confidence) / 2))
-
-
 def _f(x: SupportsFloat) -> float | None:
     v = float(x)
     return None if np.isnan(v) else v
 
 
-def _est(value: SupportsFloat, lo: SupportsFloat, hi: SupportsFloat) -> Estimate:
-    return Estimate(value=_f(value), ci_low=_f(lo), ci_high=_f(hi))
+def _est(value: SupportsFloat, lo: SupportsFloat, hi: SupportsFloat, n: SupportsFloat) -> Estimate:
+    """An estimate; undefined (all None) where the value is."""
+    v = _f(value)
+    if v is None:
+        return Estimate(value=None, ci_low=None, ci_high=None, support=int(float(n)))
+    return Estimate(value=v, ci_low=_f(lo), ci_high=_f(hi), support=int(float(n)))

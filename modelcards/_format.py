@@ -95,3 +95,26 @@ def markdown_text(text: object) -> str:
         return NOT_PROVIDED
     s = _MD_SPECIAL.sub(lambda m: {"<": "&lt;", ">": "&gt;"}.get(m[1], "\\" + m[1]), str(text))
     return " ".join(s.split())
+
+
+def code_span(text: object, *, table: bool = False) -> str:
+    """Text as a Markdown code span: shown literally by CommonMark, so it is never
+    HTML-escaped (``>50K`` stays ``>50K``); a fence longer than any run of backticks
+    in the text keeps it inside.
+
+    Args:
+        text: Anything; written as ``str(text)`` on one line.
+        table: Inside a table cell: ``|`` is escaped, as GFM tables need.
+
+    >>> code_span(">50K")
+    '`>50K`'
+    >>> code_span("a`b")
+    '`` a`b ``'
+    """
+    s = " ".join(str(text).split())
+    if table:
+        s = s.replace("|", "\\|")
+    longest = max((len(run) for run in re.findall(r"`+", s)), default=0)
+    fence = "`" * (longest + 1)
+    pad = " " if longest or s.startswith(" ") or s.endswith(" ") else ""
+    return f"{fence}{pad}{s}{pad}{fence}"

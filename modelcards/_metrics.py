@@ -38,6 +38,17 @@ DENOMINATORS: dict[Denominator, str] = {
 }
 
 
+#: The same, in two or three words (``"3 actual positives"``).
+DENOMINATOR_NOUNS: dict[Denominator, str] = {
+    "rows": "rows",
+    "actual_positives": "actual positives",
+    "actual_negatives": "actual negatives",
+    "predicted_positives": "predicted positives",
+    "both_classes": "people in the smaller class",
+    "positive_negative_pairs": "people in the smaller class",
+}
+
+
 @dataclass(frozen=True)
 class MetricSpec:
     """One per-group metric.
@@ -51,7 +62,8 @@ class MetricSpec:
             selection rate, whose right level depends on the use).
         kind: ``"count"``, ``"rate"`` (a function of the confusion-matrix counts) or
             ``"score"`` (needs the model's scores).
-        key: Fairness-critical: charted by default and shown first.
+        key: Fairness-critical (the selection rate and the four error rates): charted by
+            default and shown first.
         overview: One of the few overall figures a model's summary page shows.
     """
 
@@ -106,33 +118,6 @@ _TABLE = [
         key=True,
     ),
     MetricSpec(
-        "accuracy_score",
-        "Accuracy",
-        "Share of the group whose prediction matches the actual outcome.",
-        "rows",
-        "higher",
-        "rate",
-        overview=True,
-    ),
-    MetricSpec(
-        "balanced_accuracy_score",
-        "Balanced accuracy",
-        "Average of the true positive and true negative rates, so both outcomes count "
-        "equally however rare one of them is.",
-        "both_classes",
-        "higher",
-        "rate",
-        overview=True,
-    ),
-    MetricSpec(
-        "precision_score",
-        "Precision",
-        "Of the people the model predicts positive, the share who actually are.",
-        "predicted_positives",
-        "higher",
-        "rate",
-    ),
-    MetricSpec(
         "true_positive_rate",
         "True positive rate",
         "Of the people who actually are positive, the share the model predicts positive.",
@@ -166,6 +151,34 @@ _TABLE = [
         "actual_negatives",
         "higher",
         "rate",
+        key=True,
+    ),
+    MetricSpec(
+        "accuracy_score",
+        "Accuracy",
+        "Share of the group whose prediction matches the actual outcome.",
+        "rows",
+        "higher",
+        "rate",
+        overview=True,
+    ),
+    MetricSpec(
+        "balanced_accuracy_score",
+        "Balanced accuracy",
+        "Average of the true positive and true negative rates, so both outcomes count "
+        "equally however rare one of them is.",
+        "both_classes",
+        "higher",
+        "rate",
+        overview=True,
+    ),
+    MetricSpec(
+        "precision_score",
+        "Precision",
+        "Of the people the model predicts positive, the share who actually are.",
+        "predicted_positives",
+        "higher",
+        "rate",
     ),
     MetricSpec(
         "roc_auc_score",
@@ -175,7 +188,6 @@ _TABLE = [
         "positive_negative_pairs",
         "higher",
         "score",
-        key=True,
         overview=True,
     ),
 ]

@@ -127,8 +127,7 @@ class CardOptions:
     """How the assessment is computed.
 
     Attributes:
-        n_boot: Bootstrap resamples for the intervals (default 1000).
-        seed: Seed of the resamples (default 0).
+        confidence: Interval level (default 0.95).
         min_group_size: Smaller groups are flagged and left out of disparities (default 30).
         positive_label: The positive outcome, when neither the target nor the model says.
         reference_groups: Measure the disparities of a column against one of its groups,
@@ -136,8 +135,7 @@ class CardOptions:
         intersection: Also assess the intersection of all sensitive columns (default True).
     """
 
-    n_boot: int = 1000
-    seed: int = 0
+    confidence: float = 0.95
     min_group_size: int = 30
     positive_label: Any = None
     reference_groups: Mapping[str, str] | None = None
@@ -146,8 +144,11 @@ class CardOptions:
     def __post_init__(self) -> None:
         if self.min_group_size < 1:
             raise DataError(f"--min-group-size must be at least 1, got {self.min_group_size}.")
-        if self.n_boot < 1:
-            raise DataError(f"--bootstrap must be at least 1, got {self.n_boot}.")
+        if not 0.5 <= self.confidence < 1:
+            raise DataError(
+                f"--confidence must be at least 0.5 and below 1, got {self.confidence}.",
+                hint="For example --confidence 0.95.",
+            )
 
 
 # -- step 1: the model ------------------------------------------------------------------
@@ -549,15 +550,14 @@ def assess_inputs(
     Args:
         inputs: From ``read_evaluation``.
         predictions: From ``obtain_predictions``.
-        options: Resamples, seed, minimum group size and reference groups.
+        options: Confidence level, minimum group size and reference groups.
         progress: Called with a short message per phase.
     """
     return assess_groups(
         inputs.groups.result(),
         predictions.labels,
         y_score=predictions.scores,
-        n_boot=options.n_boot,
-        seed=options.seed,
+        confidence=options.confidence,
         min_group_size=options.min_group_size,
         reference_groups=options.reference_groups,
         progress=progress,
@@ -738,8 +738,8 @@ def generate_card(
         spec: The card spec: YAML path, mapping or parsed (default: the model's).
         policy: The release policy: YAML path or parsed (default: the model's).
         name: The model's name on the card.
-        options: Resamples, seed, minimum group size, positive label, reference groups,
-            intersection (``CardOptions(n_boot=200)``; the defaults otherwise).
+        options: Confidence level, minimum group size, positive label, reference groups,
+            intersection (``CardOptions(min_group_size=50)``; the defaults otherwise).
         allow_pickle: Allow pickle model files (default False).
         trusted_types: More types to trust in a skops file.
         progress: Called with a short message as each step starts.

@@ -27,14 +27,16 @@ from typing import Literal, cast
 import yaml
 from pydantic import BaseModel, ConfigDict
 
-from ._evaluate import Assessment, Disparity, Estimate, group_label
+from ._evaluate import Assessment, Disparity, Estimate, GroupResult, group_label
 from ._metrics import (
+    DENOMINATORS,
     DISPARITIES,
     METRICS,
     RATE_METRICS,
     SCORE_METRICS,
     DisparityKind,
     disparity_names,
+    metric_label,
 )
 from .errors import PolicyError
 
@@ -67,7 +69,8 @@ class Check(BaseModel):
 
 
 class Item(BaseModel):
-    """One number a check was applied to."""
+    """One number a check was applied to: a group's metric, a disparity, or overall.
+    ``detail`` says which groups a disparity compares, or why a value is undefined."""
 
     model_config = ConfigDict(extra="forbid")
 
@@ -76,9 +79,15 @@ class Item(BaseModel):
     ci_low: float | None
     ci_high: float | None
     verdict: Verdict
+    detail: str | None = None
 
 
 class CheckResult(BaseModel):
+    """One check's verdict. ``decisive`` is the item that decides it (for an upper
+    bound, the highest lower interval end among the items with the verdict; for a lower
+    bound, the lowest upper end); ``failing`` lists every failing or inconclusive item;
+    ``left_out`` the groups too small for the metric."""
+
     model_config = ConfigDict(extra="forbid")
 
     check: str
@@ -88,6 +97,9 @@ class CheckResult(BaseModel):
     scope: str
     verdict: Verdict
     items: list[Item]
+    decisive: Item | None = None
+    failing: list[Item] = []
+    left_out: list[str] = []
     reason: str
 
 
@@ -278,56 +290,126 @@ def _evaluate(check: Check, a: Assessment, source: str) -> CheckResult:
                 hint=f"Assessed feature sets: {known}.",
             )
         sets = [wanted]
+    metric = _base_metric(check)
+    if metric not in a.metrics:
+        return _result(check, "inconclusive", [], [], "ROC AUC needs scores; none were given.")
     items: list[Item] = []
+    left_out: list[str] = []
 
-    def judge(subject: str, e: Estimate | Disparity) -> None:
+    def judge(subject: str, e: Estimate | Disparity, detail: str | None = None) -> None:
         """One number (an Estimate or a Disparity) against the bound."""
         verdict = _verdict(check.op, check.bound, e.ci_low, e.ci_high, e.value)
         items.append(
             Item(
-                subject=subject, value=e.value, ci_low=e.ci_low, ci_high=e.ci_high, verdict=verdict
+                subject=subject,
+                value=e.value,
+                ci_low=e.ci_low,
+                ci_high=e.ci_high,
+                verdict=verdict,
+                detail=detail,
             )
         )
 
     if check.scope == "disparity":
-        kind: DisparityKind
-        if check.metric in DISPARITIES:
-            metric, kind = check.metric, DISPARITIES[check.metric].kind
-        else:  # METRIC_difference or METRIC_ratio (see disparity_names)
-            metric, _, suffix = check.metric.rpartition("_")
-            kind = "ratio" if suffix == "ratio" else "difference"
-        if metric == "roc_auc_score" and "roc_auc_score" not in a.metrics:
-            return _no_scores(check)
+        kind = _kind(check)
         for fs in sets:
-            judge(" & ".join(fs), a.disparity(metric, kind, fs))
+            d = a.disparity(metric if check.metric not in DISPARITIES else check.metric, kind, fs)
+            judge(" & ".join(fs), d, _disparity_detail(d))
     elif check.scope == "every_group":
-        if check.metric not in a.metrics:
-            return _no_scores(check)
         for fs in sets:
             for g in a.groups_for(fs):
-                if not g.small:
-                    judge(group_label(g.features), g.metrics[check.metric])
+                e = g.metrics[check.metric]
+                if g.small or check.metric in g.too_small_for or e.value is None:
+                    left_out.append(_left_out(g, check.metric, e, a.min_group_size))
+                else:
+                    judge(group_label(g.features), e)
     else:
-        if check.metric not in a.overall.metrics:
-            return _no_scores(check)
         judge("overall", a.overall.metrics[check.metric])
     verdict = _worst([i.verdict for i in items]) if items else "inconclusive"
+    return _result(check, verdict, items, left_out, _reason(check, verdict, items, left_out))
+
+
+def _base_metric(check: Check) -> str:
+    """The per-group metric a check rests on (a summary's first metric)."""
+    if check.scope != "disparity":
+        return check.metric
+    if check.metric in DISPARITIES:
+        return DISPARITIES[check.metric].metrics[0]
+    return check.metric.rpartition("_")[0]
+
+
+def _kind(check: Check) -> DisparityKind:
+    if check.metric in DISPARITIES:
+        return DISPARITIES[check.metric].kind
+    return "ratio" if check.metric.endswith("_ratio") else "difference"
+
+
+def _disparity_detail(d: Disparity) -> str:
+    if d.value is None:
+        return "undefined: fewer than two groups are large enough for this metric"
+    pair = " vs ".join(f"{c.group} ({_fmt(c.value)})" for c in d.compared)
+    via = f", by {metric_label(d.via).lower()}" if d.via else ""
+    return pair + via
+
+
+def _left_out(g: GroupResult, metric: str, e: Estimate, minimum: int) -> str:
+    label = group_label(g.features)
+    if e.value is None:
+        return f"{label}: undefined (no {DENOMINATORS[METRICS[metric].denominator]})"
+    if g.small:
+        return f"{label}: n={g.n}, under {minimum}"
+    return f"{label}: rests on {e.support} people, under {minimum}"
+
+
+def _fmt(x: float | None) -> str:
+    return "n/a" if x is None else f"{x:.3f}"
+
+
+def _decisive(check: Check, verdict: Verdict, items: list[Item]) -> Item | None:
+    """Among the items with the check's verdict: for an upper bound, the highest lower
+    interval end; for a lower bound, the lowest upper end (undefined items first)."""
     worst = [i for i in items if i.verdict == verdict]
-    reason = (
-        f"{len(items)} item(s) checked; "
-        + {
-            "pass": "every interval lies within the bound",
-            "fail": f"the whole interval is past the bound for {worst[0].subject}" if worst else "",
-            "inconclusive": f"the interval straddles the bound or is undefined for "
-            f"{worst[0].subject}"
-            if worst
-            else "no group was large enough",
-        }[verdict]
-    )
-    return _result(check, verdict, items, reason)
+    if not worst:
+        return None
+    upper = check.op in ("<=", "<")
+    undefined = [i for i in worst if i.ci_low is None or i.ci_high is None]
+    if undefined:
+        return undefined[0]
+    if upper:
+        return max(worst, key=lambda i: (i.ci_low or 0.0, i.ci_high or 0.0))
+    return min(worst, key=lambda i: (i.ci_high or 0.0, i.ci_low or 0.0))
 
 
-def _result(check: Check, verdict: Verdict, items: list[Item], reason: str) -> CheckResult:
+def _reason(check: Check, verdict: Verdict, items: list[Item], left_out: list[str]) -> str:
+    skipped = f" {len(left_out)} group(s) too small or undefined were left out." if left_out else ""
+    if not items:
+        return "Not enough data to tell: no group is large enough for this metric." + skipped
+    d = _decisive(check, verdict, items)
+    assert d is not None
+    where = f"[{_fmt(d.ci_low)}, {_fmt(d.ci_high)}]"
+    who = d.subject
+    if check.scope == "disparity":
+        who = f"the {metric_label(check.metric).lower()} by {d.subject}"
+        if d.detail and d.value is not None:
+            where += f" ({d.detail})"
+    side = "above" if check.op in ("<=", "<") else "below"
+    if verdict == "pass":
+        text = f"All {len(items)} interval(s) lie within the bound; the closest is {who} {where}."
+    elif verdict == "fail":
+        text = f"For {who}, the whole interval {where} lies {side} {check.bound:g}."
+    elif d.value is None:
+        text = f"Not enough data to tell for {who}: {d.detail or 'the value is undefined'}."
+    else:
+        text = (
+            f"Not enough data to tell whether the rule holds for {who}: its interval "
+            f"{where} straddles {check.bound:g}."
+        )
+    return text + skipped
+
+
+def _result(
+    check: Check, verdict: Verdict, items: list[Item], left_out: list[str], reason: str
+) -> CheckResult:
     return CheckResult(
         check=check.text,
         metric=check.metric,
@@ -336,9 +418,8 @@ def _result(check: Check, verdict: Verdict, items: list[Item], reason: str) -> C
         scope=check.scope,
         verdict=verdict,
         items=items,
+        decisive=_decisive(check, verdict, items),
+        failing=[i for i in items if i.verdict != "pass"],
+        left_out=left_out,
         reason=reason,
     )
-
-
-def _no_scores(check: Check) -> CheckResult:
-    return _result(check, "inconclusive", [], "ROC AUC needs scores; none were given.")

@@ -20,13 +20,21 @@ from ._charts import group_metrics_spec
 from ._evaluate import Disparity, GroupResult, group_label
 from ._format import (
     NOT_PROVIDED,
+    code_span,
     format_count,
     format_estimate,
     format_rate,
     format_value,
     markdown_text,
 )
-from ._metrics import DISPARITIES, HEADLINE, metric_label
+from ._metrics import (
+    DENOMINATOR_NOUNS,
+    DISPARITIES,
+    HEADLINE,
+    METRICS,
+    metric_label,
+    metric_specs,
+)
 
 
 def _json_script(obj: object) -> Markup:
@@ -56,6 +64,8 @@ def _env(autoescape: bool) -> Environment:
         keep_trailing_newline=True,
     )
     env.filters.update(
+        code=code_span,
+        code_cell=lambda text: code_span(text, table=True),
         num=format_count,
         val=format_value,
         rate=format_rate,
@@ -64,7 +74,7 @@ def _env(autoescape: bool) -> Environment:
         label=metric_label,
         group=group_label,
     )
-    env.globals.update(NOT_PROVIDED=NOT_PROVIDED)
+    env.globals.update(NOT_PROVIDED=NOT_PROVIDED, why_undefined=why_undefined)
     return env
 
 
@@ -83,6 +93,24 @@ class _Context(TypedDict):
     card: ModelCard
     sets: list[_FeatureSet]
     metrics: list[str]
+    level: str  # the confidence level, "95%"
+    critical: list[str]  # the fairness-critical rates: the first table, first in charts
+    other: list[str]  # the other metrics: a second table
+
+
+def why_undefined(metric: str) -> str:
+    """Why a metric has no value: its denominator is zero.
+
+    Args:
+        metric: The metric's name.
+
+    >>> why_undefined("true_positive_rate")
+    'no actual positives'
+    """
+    spec = METRICS.get(metric)
+    if spec is None:
+        return "undefined"
+    return f"no {DENOMINATOR_NOUNS[spec.denominator]}"
 
 
 def _context(card: ModelCard) -> _Context:
@@ -104,7 +132,17 @@ def _context(card: ModelCard) -> _Context:
         by_set.append(
             {"features": features, "groups": groups, "headline": headline, "per_metric": per_metric}
         )
-    return {"card": card, "sets": by_set, "metrics": card.metrics.reported}
+    reported = [m for m in card.metrics.reported if m != "count"]
+    critical = [m.name for m in metric_specs(key=True) if m.name in reported]
+    other = [m for m in reported if m not in critical]
+    return {
+        "card": card,
+        "sets": by_set,
+        "metrics": card.metrics.reported,
+        "level": f"{card.fairness.confidence:.0%}",
+        "critical": critical,
+        "other": other,
+    }
 
 
 # Stands for plotly.js while the template renders. Only the template can write it: input

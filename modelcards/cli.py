@@ -181,14 +181,16 @@ def _columns(ctx: click.Context, param: click.Parameter, value: str | None) -> l
     help="Output folder.",
 )
 @click.option(
-    "--bootstrap",
-    "n_boot",
-    type=click.IntRange(min=1),
-    default=1000,
+    "--confidence",
+    type=click.FloatRange(0.5, 1, max_open=True),
+    default=0.95,
     show_default=True,
-    help="Bootstrap resamples for the intervals.",
+    help="Confidence level of the intervals.",
 )
-@click.option("--seed", type=int, default=0, show_default=True)
+# Earlier cards drew bootstrap resamples; the intervals are exact now. Still accepted, so
+# that existing CI scripts keep working, and named as ignored.
+@click.option("--bootstrap", "n_boot", type=int, hidden=True)
+@click.option("--seed", type=int, hidden=True)
 @click.option(
     "--min-group-size",
     type=click.IntRange(min=1),
@@ -231,8 +233,9 @@ def card(
     spec: Path | None,
     policy: Path | None,
     out_dir: Path,
-    n_boot: int,
-    seed: int,
+    confidence: float,
+    n_boot: int | None,
+    seed: int | None,
     min_group_size: int,
     positive_label: str | None,
     references: tuple[str, ...],
@@ -256,12 +259,18 @@ def card(
             raise click.BadParameter(f"{item!r} is not COL=VALUE", param_hint="--reference")
         reference_groups[col] = value
     options = CardOptions(
-        n_boot=n_boot,
-        seed=seed,
+        confidence=confidence,
         min_group_size=min_group_size,
         positive_label=positive_label,
         reference_groups=reference_groups or None,
     )
+    if n_boot is not None or seed is not None:
+        click.echo(
+            "Note: --bootstrap and --seed are ignored: a card's intervals are exact "
+            "(Clopper-Pearson per group, simultaneous for disparities) and need no "
+            "resampling.",
+            err=True,
+        )
     bar = _Progress()
     try:
         result = generate_card(

@@ -18,12 +18,13 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from ._intervals import between_groups, clopper_pearson
+from ._evaluate import disparity_interval, rate_intervals
+from ._intervals import clopper_pearson
 
 SIZES = (20, 30, 60, 100, 300, 1_000, 3_000, 10_000)
 RATES = (0.02, 0.05, 0.1, 0.25, 0.5)
 GAPS = (0.0, 0.05, 0.1)
-GROUPS = (2, 5)
+GROUPS = (2, 5, 10)  # ten: an intersection of two features
 
 
 @dataclass(frozen=True)
@@ -76,16 +77,19 @@ def simulate(
     truth = np.full(groups, p)
     truth[-1] = p + d
     k = rng.binomial(n, truth, size=(reps, groups))
-    nn = np.full_like(k, n)
-    lo, hi = clopper_pearson(k, nn, alpha)
+    # Each data set as the card sees it: count tables whose selection rate is k / n.
+    tabs = np.zeros((reps, groups, 2, 2), dtype=np.int64)
+    tabs[..., 1, 1] = k
+    tabs[..., 1, 0] = n - k
+    lo, hi = rate_intervals(tabs.reshape(-1, 2, 2), alpha, ["selection_rate"])["selection_rate"]
+    lo, hi = lo.reshape(reps, groups), hi.reshape(reps, groups)
     rate = float(np.mean((lo <= truth) & (truth <= hi)))
-    slo, shi = clopper_pearson(k, nn, alpha / groups)  # simultaneous, for disparities
     true_diff, true_ratio = d, p / (p + d)
     diff_hit = ratio_hit = 0
     widths = []
     for r in range(reps):
-        dl, dh = between_groups(slo[r], shi[r], "difference")
-        rl, rh = between_groups(slo[r], shi[r], "ratio")
+        dl, dh = disparity_interval(tabs[r], "selection_rate", "difference", alpha)
+        rl, rh = disparity_interval(tabs[r], "selection_rate", "ratio", alpha)
         diff_hit += dl - 1e-12 <= true_diff <= dh + 1e-12
         ratio_hit += rl - 1e-12 <= true_ratio <= rh + 1e-12
         widths.append(dh - dl)

@@ -98,7 +98,7 @@ def test_the_html_card_renders_its_charts_with_no_network(page, tmp_path):
         sensitive=["sex", "group"],
         scores="score",
         threshold=0.5,
-        options=CardOptions(n_boot=100),
+        options=CardOptions(),
     )
     html = write_card(result, tmp_path / "card")["html"]
     requests = []

@@ -50,8 +50,6 @@ def scores_args(apps, *extra):
         "score",
         "--threshold",
         "0.5",
-        "--bootstrap",
-        "200",
         *extra,
     ]
 
@@ -92,8 +90,6 @@ def test_predictions_column_mode(tmp_path, apps):
         "group",
         "--predictions",
         "decision",
-        "--bootstrap",
-        "50",
         cwd=tmp_path,
     )
     assert out.returncode == 0, out.stderr
@@ -107,8 +103,6 @@ def test_a_registered_model_without_data_uses_its_stored_evaluation_split(tmp_pa
     out = card(
         "--model",
         "models:/arrests-release@challenger",
-        "--bootstrap",
-        "100",
         "--out",
         tmp_path / "c",
         cwd=tmp_path,
@@ -137,10 +131,22 @@ def test_the_json_card_validates_against_the_published_schema(tmp_path, apps):
     data = json.loads((tmp_path / "model_card" / "model_card.json").read_text())
     jsonschema.validate(data, json.loads(SCHEMA_PATH.read_text()))
     group = data["fairness"]["groups"][0]
-    assert set(group) == {"features", "n", "positives", "negatives", "small", "metrics"}
-    assert set(group["metrics"]["false_positive_rate"]) == {"value", "ci_low", "ci_high"}
+    assert set(group) == {
+        "features",
+        "n",
+        "positives",
+        "negatives",
+        "small",
+        "too_small_for",
+        "metrics",
+    }
+    fpr = group["metrics"]["false_positive_rate"]
+    assert set(fpr) == {"value", "ci_low", "ci_high", "support"}
+    assert fpr["support"] == group["negatives"]  # the count the rate divides by
     d = data["fairness"]["disparities"][0]
-    assert {"metric", "kind", "features", "value", "ci_low", "ci_high"} <= set(d)
+    assert {"metric", "kind", "features", "value", "ci_low", "ci_high", "compared"} <= set(d)
+    assert [set(c) for c in d["compared"]] == [{"group", "value"}, {"group", "value"}]
+    assert isinstance(data["summary"], list) and 3 <= len(data["summary"]) <= 5
     assert data["policy"]["checks"][0]["verdict"] in {"pass", "fail", "inconclusive"}
 
 
@@ -150,7 +156,7 @@ def test_the_checked_in_schema_is_current():
     )
 
 
-def test_same_inputs_and_seed_give_byte_identical_files(tmp_path, apps):
+def test_same_inputs_give_byte_identical_files_and_the_old_seed_is_ignored(tmp_path, apps):
     env = {"SOURCE_DATE_EPOCH": "1767225600"}
     for name in ("a", "b"):
         card(
@@ -162,12 +168,16 @@ def test_same_inputs_and_seed_give_byte_identical_files(tmp_path, apps):
         assert (tmp_path / "a" / f).read_bytes() == (tmp_path / "b" / f).read_bytes(), f
     data = json.loads((tmp_path / "a" / "model_card.json").read_text())
     assert data["provenance"]["generated"] == "2026-01-01"
-    card(
-        *scores_args(apps, "--out", tmp_path / "c", "--seed", "1", "--spec", DATA / "spec.yaml"),
+    # Intervals are exact: --seed and --bootstrap (kept for old CI scripts) change nothing.
+    out = card(
+        *scores_args(apps, "--out", tmp_path / "c", "--seed", "1", "--bootstrap", "50"),
+        "--spec",
+        DATA / "spec.yaml",
         cwd=tmp_path,
         env=env,
     )
-    assert (tmp_path / "c" / "model_card.json").read_bytes() != (
+    assert "--bootstrap and --seed are ignored" in out.stderr
+    assert (tmp_path / "c" / "model_card.json").read_bytes() == (
         tmp_path / "a" / "model_card.json"
     ).read_bytes()
 
@@ -219,8 +229,6 @@ def test_hostile_text_never_reaches_the_html_unescaped(tmp_path):
         "0.5",
         "--spec",
         tmp_path / "spec.yaml",
-        "--bootstrap",
-        "50",
         "--name",
         "<b>model</b>",
         cwd=tmp_path,
@@ -412,8 +420,6 @@ def test_an_unreadable_stored_policy_exits_2_naming_it_and_writes_nothing(
     out = card(
         "--model",
         "models:/m@prod",
-        "--bootstrap",
-        "10",
         "--out",
         tmp_path / "c",
         cwd=tmp_path,
@@ -444,8 +450,6 @@ def test_parquet_input_gives_the_same_numbers_as_csv(tmp_path):
             "score",
             "--threshold",
             "0.5",
-            "--bootstrap",
-            "50",
             "--out",
             name + ".out",
             cwd=tmp_path,

@@ -38,7 +38,7 @@ def golden_card(tmp_path_factory):
             threshold=0.5,
             spec=DATA / "spec.yaml",
             policy=DATA / "policy.yaml",
-            options=CardOptions(n_boot=200, seed=0),
+            options=CardOptions(),
             name="vendor-score",
         ).card
     finally:

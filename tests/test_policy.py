@@ -18,7 +18,6 @@ def assessment():
         (df["score"] >= 0.5).astype(int),
         sensitive_features=df[["sex", "group"]],
         y_score=df["score"],
-        n_boot=300,
     )
 
 

@@ -231,7 +231,7 @@ def test_an_unreadable_stored_policy_stops_loading_and_the_card_naming_file_and_
         registry.load("models:/m@prod")
     assert_clean(err.value, "modelcards/policy.yaml", reason)
     with pytest.raises(ArtifactError) as err:
-        generate_card(model="models:/m@prod", registry=registry, options=CardOptions(n_boot=10))
+        generate_card(model="models:/m@prod", registry=registry, options=CardOptions())
     assert_clean(err.value, "modelcards/policy.yaml", reason)
 
 
@@ -246,7 +246,7 @@ def test_a_version_registered_without_a_policy_or_spec_has_none_and_its_card_no_
     bare = registry.load("models:/m/1")
     assert bare.policy_text is None and bare.card_spec is None
     assert bare.profile.rows == len(train)
-    result = generate_card(model="models:/m/1", registry=registry, options=CardOptions(n_boot=10))
+    result = generate_card(model="models:/m/1", registry=registry, options=CardOptions())
     assert result.policy.verdict == "none" and result.exit_code == 0
     full = registry.load("models:/m/2")
     assert full.policy_text == POLICY and full.card_spec == SPEC

@@ -89,7 +89,7 @@ def test_a_flag_stores_the_answer_the_version_gives(examples_registry, tmp_path)
 
 
 def test_the_pipeline_steps_one_by_one_give_generate_card_s_card(examples_registry):
-    options = mc.CardOptions(n_boot=50, seed=3)
+    options = mc.CardOptions(min_group_size=20)
     ref = "models:/arrests-release@challenger"
     source = mc.PredictionSource.choose(model=ref)
     loaded = mc.load_model(source, registry=examples_registry)
@@ -126,7 +126,7 @@ def test_a_prediction_source_is_exactly_one_of_three(kwargs, message):
 
 @pytest.mark.parametrize(
     ("options", "message"),
-    [({"min_group_size": 0}, "--min-group-size"), ({"n_boot": 0}, "--bootstrap")],
+    [({"min_group_size": 0}, "--min-group-size"), ({"confidence": 1.0}, "--confidence")],
 )
 def test_card_options_refuse_impossible_settings(options, message):
     with pytest.raises(mc.errors.DataError, match=message):

@@ -72,7 +72,6 @@ def render() -> None:
             scored["prediction"],
             sensitive_features=scored[sensitive],
             pos_label=str(model.positive_label),
-            n_boot=200,
         )
         for features in a.feature_sets():
             group_table(a, features)
