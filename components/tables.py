@@ -10,11 +10,24 @@ import streamlit as st
 from modelcards import (
     DISPARITIES,
     Assessment,
+    Estimate,
+    GroupResult,
     format_estimate,
     format_rate,
     group_label,
     metric_label,
+    why_undefined,
 )
+
+
+def estimate_text(g: GroupResult, metric: str) -> str:
+    """A group's value with its interval; n/a with the reason, or a mark when the value
+    rests on too few people."""
+    e: Estimate = g.metrics[metric]
+    if e.value is None:
+        return f"n/a ({why_undefined(metric)})"
+    thin = f" (only {e.support})" if metric in g.too_small_for else ""
+    return format_estimate(e) + thin
 
 
 def group_frame(
@@ -31,7 +44,7 @@ def group_frame(
             "negatives": g.negatives,
         }
         for m in metrics:
-            row[metric_label(m)] = format_estimate(g.metrics[m])
+            row[metric_label(m)] = estimate_text(g, m)
         rows.append(row)
     return pd.DataFrame(rows)
 
@@ -62,7 +75,10 @@ def disparity_frame(
                 "95% CI": "n/a"
                 if d.ci_low is None
                 else f"[{format_rate(d.ci_low)}, {format_rate(d.ci_high)}]",
-                "groups compared": d.groups_compared,
+                "groups compared": " vs ".join(
+                    f"{c.group} ({format_rate(c.value)})" for c in d.compared
+                )
+                or "fewer than two large enough",
             }
         )
     return pd.DataFrame(rows)

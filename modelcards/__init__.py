@@ -200,6 +200,13 @@ _EXPORTS: dict[str, tuple[str, str]] = {
     },
     "spec_model": ("._card", "spec_model"),
     "merge_sections": ("._card", "merge_sections"),
+    "why_undefined": ("._render", "why_undefined"),
+    "plain_summary": ("._plain", "plain_summary"),
+    "code_span": ("._format", "code_span"),
+    "GroupValue": ("._evaluate", "GroupValue"),
+    "LeftOut": ("._evaluate", "LeftOut"),
+    "disparity_interval": ("._evaluate", "disparity_interval"),
+    "rate_intervals": ("._evaluate", "rate_intervals"),
 }
 
 __all__ = [
@@ -220,11 +227,13 @@ __all__ = [
     "Estimate",
     "EvaluationInputs",
     "GroupResult",
+    "GroupValue",
     "Groups",
     "HEADLINE",
     "INTEGER_TYPES",
     "InputBounds",
     "KEY_METRICS",
+    "LeftOut",
     "LoadedModel",
     "MAX_BATCH_ROWS",
     "METRICS",
@@ -257,12 +266,14 @@ __all__ = [
     "assess_inputs",
     "build_card",
     "check_password",
+    "code_span",
     "coerce_row",
     "column_profile",
     "completeness",
     "computed_sections",
     "csv_safe",
     "default_store_url",
+    "disparity_interval",
     "disparity_names",
     "errors",
     "flip_table",
@@ -291,10 +302,12 @@ __all__ = [
     "parse_policy",
     "parse_spec",
     "password_required",
+    "plain_summary",
     "predict_row",
     "prepare_groups",
     "probability_figure",
     "profile_frame",
+    "rate_intervals",
     "read_csv_bytes",
     "read_evaluation",
     "read_table",
@@ -314,6 +327,7 @@ __all__ = [
     "sweep_values",
     "synthesize",
     "verdict_display",
+    "why_undefined",
     "write_card",
     "written_fields",
 ]
@@ -344,14 +358,19 @@ if TYPE_CHECKING:  # pragma: no cover
         Estimate,
         GroupResult,
         Groups,
+        GroupValue,
+        LeftOut,
         assess,
         assess_groups,
+        disparity_interval,
         group_label,
         prepare_groups,
+        rate_intervals,
     )
     from ._examples import register_examples
     from ._format import (
         NOT_PROVIDED,
+        code_span,
         format_count,
         format_estimate,
         format_rate,
@@ -388,6 +407,7 @@ if TYPE_CHECKING:  # pragma: no cover
         resolve_spec,
         write_card,
     )
+    from ._plain import plain_summary
     from ._policy import CheckResult, Policy, PolicyResult, load_policy, parse_policy
     from ._predict import (
         INTEGER_TYPES,
@@ -412,7 +432,7 @@ if TYPE_CHECKING:  # pragma: no cover
         Registry,
         SignatureColumn,
     )
-    from ._render import render_html, render_json, render_markdown
+    from ._render import render_html, render_json, render_markdown, why_undefined
     from ._safe_load import TRUSTED_MODULE_PREFIXES, TRUSTED_TYPES, load_skops
     from ._service import (
         DemoService,

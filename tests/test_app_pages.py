@@ -355,3 +355,20 @@ def test_edge_cases_run_for_one_version_do_not_run_by_themselves_for_another(exa
     assert not at.metric and not at.dataframe
     at.button(key="run_all").click().run()
     assert at.metric[0].label == "As expected"
+
+
+def test_the_fairness_audit_opens_with_the_card_s_plain_summary_and_names_groups(
+    examples_registry,
+):
+    at = page("fairness")
+    no_failure(at)
+    model = examples_registry.load("models:/arrests-release@challenger")
+    result = generate_card(model=model, threshold=0.5)
+    shown = [t.value for t in at.text]
+    assert result.card.summary and shown[: len(result.card.summary)] == result.card.summary
+    disparities = at.dataframe[1].value
+    compared = disparities.loc[
+        disparities["disparity"] == "demographic_parity_difference", "groups compared"
+    ].iloc[0]
+    d = result.assessment.disparity("demographic_parity_difference", "difference", ["colour"])
+    assert compared == " vs ".join(f"{c.group} ({c.value:.3f})" for c in d.compared)

@@ -471,3 +471,37 @@ def test_a_reference_group_is_recorded_on_its_disparities(tmp_path, apps):
     bad = card(*scores_args(apps, "--reference", "grp=A", "--out", "x"), cwd=tmp_path)
     assert bad.returncode == 2 and "not a sensitive column" in bad.stderr
     assert not (tmp_path / "x").exists()
+
+
+def test_markdown_shows_code_spans_literally_and_renders_no_hostile_markup(tmp_path):
+    from markdown_it import MarkdownIt
+
+    frame = synthesize(1500, seed=0)
+    hostile_target = "<img src=x onerror=alert(1)>|`x`"
+    frame[hostile_target] = frame["approved"].map({1: ">50K", 0: "<=50K"})
+    frame["decision"] = (frame["score"] >= 0.5).map({True: ">50K", False: "<=50K"})
+    frame["group"] = frame["group"].replace({"A": "[Win](http://evil.example) <b>A</b>"})
+    frame.to_csv(tmp_path / "d.csv", index=False)
+    out = card(
+        "--data",
+        tmp_path / "d.csv",
+        "--target",
+        hostile_target,
+        "--positive-label",
+        ">50K",
+        "--sensitive",
+        "group",
+        "--predictions",
+        "decision",
+        cwd=tmp_path,
+    )
+    assert out.returncode == 0, out.stderr
+    text = (tmp_path / "model_card" / "model_card.md").read_text()
+    body = text.split("---\n", 2)[2]
+    assert "positive class `>50K`" in body  # a code span, not `&gt;50K`
+    html = MarkdownIt("commonmark").enable("table").render(body)
+    assert "<code>&gt;50K</code>" in html  # CommonMark shows it as written
+    for needle in ("<img", "<b>", 'href="http://evil'):
+        assert needle not in html, needle
+    # The hostile column name stays inside its code span, pipe and backticks included.
+    assert "<code>&lt;img src=x onerror=alert(1)&gt;|`x`</code>" in html

@@ -7,7 +7,14 @@ import streamlit as st
 from apps import state
 from components.model_info import verdict_banner
 from components.tables import disparity_frame, group_table
-from modelcards import DISPARITIES, KEY_METRICS, METRICS, group_metrics_figure, metric_label
+from modelcards import (
+    DISPARITIES,
+    KEY_METRICS,
+    METRICS,
+    group_metrics_figure,
+    markdown_text,
+    metric_label,
+)
 
 
 def render() -> None:
@@ -52,11 +59,15 @@ def render() -> None:
         model, features=tuple(features), threshold=threshold, intersection=intersection
     )
     a, policy = result.assessment, result.policy
+    # The card's own plain-language summary: the same words as the Model card.
+    with st.container(border=True):
+        for sentence in result.card.summary:
+            st.text(sentence)
     verdict_banner("Policy", policy.verdict, policy.source)
     for c in policy.checks:
-        st.caption(f"{c.verdict.upper()}: `{c.check}` ({c.reason})")
+        st.text(f"{c.verdict.upper()}: {c.check} — {c.reason}")
     for note in a.notes:
-        st.caption(note)
+        st.caption(markdown_text(note))
     shown = [m for m in metrics if m in a.metrics] or None
     names: dict[str, tuple[str, ...]] = {m: ("difference", "ratio") for m in (shown or [])}
     names.update({k: () for k in DISPARITIES})
