@@ -113,3 +113,40 @@ def test_the_html_card_renders_its_charts_with_no_network(page, tmp_path):
     assert page.locator(".chart svg.main-svg").count() >= 3
     assert requests == []
     shutil.rmtree(tmp_path / "card")
+
+
+def test_the_card_s_charts_and_tables_are_readable_on_screen_and_on_a4(page, tmp_path):
+    from modelcards import generate_card, write_card
+
+    data = tmp_path / "d.csv"
+    synthesize(3000, seed=0).to_csv(data, index=False)
+    result = generate_card(
+        data=data, target="approved", sensitive=["sex", "group"], scores="score", threshold=0.5
+    )
+    html = write_card(result, tmp_path / "card")["html"]
+    page.set_viewport_size({"width": 1100, "height": 900})
+    page.goto(html.as_uri())
+    page.locator("#chart-2 svg.main-svg").first.wait_for()  # the intersection's chart
+    for chart in page.locator(".chart").all():
+        chart.scroll_into_view_if_needed()
+        box = chart.bounding_box()
+        labels = sorted(
+            (t.bounding_box() for t in chart.locator("g.ytick text").all()), key=lambda b: b["y"]
+        )
+        assert labels, "group labels on the axis"
+        for a, b in zip(labels, labels[1:], strict=False):
+            assert a["y"] + a["height"] <= b["y"] + 0.5, "group labels overlap"
+        assert min(lab["x"] for lab in labels) >= box["x"] - 0.5, "a label is clipped"
+        bars = [b.bounding_box() for b in chart.locator("g.point path").all()]
+        heights = [b["height"] for b in bars if b and b["width"] > 0]
+        assert heights and min(heights) >= 20, min(heights)
+    # Print view on A4 (186 mm between the margins, about 703 CSS pixels): no table is
+    # wider than the page.
+    page.emulate_media(media="print")
+    page.set_viewport_size({"width": 703, "height": 1000})
+    too_wide = page.evaluate(
+        """() => [...document.querySelectorAll('main table')]
+            .filter(t => t.getBoundingClientRect().right > document.documentElement.clientWidth + 1)
+            .map(t => t.querySelector('th') ? t.querySelector('th').textContent : '?')"""
+    )
+    assert too_wide == []
