@@ -30,7 +30,7 @@ def test_group_bars_are_horizontal_and_the_chart_grows_with_the_groups():
     by_sex = group_metrics_spec(a, ["sex"])
     by_both = group_metrics_spec(a, ["sex", "group"])
     assert all(t["orientation"] == "h" for t in by_both["data"])
-    assert by_both["data"][0]["y"][0] == "sex=female & group=A"
+    assert by_both["data"][0]["y"][0] == "sex=female &amp; group=A"  # Plotly reads HTML
     rates = [t for t in by_both["data"] if t["xaxis"] == "x"]
     assert by_both["layout"]["height"] >= 10 * len(rates) * BAR_PX
     assert by_both["layout"]["height"] > by_sex["layout"]["height"]
