@@ -6,7 +6,7 @@ STAMP := $(VENV)/.installed
 PORT ?= 8501
 HOST ?= localhost
 
-.PHONY: install demo test lint format golden schema bench clean chromium postgres
+.PHONY: install demo test lint format golden schema coverage bench clean chromium postgres
 
 install: $(STAMP)
 
@@ -53,6 +53,10 @@ golden: install
 schema: install
 	$(PY) -c "import json; from modelcards._card import json_schema, SCHEMA_PATH; \
 	SCHEMA_PATH.write_text(json.dumps(json_schema(), indent=2, sort_keys=True) + '\n')"
+
+# How often the card's intervals contain the truth: the table in the README.
+coverage: install
+	$(PY) -m modelcards.coverage
 
 bench: install
 	$(PY) benchmarks/card_speed.py

@@ -36,6 +36,7 @@ from ._metrics import (
     DISPARITIES,
     METRICS,
     RATE_METRICS,
+    Denominator,
     DisparityKind,
 )
 from .errors import DataError, UnsupportedTaskError
@@ -306,7 +307,7 @@ def support(metric: str, tab: Ints) -> Ints:
     """
     c = _counts(tab)
     pos, neg = c["tp"] + c["fn"], c["tn"] + c["fp"]
-    by = {
+    by: dict[Denominator, Ints] = {
         "rows": c["n"],
         "actual_positives": pos,
         "actual_negatives": neg,
@@ -982,17 +983,17 @@ def _notes(
     notes: list[str] = []
     small = [k for k in range(len(labels)) if 0 < n[k] < min_group_size]
     if small:
-        names = ", ".join(f"{group_label(labels[k])} (n={int(n[k])})" for k in small)
+        listed = ", ".join(f"{group_label(labels[k])} (n={int(n[k])})" for k in small)
         notes.append(
             f"By {by}: {len(small)} group(s) under {min_group_size} rows are flagged and left "
-            f"out of the disparities ({names})."
+            f"out of the disparities ({listed})."
         )
     if sum(1 for k in range(len(labels)) if n[k] >= min_group_size) < 2:
         notes.append(
             f"By {by}: fewer than two groups have {min_group_size} rows or more, so its "
             "disparities are undefined."
         )
-    by_denominator: dict[str, list[str]] = {}
+    by_denominator: dict[Denominator, list[str]] = {}
     for m, counts in sup.items():
         den = METRICS[m].denominator
         for k in range(len(labels)):
@@ -1002,7 +1003,7 @@ def _notes(
                 if entry not in by_denominator[den]:
                     by_denominator[den].append(entry)
     for den, entries in by_denominator.items():
-        names = [METRICS[m].label.lower() for m in sup if METRICS[m].denominator == den]
+        names = [METRICS[x].label.lower() for x in sup if METRICS[x].denominator == den]
         notes.append(
             f"By {by}: too few {DENOMINATORS[den]} (under {min_group_size}) for "
             f"{', '.join(names)} in {', '.join(entries)}; left out of those metrics' "

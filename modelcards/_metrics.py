@@ -283,6 +283,22 @@ def metric_specs(
     ]
 
 
+def _entry(name: str) -> tuple[str, str]:
+    """(label, definition) of a metric, a named disparity or ``METRIC_difference`` /
+    ``METRIC_ratio``; the name itself and no definition when unknown."""
+    if name in METRICS:
+        return METRICS[name].label, METRICS[name].definition
+    if name in DISPARITIES:
+        return DISPARITIES[name].label, DISPARITIES[name].definition
+    base, _, kind = name.rpartition("_")
+    if base in METRICS and kind in ("difference", "ratio"):
+        what = METRICS[base].label
+        if kind == "difference":
+            return f"{what} {kind}", f"Largest gap in {what.lower()} between two groups."
+        return f"{what} {kind}", f"Smallest group {what.lower()} divided by the largest."
+    return name, ""
+
+
 def metric_label(name: str) -> str:
     """What a reader sees for a metric or disparity name; the name itself when unknown.
 
@@ -295,14 +311,7 @@ def metric_label(name: str) -> str:
     >>> metric_label("selection_rate_ratio")
     'Selection rate ratio'
     """
-    if name in METRICS:
-        return METRICS[name].label
-    if name in DISPARITIES:
-        return DISPARITIES[name].label
-    base, _, kind = name.rpartition("_")
-    if base in METRICS and kind in ("difference", "ratio"):
-        return f"{METRICS[base].label} {kind}"
-    return name
+    return _entry(name)[0]
 
 
 def metric_definition(name: str) -> str:
@@ -314,16 +323,7 @@ def metric_definition(name: str) -> str:
     >>> metric_definition("selection_rate")
     'Share of the group that the model predicts positive.'
     """
-    if name in METRICS:
-        return METRICS[name].definition
-    if name in DISPARITIES:
-        return DISPARITIES[name].definition
-    base, _, kind = name.rpartition("_")
-    if base in METRICS and kind == "difference":
-        return f"Largest gap in {METRICS[base].label.lower()} between two groups."
-    if base in METRICS and kind == "ratio":
-        return f"Smallest group {METRICS[base].label.lower()} divided by the largest."
-    return ""
+    return _entry(name)[1]
 
 
 def disparity_names() -> list[str]:
