@@ -180,6 +180,11 @@ def parse_policy(text: str, *, source: str = "policy") -> Policy:
     if "checks" not in keys or not isinstance(keys["checks"][1], yaml.SequenceNode):
         raise PolicyError(f"{source}: 'checks' must be a list of checks.", hint=_EXAMPLE)
     checks = [_check(node, source) for node in keys["checks"][1].value]
+    if not checks:
+        raise PolicyError(
+            f"{source}: the policy has no checks, so it could never fail a release.",
+            hint="Add at least one check, or give no policy at all. " + _EXAMPLE,
+        )
     return Policy(source=source, checks=checks)
 
 

@@ -523,6 +523,7 @@ class Registry:
             tags = dict(mv.tags or {})
             run = self.client.get_run(mv.run_id) if mv.run_id else None
             extras = self._read_run_extras(run, uri) if run else {}
+        _verify_policy(extras.get("policy"), tags.get(POLICY_TAG), uri)
         if not inputs and example is not None:
             inputs = [SignatureColumn(c, str(example[c].dtype)) for c in example.columns]
         classes = json.loads(tags.get(TAG + "classes", "null")) or list(
@@ -731,6 +732,8 @@ class Registry:
             TAG + "positive_label": json.dumps(_plain(positive_label)),
             TAG + "target": target,
             TAG + "sensitive_features": json.dumps(list(sensitive_features)),
+            # What the gate must find at load time: the policy's hash, or "none".
+            POLICY_TAG: _sha256_text(policy) if policy is not None else "none",
             **(tags or {}),
         }
         with self._fluent() as mlflow:
@@ -811,6 +814,44 @@ def _log_sklearn(mlflow: ModuleType, model: Any, **kwargs: Any) -> Any:
                 "the model will need the same explicit trust.",
             ) from exc
         raise
+
+
+POLICY_TAG = TAG + "policy_sha256"
+
+
+def _sha256_text(text: str) -> str:
+    import hashlib
+
+    return hashlib.sha256(text.encode()).hexdigest()
+
+
+def _verify_policy(text: str | None, recorded: str | None, uri: str) -> None:
+    """The stored policy must be the one recorded at registration: a missing, emptied or
+    altered file is an error, never "no policy". Versions registered before the tag
+    existed (no tag) keep the plain rule: a listed file that cannot be read is an error."""
+    if recorded is None:
+        return
+    where = f"{ARTIFACT_DIR}/policy.yaml stored with {uri}"
+    hint = (
+        "Restore the file from the registration's source, or register the version again; "
+        "a release gate never runs without the policy it was registered with."
+    )
+    if recorded == "none":
+        if text is not None:
+            raise ArtifactError(
+                f"{where} appeared after registration, which recorded no policy.", hint=hint
+            )
+        return
+    if text is None:
+        raise ArtifactError(
+            f"{where} is missing, but the version was registered with one.", hint=hint
+        )
+    if _sha256_text(text) != recorded:
+        raise ArtifactError(
+            f"{where} was altered after registration (its SHA-256 differs from the "
+            f"recorded {recorded[:12]}...).",
+            hint=hint,
+        )
 
 
 def _q(name: str) -> str:

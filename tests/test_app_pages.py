@@ -372,3 +372,32 @@ def test_the_fairness_audit_opens_with_the_card_s_plain_summary_and_names_groups
     ].iloc[0]
     d = result.assessment.disparity("demographic_parity_difference", "difference", ["colour"])
     assert compared == " vs ".join(f"{c.group} ({c.value:.3f})" for c in d.compared)
+
+
+def test_a_missing_stored_policy_is_shown_as_the_error_not_as_no_policy(
+    tmp_path, monkeypatch, fitted
+):
+    from urllib.parse import urlparse
+    from urllib.request import url2pathname
+
+    from conftest import register
+
+    from modelcards import Registry
+
+    home = tmp_path / "store"
+    reg = Registry(home=home)
+    pipe, train, test = fitted
+    version = register(reg, pipe, train, test, name="gated", alias="champion",
+                       policy="checks:\n  - accuracy_score >= 0.5\n")  # fmt: skip
+    run_dir = Path(
+        url2pathname(urlparse(reg.client.get_run(version.run_id).info.artifact_uri).path)
+    )
+    (run_dir / "modelcards" / "policy.yaml").unlink()
+    monkeypatch.setenv("MODELCARDS_HOME", str(home))
+    at = page("home")
+    assert not at.exception
+    errors = [e.value for e in at.error]
+    assert any("modelcards/policy.yaml" in e and "is missing" in e for e in errors), errors
+    assert not any(
+        "NONE" in v for v in [*[s.value for s in at.success], *[i.value for i in at.info]]
+    )

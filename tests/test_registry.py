@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import tempfile
 from pathlib import Path
 from urllib.parse import urlparse
@@ -333,3 +334,81 @@ def test_trusted_types_none_means_no_extra_trusted_types(registry, fitted):
     loaded = registry.load("models:/m/1", trusted_types=None)
     assert loaded.version == 1
     assert registry.load("models:/m/1", trusted_types=()) is loaded  # the same cache entry
+
+
+def _deleted(path: Path) -> None:
+    path.unlink()
+
+
+def _emptied(path: Path) -> None:
+    path.write_text("")
+
+
+def _loosened(path: Path) -> None:  # still a valid policy, just not the registered one
+    path.write_text(path.read_text().replace("0.", "0.0"))
+
+
+@pytest.mark.parametrize(
+    ("fault", "reason"),
+    [
+        (_deleted, "is missing, but the version was registered with one"),
+        (_emptied, "was altered after registration"),
+        (_loosened, "was altered after registration"),
+    ],
+)
+def test_a_deleted_emptied_or_altered_stored_policy_is_an_error_not_no_policy(
+    registry, fitted, tmp_path, fault, reason
+):
+    import subprocess
+    import sys
+
+    pipe, train, test = fitted
+    version = register(registry, pipe, train, test, alias="prod", policy=POLICY)
+    assert version.tags["modelcards.policy_sha256"] != "none"
+    fault(stored_file(registry, version, "policy.yaml"))
+    with pytest.raises(ArtifactError) as err:
+        registry.load("models:/m@prod")
+    assert "modelcards/policy.yaml stored with models:/m/1" in err.value.message
+    assert reason in err.value.message and "register the version again" in err.value.hint
+    # The CLI's release gate: exit 2, the message, nothing written.
+    script = Path(sys.executable).parent / "modelcards"
+    out = subprocess.run(
+        [str(script), "card", "--model", "models:/m@prod", "--out", str(tmp_path / "card")],
+        capture_output=True,
+        text=True,
+        env={**os.environ, "MODELCARDS_HOME": str(registry.home)},
+        timeout=300,
+    )
+    assert out.returncode == 2, out.stdout + out.stderr
+    assert reason in out.stderr and "Traceback" not in out.stderr
+    assert not (tmp_path / "card").exists()
+
+
+def test_a_policy_file_that_appears_on_a_version_registered_without_one_is_refused(
+    registry, fitted
+):
+    pipe, train, test = fitted
+    version = register(registry, pipe, train, test)
+    assert version.tags["modelcards.policy_sha256"] == "none"
+    folder = _local(registry.client.get_run(version.run_id).info.artifact_uri) / "modelcards"
+    (folder / "policy.yaml").write_text("checks:\n  - accuracy_score >= 0.0\n")
+    with pytest.raises(ArtifactError, match="appeared after registration"):
+        registry.load("models:/m/1")
+
+
+def test_a_policy_without_checks_is_refused_at_registration_and_on_the_command_line(
+    registry, fitted
+):
+    from modelcards.errors import PolicyError
+
+    pipe, train, test = fitted
+    with pytest.raises(PolicyError, match="no checks"):
+        register(registry, pipe, train, test, policy="checks: []\n")
+    with pytest.raises(PolicyError, match="no checks"):
+        mc_parse_policy("checks: []")
+
+
+def mc_parse_policy(text: str):
+    from modelcards import parse_policy
+
+    return parse_policy(text)
