@@ -426,7 +426,13 @@ class Registry:
         with _quiet():
             try:
                 rm = self.client.get_registered_model(r.name)
-            except MlflowException:
+            except MlflowException as exc:
+                if not _not_found(exc):  # only "does not exist" means absent
+                    raise RegistryError(
+                        f"Cannot read model {r.name!r} from the registry at "
+                        f"{self.tracking_uri}: {str(exc).splitlines()[0]}",
+                        hint="Check that the registry is reachable and its store intact.",
+                    ) from exc
                 names = [m.name for m in self.client.search_registered_models()]
                 raise ModelNotFoundError(
                     f"No registered model named {r.name!r}.",
@@ -720,6 +726,7 @@ class Registry:
             )
         import sklearn
         import skops
+        from mlflow.exceptions import MlflowException
         from mlflow.models import infer_signature
 
         sample = X_train.head(200)
@@ -773,7 +780,13 @@ class Registry:
                     mlflow.log_artifact(str(path), ARTIFACT_DIR)
             try:
                 self.client.get_registered_model(name)
-            except Exception:
+            except MlflowException as exc:
+                if not _not_found(exc):
+                    raise RegistryError(
+                        f"Cannot read model {name!r} from the registry at {self.tracking_uri}: "
+                        f"{str(exc).splitlines()[0]}",
+                        hint="Check that the registry is reachable and its store intact.",
+                    ) from exc
                 self.client.create_registered_model(name, description=model_description or "")
             else:
                 if model_description is not None:
@@ -852,6 +865,11 @@ def _verify_policy(text: str | None, recorded: str | None, uri: str) -> None:
             f"recorded {recorded[:12]}...).",
             hint=hint,
         )
+
+
+def _not_found(exc: Exception) -> bool:
+    """Whether an MLflow error says the thing asked for does not exist."""
+    return getattr(exc, "error_code", None) == "RESOURCE_DOES_NOT_EXIST"
 
 
 def _q(name: str) -> str:

@@ -412,3 +412,20 @@ def mc_parse_policy(text: str):
     from modelcards import parse_policy
 
     return parse_policy(text)
+
+
+def test_a_broken_registry_is_an_error_with_its_cause_never_no_such_model(registry, fitted):
+    import sqlite3
+
+    pipe, train, test = fitted
+    register(registry, pipe, train, test, alias="prod")
+    registry.load("models:/m@prod")
+    # The store loses a table it needs to read a model: not "no model named 'm'".
+    with sqlite3.connect(registry.home / "mlflow.db") as db:
+        db.execute("DROP TABLE registered_model_tags")
+    with pytest.raises(RegistryError) as err:
+        registry.resolve("models:/m@prod")
+    assert not isinstance(err.value, ModelNotFoundError)
+    assert "Cannot read model 'm' from the registry" in err.value.message
+    with pytest.raises(RegistryError, match="Cannot read model 'm'"):
+        register(registry, pipe, train, test)
