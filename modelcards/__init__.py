@@ -207,6 +207,7 @@ _EXPORTS: dict[str, tuple[str, str]] = {
     "LeftOut": ("._evaluate", "LeftOut"),
     "disparity_interval": ("._evaluate", "disparity_interval"),
     "rate_intervals": ("._evaluate", "rate_intervals"),
+    "metric_phrase": ("._metrics", "metric_phrase"),
 }
 
 __all__ = [
@@ -297,6 +298,7 @@ __all__ = [
     "merge_sections",
     "metric_definition",
     "metric_label",
+    "metric_phrase",
     "metric_specs",
     "obtain_predictions",
     "parse_policy",
@@ -388,6 +390,7 @@ if TYPE_CHECKING:  # pragma: no cover
         disparity_names,
         metric_definition,
         metric_label,
+        metric_phrase,
         metric_specs,
     )
     from ._pipeline import (

@@ -32,12 +32,12 @@ from ._background import background
 from ._intervals import against_reference, between_groups, clopper_pearson, mean_of_two
 from ._metrics import (
     DENOMINATOR_NOUNS,
-    DENOMINATORS,
     DISPARITIES,
     METRICS,
     RATE_METRICS,
     Denominator,
     DisparityKind,
+    metric_phrase,
 )
 from .errors import DataError, UnsupportedTaskError
 
@@ -1003,9 +1003,9 @@ def _notes(
                 if entry not in by_denominator[den]:
                     by_denominator[den].append(entry)
     for den, entries in by_denominator.items():
-        names = [METRICS[x].label.lower() for x in sup if METRICS[x].denominator == den]
+        names = [metric_phrase(x) for x in sup if METRICS[x].denominator == den]
         notes.append(
-            f"By {by}: too few {DENOMINATORS[den]} (under {min_group_size}) for "
+            f"By {by}: too few {DENOMINATOR_NOUNS[den]} (under {min_group_size}) for "
             f"{', '.join(names)} in {', '.join(entries)}; left out of those metrics' "
             "disparities and policy checks."
         )

@@ -314,6 +314,19 @@ def metric_label(name: str) -> str:
     return _entry(name)[0]
 
 
+def metric_phrase(name: str) -> str:
+    """The label as it reads mid-sentence: lower case, acronyms kept.
+
+    Args:
+        name: As for ``metric_label``.
+
+    >>> metric_phrase("false_negative_rate"), metric_phrase("roc_auc_score")
+    ('false negative rate', 'ROC AUC')
+    """
+    label = metric_label(name)
+    return label if label[:2].isupper() else label[:1].lower() + label[1:]
+
+
 def metric_definition(name: str) -> str:
     """The one-sentence plain-language definition of a metric or disparity name.
 

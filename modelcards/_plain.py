@@ -6,7 +6,7 @@ The same words open the HTML and Markdown cards and the demo's Fairness audit pa
 from __future__ import annotations
 
 from ._evaluate import Assessment, Disparity, group_label
-from ._metrics import DENOMINATOR_NOUNS, METRICS, metric_label, metric_specs
+from ._metrics import DENOMINATOR_NOUNS, METRICS, metric_phrase, metric_specs
 from ._policy import PolicyResult
 
 #: How many of the largest gaps the summary names.
@@ -22,7 +22,7 @@ def _gap_sentence(d: Disparity, first: bool, confidence: float) -> str:
     by = " & ".join(d.features)
     lead = "The largest gap" if first else "The next largest"
     return (
-        f"{lead} is in {metric_label(d.metric).lower()} by {by}: {low.group} "
+        f"{lead} is in {metric_phrase(d.metric)} by {by}: {low.group} "
         f"{_num(low.value)} against {high.group} {_num(high.value)}, a difference of "
         f"{_num(d.value)} ({confidence:.0%} CI {_num(d.ci_low)} to {_num(d.ci_high)})."
     )
@@ -78,23 +78,24 @@ def _gate_sentence(policy: PolicyResult) -> str:
 def _small_sentence(assessment: Assessment) -> str:
     minimum = assessment.min_group_size
     by_rows = [f"{group_label(g.features)} (n={g.n})" for g in assessment.groups if g.small]
-    by_metric: dict[str, list[str]] = {}
-    for g in assessment.groups:
-        if g.small:
-            continue
-        for m in g.too_small_for:
-            den = METRICS[m].denominator
-            entry = f"{group_label(g.features)} ({g.metrics[m].support} {DENOMINATOR_NOUNS[den]})"
-            by_metric.setdefault(metric_label(m).lower(), []).append(entry)
-    if not by_rows and not by_metric:
+    thin = [g for g in assessment.groups if not g.small and g.too_small_for]
+    if not by_rows and not thin:
         return (
             f"Every group is large enough to judge: at least {minimum} people behind each metric."
         )
     parts = []
     if by_rows:
-        parts.append(f"{_list(by_rows)} have fewer than {minimum} rows")
-    for metric, entries in by_metric.items():
-        parts.append(f"for {metric}, {_list(entries)}")
+        parts.append(
+            f"{len(by_rows)} group(s) have fewer than {minimum} rows ({_list(by_rows, 3)})"
+        )
+    if thin:
+        g = thin[0]
+        m = g.too_small_for[0]
+        example = (
+            f"{metric_phrase(m)} of {group_label(g.features)} rests on "
+            f"{g.metrics[m].support} {DENOMINATOR_NOUNS[METRICS[m].denominator]}"
+        )
+        parts.append(f"{len(thin)} more are too thin for some metrics (for example, the {example})")
     return "Too small to judge, and left out of the disparities: " + "; ".join(parts) + "."
 
 

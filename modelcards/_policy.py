@@ -36,7 +36,7 @@ from ._metrics import (
     SCORE_METRICS,
     DisparityKind,
     disparity_names,
-    metric_label,
+    metric_phrase,
 )
 from .errors import PolicyError
 
@@ -353,7 +353,7 @@ def _disparity_detail(d: Disparity) -> str:
     if d.value is None:
         return "undefined: fewer than two groups are large enough for this metric"
     pair = " vs ".join(f"{c.group} ({_fmt(c.value)})" for c in d.compared)
-    via = f", by {metric_label(d.via).lower()}" if d.via else ""
+    via = f", by {metric_phrase(d.via)}" if d.via else ""
     return pair + via
 
 
@@ -394,12 +394,16 @@ def _reason(check: Check, verdict: Verdict, items: list[Item], left_out: list[st
     where = f"[{_fmt(d.ci_low)}, {_fmt(d.ci_high)}]"
     who = d.subject
     if check.scope == "disparity":
-        who = f"the {metric_label(check.metric).lower()} by {d.subject}"
+        who = f"the {metric_phrase(check.metric)} by {d.subject}"
         if d.detail and d.value is not None:
             where += f" ({d.detail})"
     side = "above" if check.op in ("<=", "<") else "below"
     if verdict == "pass":
-        text = f"All {len(items)} interval(s) lie within the bound; the closest is {who} {where}."
+        text = (
+            f"The interval of {who} {where} lies within the bound."
+            if len(items) == 1
+            else f"All {len(items)} intervals lie within the bound; the closest is {who} {where}."
+        )
     elif verdict == "fail":
         text = f"For {who}, the whole interval {where} lies {side} {check.bound:g}."
     elif d.value is None:
