@@ -20,6 +20,7 @@ from modelcards import (
     check_password,
     default_store_url,
     generate_card,
+    markdown_text,
     password_required,
 )
 from modelcards.errors import ModelcardsError
@@ -132,12 +133,33 @@ def sync_param(
 
 
 def link_problems() -> list[str]:
-    """Plain-language notes on URL values that could not be used (shown once)."""
+    """Plain-language notes on URL values that could not be used (shown once), as
+    escaped text: a link's value is never Markdown."""
     bad = st.session_state.pop("_bad_params", [])
     return [
-        f"The link's {key} = {raw!r} is not usable here; {default!r} is used instead."
+        plain(
+            f"The link's {key} = {shorten(raw)!r} is not usable here; {default!r} is used instead."
+        )
         for key, raw, default in bad
     ]
+
+
+#: Longest value from a link, an upload or the store that is shown whole.
+SHOWN_CHARS = 80
+
+
+def shorten(value: object) -> str:
+    """A value cut to ``SHOWN_CHARS`` characters, saying so."""
+    text = str(value)
+    if len(text) <= SHOWN_CHARS:
+        return text
+    return f"{text[:SHOWN_CHARS]}... ({len(text):,} characters, cut)"
+
+
+def plain(text: str) -> str:
+    """Text shown through a Markdown element (st.error, st.warning, ...) as the text it
+    is: every line escaped, line breaks kept."""
+    return "  \n".join(markdown_text(line) for line in str(text).splitlines() or [""])
 
 
 def write_params(**values: Any) -> None:
@@ -184,7 +206,7 @@ def guarded(page: Callable[[], None], name: str | None = None) -> Callable[[], N
         try:
             page()
         except ModelcardsError as exc:
-            st.error(str(exc))
+            st.error(plain(str(exc)))
         except Exception:  # a bug: log it for us, say little to the viewer
             log.exception("demo page failed")
             st.error("Something went wrong on this page. The error was logged for the team.")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from typing import Any
 
 import streamlit as st
@@ -15,13 +16,20 @@ from modelcards import (
 )
 
 
-def parse_value(col: SignatureColumn, raw: str) -> Any:
-    """A URL's text as the input's type (ValueError when it is not one)."""
-    if col.type in INTEGER_TYPES:
-        return int(float(raw))
-    if col.type in NUMERIC_TYPES:
-        return float(raw)
-    return str(raw)
+def parse_value(col: SignatureColumn, profile: ColumnProfile | None, raw: str) -> Any:
+    """A link's text as the input's type; ValueError when it is not one, is not a finite
+    number, lies outside the input's allowed range, or is absurdly long."""
+    if len(raw) > 1000:
+        raise ValueError("too long")
+    if col.type not in NUMERIC_TYPES:
+        return str(raw)
+    value = float(raw)
+    b = input_bounds(col, profile)
+    if not math.isfinite(value) or (
+        b.low is not None and b.high is not None and not b.low <= value <= b.high
+    ):
+        raise ValueError("out of range")
+    return int(value) if col.type in INTEGER_TYPES else value
 
 
 def input_widget(

@@ -32,6 +32,13 @@ def deep_link(ref="@champion", **inputs):
     return {"model": "arrests-release", "ref": ref, **{f"in_{k}": v for k, v in values.items()}}
 
 
+def shown(markdown: str) -> str:
+    """What a reader sees of escaped Markdown text: the backslashes gone."""
+    import re
+
+    return re.sub(r"\\(.)", r"\1", markdown)
+
+
 def no_failure(at: AppTest) -> None:
     assert not at.exception
     assert not [e for e in at.error if "went wrong" in e.value]
@@ -112,7 +119,8 @@ def test_an_unusable_value_in_a_link_is_named_and_replaced(examples_registry):
     at = page("try_it", **deep_link(age="old"))
     no_failure(at)
     assert any(
-        "in_age = 'old' is not usable here; 21 is used instead" in w.value for w in at.warning
+        "in_age = 'old' is not usable here; 21 is used instead" in shown(w.value)
+        for w in at.warning
     )
     assert at.number_input(key=key("in_age", 1)).value == 21
 
@@ -401,3 +409,36 @@ def test_a_missing_stored_policy_is_shown_as_the_error_not_as_no_policy(
     assert not any(
         "NONE" in v for v in [*[s.value for s in at.success], *[i.value for i in at.info]]
     )
+
+
+@pytest.mark.parametrize(
+    ("age", "named"),
+    [
+        ("1e300", "'1e300'"),
+        ("inf", "'inf'"),
+        ("-42", "'-42'"),
+        ("9" * 100_000, "(100,000 characters, cut)"),
+    ],
+)
+def test_a_link_number_that_is_not_finite_or_out_of_range_gives_a_notice_and_a_usable_page(
+    examples_registry, age, named
+):
+    at = page("try_it", **deep_link(age=age))
+    no_failure(at)
+    notes = [shown(w.value) for w in at.warning]
+    assert any("in_age = " in n and named in n and "21 is used instead" in n for n in notes)
+    assert at.number_input(key=key("in_age", 1)).value == 21
+    assert at.metric[0].label == "Prediction"
+    at.run()  # and on every rerun after
+    no_failure(at)
+
+
+def test_hostile_text_in_a_link_is_shown_as_text_never_as_a_link(examples_registry):
+    at = page("home", model="[Sign in](http://evil.example)", ref="![x](http://evil.example/p.png)")
+    no_failure(at)
+    notes = [w.value for w in at.sidebar.warning]
+    assert any(
+        shown(n).startswith("The link's model = '[Sign in](http://evil.example)'") for n in notes
+    )
+    for n in notes:  # brackets escaped: neither a link nor an image in Markdown
+        assert "[Sign in](" not in n and "![x](" not in n

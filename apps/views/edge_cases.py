@@ -54,7 +54,7 @@ def render() -> None:
             chosen = next(o for o in outcomes if o.case.name == pick)
             answer = chosen.actual if chosen.actual is not None else f"cannot run: {chosen.problem}"
             svc.flag(model, chosen.case.inputs, comment=comment, app="streamlit", prediction=answer)
-            st.success(f"Flagged the answer to {pick!r}.")
+            st.success(state.plain(f"Flagged the answer to {state.shorten(pick)!r}."))
     flags = svc.store.flags(model.name)
     if flags:
         st.subheader("Flags so far")

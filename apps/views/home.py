@@ -18,6 +18,6 @@ def render() -> None:
     try:
         result = state.card_for(model)
     except ModelcardsError as exc:  # e.g. no evaluation split; anything else is a bug
-        st.warning(f"No card data for this version: {exc.message}")
+        st.warning(state.plain(f"No card data for this version: {exc.message}"))
         return
     card_overview(result.card)

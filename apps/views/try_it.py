@@ -22,7 +22,7 @@ def current_inputs(model: LoadedModel) -> dict[str, Any]:
         values[col.name] = state.sync_param(
             state.vkey(model, f"in_{col.name}"),
             input_default(col, column_profile(model, col.name)),
-            partial(parse_value, col),
+            partial(parse_value, col, column_profile(model, col.name)),
             param=f"in_{col.name}",
         )
     return values
@@ -65,7 +65,7 @@ def render() -> None:
     svc = state.service()
     prediction = svc.predict(model, values)
     for warning in input_warnings(model, values):
-        st.warning(warning)
+        st.warning(state.plain(warning))
 
     if pinned is not None and pinned != model.version:
         old = state.load(f"models:/{model.name}/{pinned}")
@@ -103,7 +103,7 @@ def render() -> None:
         saved = save_case_form(model.classes)
         if saved is not None:
             svc.save_edge_case(model, values, app="streamlit", **saved)
-            st.success(f"Saved the edge case {saved['name']!r}.")
+            st.success(state.plain(f"Saved the edge case {state.shorten(saved['name'])!r}."))
     with right:
         comment = flag_form(key="flag_try")
         if comment is not None:
