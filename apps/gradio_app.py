@@ -20,6 +20,7 @@ import gradio as gr
 from components.gradio_inputs import gradio_input
 from modelcards import (
     INTEGER_TYPES,
+    MAX_COMMENT_CHARS,
     NUMERIC_TYPES,
     DemoService,
     LoadedModel,
@@ -130,7 +131,9 @@ def build(
                 go = gr.Button("Predict", variant="primary")
             with gr.Column():
                 label = gr.Label(label="Prediction", num_top_classes=len(model.classes) or 2)
-                comment = gr.Textbox(label="Is this answer wrong? Say why", lines=2)
+                comment = gr.Textbox(
+                    label="Is this answer wrong? Say why", lines=2, max_length=MAX_COMMENT_CHARS
+                )
                 flag = gr.Button("Flag as wrong")
                 thanks = gr.Markdown()
         usable = [c for c in cases if set(names) <= set(c.inputs)]
@@ -182,7 +185,8 @@ def launch(app: gr.Blocks, *, host: str = "127.0.0.1", port: int = 7860, **kwarg
         server_port=port,
         auth=password_auth(),
         auth_message="This demo is protected: any user name, the shared password.",
-        show_error=True,
+        # Our own messages (gr.Error) still reach callers; internal exception text never.
+        show_error=False,
         **kwargs,
     )
 

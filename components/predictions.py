@@ -6,7 +6,7 @@ from typing import Any
 
 import streamlit as st
 
-from modelcards import Prediction, probability_figure
+from modelcards import MAX_COMMENT_CHARS, Prediction, probability_figure
 
 
 def prediction_view(prediction: Prediction, positive_label: Any) -> None:
@@ -37,7 +37,9 @@ def flag_form(*, key: str) -> str | None:
     """A form to flag a prediction as wrong; the comment once submitted."""
     with st.form(key, clear_on_submit=True):
         st.markdown("**Is this answer wrong?**")
-        comment = st.text_area("What is wrong with it?", key=f"{key}_comment", height=80)
+        comment = st.text_area(
+            "What is wrong with it?", key=f"{key}_comment", height=80, max_chars=MAX_COMMENT_CHARS
+        )
         if st.form_submit_button("Flag as wrong"):
             if not comment.strip():
                 st.error("Say what is wrong before flagging.")

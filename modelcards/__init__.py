@@ -208,6 +208,8 @@ _EXPORTS: dict[str, tuple[str, str]] = {
     "disparity_interval": ("._evaluate", "disparity_interval"),
     "rate_intervals": ("._evaluate", "rate_intervals"),
     "metric_phrase": ("._metrics", "metric_phrase"),
+    "MAX_COMMENT_CHARS": ("._store", "MAX_COMMENT_CHARS"),
+    "check_ranges": ("._service", "check_ranges"),
 }
 
 __all__ = [
@@ -237,6 +239,7 @@ __all__ = [
     "LeftOut",
     "LoadedModel",
     "MAX_BATCH_ROWS",
+    "MAX_COMMENT_CHARS",
     "METRICS",
     "MetricSpec",
     "ModelCard",
@@ -267,6 +270,7 @@ __all__ = [
     "assess_inputs",
     "build_card",
     "check_password",
+    "check_ranges",
     "code_span",
     "coerce_row",
     "column_profile",
@@ -443,6 +447,7 @@ if TYPE_CHECKING:  # pragma: no cover
         InputBounds,
         VerdictDisplay,
         check_password,
+        check_ranges,
         column_profile,
         input_bounds,
         input_default,
@@ -450,7 +455,7 @@ if TYPE_CHECKING:  # pragma: no cover
         password_required,
         verdict_display,
     )
-    from ._store import EdgeCaseRecord, Store, spec_edge_cases
+    from ._store import MAX_COMMENT_CHARS, EdgeCaseRecord, Store, spec_edge_cases
     from ._store import default_url as default_store_url
     from ._synth import synthesize
 

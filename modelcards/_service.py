@@ -14,6 +14,7 @@ widened range stops at zero. Inside the training range there is no warning.
 from __future__ import annotations
 
 import hmac
+import math
 import os
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -147,6 +148,35 @@ def input_warnings(model: LoadedModel, values: Mapping[str, Any]) -> list[str]:
     return model.profile.out_of_range(dict(values)) if model.profile is not None else []
 
 
+def check_ranges(model: LoadedModel, values: Mapping[str, Any]) -> None:
+    """Refuse a number that is not finite or lies outside its input's allowed range
+    (``input_bounds``), naming the input and the range. Values that are not numbers are
+    left to the signature check, which names them too.
+
+    Args:
+        model: The loaded version.
+        values: The inputs by name.
+    """
+    for col in model.inputs:
+        if col.type not in NUMERIC_TYPES or values.get(col.name) is None:
+            continue
+        try:
+            number = float(values[col.name])
+        except (TypeError, ValueError, OverflowError):
+            continue
+        b = input_bounds(col, column_profile(model, col.name))
+        shown = str(values[col.name])[:40]
+        if not math.isfinite(number):
+            raise DataError(f"Input {col.name!r} {shown!r} is not a finite number.")
+        if b.low is not None and b.high is not None and not b.low <= number <= b.high:
+            raise DataError(
+                f"Input {col.name!r} {shown!r} is outside the allowed range "
+                f"{b.low:g} to {b.high:g}.",
+                hint=f"Seen in training: {b.seen_low:g} to {b.seen_high:g}; values a little "
+                "outside that are accepted with a warning.",
+            )
+
+
 # -- verdicts ---------------------------------------------------------------------------
 @dataclass(frozen=True)
 class VerdictDisplay:
@@ -227,12 +257,14 @@ class DemoService:
         return self.registry.load(ref)
 
     def predict(self, model: LoadedModel, values: Mapping[str, Any]) -> Prediction:
-        """The prediction for one set of inputs, checked against the signature.
+        """The prediction for one set of inputs, checked against the signature and the
+        allowed ranges (``check_ranges``).
 
         Args:
             model: The loaded version.
             values: The inputs by name, as typed (text from a URL is fine).
         """
+        check_ranges(model, values)
         return predict_row(model, coerce_row(model, dict(values)))
 
     def edge_cases(self, model: LoadedModel) -> list[EdgeCaseRecord]:

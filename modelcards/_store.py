@@ -39,6 +39,8 @@ if TYPE_CHECKING:  # pragma: no cover
     from sqlalchemy.pool import ConnectionPoolEntry
 
 metadata = MetaData()
+#: Longest comment a flag keeps (both demos' forms stop there too).
+MAX_COMMENT_CHARS = 2_000
 
 edge_cases = Table(
     "edge_cases",
@@ -198,6 +200,12 @@ class Store:
             raise DataError(
                 "Say what is wrong with the prediction.",
                 hint="Add a short comment before flagging.",
+            )
+        if len(comment) > MAX_COMMENT_CHARS:
+            raise DataError(
+                f"The comment has {len(comment):,} characters; a flag keeps at most "
+                f"{MAX_COMMENT_CHARS:,}.",
+                hint="Shorten it to what is wrong and why.",
             )
         with self.engine.begin() as conn:
             result = conn.execute(

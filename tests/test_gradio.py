@@ -208,3 +208,46 @@ def test_the_cli_refuses_an_unknown_model_cleanly(examples_home):
     )
     assert out.returncode == 2
     assert "has no alias 'nope'" in out.stderr and "Traceback" not in out.stderr
+
+
+@pytest.mark.parametrize(
+    ("age", "message"),
+    [
+        (1e308, "Input 'age' '1e+308' is outside the allowed range 0 to 120."),
+        (2**63, "Input 'age' '9223372036854775808' is outside the allowed range 0 to 120."),
+        (-42, "Input 'age' '-42' is outside the allowed range 0 to 120."),
+    ],
+)
+def test_a_number_outside_its_allowed_range_is_refused_with_the_range(served, age, message):
+    _, client = served
+    with pytest.raises(AppError, match=re.escape(message)):
+        client.predict(**{**INPUTS, "age": age}, api_name="/predict")
+
+
+def test_a_flag_comment_past_the_limit_is_refused_and_not_stored(served, db_url):
+    _, client = served
+    with pytest.raises(AppError, match="a flag keeps at most 2,000"):
+        client.predict(**INPUTS, comment="x" * 10_000_000, api_name="/flag")
+    assert Store(db_url).flags() == []
+
+
+def test_internal_exception_text_never_reaches_a_caller(examples_registry, db_url, monkeypatch):
+    import modelcards
+
+    def broken(self, model, values):
+        raise RuntimeError("secret internal detail /srv/models")
+
+    monkeypatch.delenv("MODELCARDS_DEMO_PASSWORD", raising=False)
+    monkeypatch.setattr(modelcards.DemoService, "predict", broken)
+    from apps import gradio_app
+
+    module = importlib.reload(gradio_app)
+    port = free_port()
+    module.launch(module.demo, port=port, prevent_thread_lock=True, quiet=True)
+    try:
+        client = Client(f"http://127.0.0.1:{port}/", verbose=False)
+        with pytest.raises(AppError) as err:
+            client.predict(**INPUTS, api_name="/predict")
+        assert "secret" not in str(err.value) and "/srv/models" not in str(err.value)
+    finally:
+        module.demo.close()
