@@ -26,10 +26,11 @@ def model_summary(model: LoadedModel) -> None:
     """Description, task and the input signature of a registered version."""
     st.subheader(f"{model.name} · version {model.version}")
     version_badge(model)
+    # Descriptions come from the registry: shown as the text they are, never as Markdown.
     if model.model_description:
-        st.write(model.model_description)
+        st.text(model.model_description)
     if model.description:
-        st.markdown(f"**This version:** {model.description}")
+        st.markdown(f"**This version:** {markdown_text(model.description)}")
     cols = st.columns(3)
     cols[0].metric("Task", model.task.replace("_", " "))
     cols[1].metric("Positive class", str(model.positive_label))
