@@ -1,14 +1,12 @@
-"""Per-group and intersectional fairness metrics with bootstrap confidence intervals.
+"""Per-group and intersectional fairness metrics with exact and simultaneous intervals.
 
 Fairlearn's ``MetricFrame`` is the reference: every confusion-matrix metric here is the
 same arithmetic on the same counts (tests show equality to the last digit). ROC AUC is
 the exact U / (P * N), which scikit-learn's trapezoid (what ``MetricFrame`` calls)
 matches to about 1e-15.
 
-Why it is fast: every confusion-matrix metric of every group is a function of the
-(group, label, prediction) count table. A row bootstrap of the whole data set draws that
-table from a multinomial with the observed cell shares, so we draw the table directly
-(one ``multinomial`` call for all resamples) instead of resampling millions of rows;
+Why it is fast: every confusion-matrix metric of every group, and its interval (see
+``_intervals``), is a function of the (group, label, prediction) count table, counted once;
 single-feature tables are margins of the intersectional one. ROC AUC is not a function of
 the counts: it is the exact Mann-Whitney U with DeLong's interval, from one sort of the
 scores and, per grouping, a radix sort of small group codes (``auc_by_group``).
@@ -816,7 +814,7 @@ def assess_groups(
     aucs = _split_auc(auc_job.result(), tables) if auc_job is not None else None
     alpha = 1 - confidence
     say("metrics overall")
-    overall_metrics = _estimates(tables[0], alpha, aucs[0] if aucs else None, confidence)[0]
+    overall_metrics = _estimates(tables[0], alpha, aucs[0] if aucs else None)[0]
     overall = GroupResult(
         features={},
         n=g.n_rows,
@@ -905,18 +903,17 @@ def _auc_bounds(auc: _Auc, alpha: float | Floats) -> tuple[Floats, Floats]:
     return np.clip(auc.value - z * auc.se, 0, 1), np.clip(auc.value + z * auc.se, 0, 1)
 
 
-def _estimates(
-    tab: Ints, alpha: float, auc: _Auc | None, confidence: float
-) -> list[dict[str, Estimate]]:
+def _estimates(tab: Ints, alpha: float, auc: _Auc | None) -> list[dict[str, Estimate]]:
     """Every metric of every group of one grouping, with its interval and support."""
     n = tab.sum(axis=(1, 2))
     point = rates(tab[:, 0, 0], tab[:, 0, 1], tab[:, 1, 0], tab[:, 1, 1])
     bounds = rate_intervals(tab, alpha)
+    counts = {m: support(m, tab) for m in RATE_METRICS}  # once per metric, not per group
     out: list[dict[str, Estimate]] = []
     for k in range(len(tab)):
         ests = {"count": Estimate(value=float(n[k]), ci_low=float(n[k]), ci_high=float(n[k]))}
         for m in RATE_METRICS:
-            ests[m] = _est(point[m][k], bounds[m][0][k], bounds[m][1][k], support(m, tab)[k])
+            ests[m] = _est(point[m][k], bounds[m][0][k], bounds[m][1][k], counts[m][k])
         out.append(ests)
     if auc is not None:
         lo, hi = _auc_bounds(auc, alpha)
@@ -945,7 +942,7 @@ def _feature_set(
     features, labels = fs.features, fs.labels
     n = tab.sum(axis=(1, 2))
     present = n > 0
-    ests = _estimates(tab, alpha, auc, 1 - alpha)
+    ests = _estimates(tab, alpha, auc)
     metrics = [*RATE_METRICS, *(["roc_auc_score"] if auc is not None else [])]
     sup = {
         m: (support(m, tab) if m in RATE_METRICS else support("roc_auc_score", tab))

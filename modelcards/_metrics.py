@@ -27,18 +27,7 @@ Better = Literal["higher", "lower", "neither"]
 MetricKind = Literal["count", "rate", "score"]
 DisparityKind = Literal["difference", "ratio"]
 
-#: What each denominator is, in words (for help texts and the card's methods).
-DENOMINATORS: dict[Denominator, str] = {
-    "rows": "all rows in the group",
-    "actual_positives": "the rows whose actual outcome is positive",
-    "actual_negatives": "the rows whose actual outcome is negative",
-    "predicted_positives": "the rows the model predicts positive",
-    "both_classes": "the actual positives and the actual negatives, each separately",
-    "positive_negative_pairs": "every pair of one actual positive and one actual negative",
-}
-
-
-#: The same, in two or three words (``"3 actual positives"``).
+#: What each denominator counts, in two or three words (``"3 actual positives"``).
 DENOMINATOR_NOUNS: dict[Denominator, str] = {
     "rows": "rows",
     "actual_positives": "actual positives",

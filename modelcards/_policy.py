@@ -29,7 +29,7 @@ from pydantic import BaseModel, ConfigDict
 
 from ._evaluate import Assessment, Disparity, Estimate, GroupResult, group_label
 from ._metrics import (
-    DENOMINATORS,
+    DENOMINATOR_NOUNS,
     DISPARITIES,
     METRICS,
     RATE_METRICS,
@@ -360,7 +360,7 @@ def _disparity_detail(d: Disparity) -> str:
 def _left_out(g: GroupResult, metric: str, e: Estimate, minimum: int) -> str:
     label = group_label(g.features)
     if e.value is None:
-        return f"{label}: undefined (no {DENOMINATORS[METRICS[metric].denominator]})"
+        return f"{label}: undefined (no {DENOMINATOR_NOUNS[METRICS[metric].denominator]})"
     if g.small:
         return f"{label}: n={g.n}, under {minimum}"
     return f"{label}: rests on {e.support} people, under {minimum}"

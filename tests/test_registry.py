@@ -399,19 +399,14 @@ def test_a_policy_file_that_appears_on_a_version_registered_without_one_is_refus
 def test_a_policy_without_checks_is_refused_at_registration_and_on_the_command_line(
     registry, fitted
 ):
+    from modelcards import parse_policy
     from modelcards.errors import PolicyError
 
     pipe, train, test = fitted
     with pytest.raises(PolicyError, match="no checks"):
         register(registry, pipe, train, test, policy="checks: []\n")
     with pytest.raises(PolicyError, match="no checks"):
-        mc_parse_policy("checks: []")
-
-
-def mc_parse_policy(text: str):
-    from modelcards import parse_policy
-
-    return parse_policy(text)
+        parse_policy("checks: []")
 
 
 def test_a_broken_registry_is_an_error_with_its_cause_never_no_such_model(registry, fitted):
