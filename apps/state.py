@@ -159,7 +159,12 @@ def shorten(value: object) -> str:
 def plain(text: str) -> str:
     """Text shown through a Markdown element (st.error, st.warning, ...) as the text it
     is: every line escaped, line breaks kept."""
-    return "  \n".join(markdown_text(line) for line in str(text).splitlines() or [""])
+    lines = [markdown_text(line) for line in str(text).splitlines() or [""]]
+    # Streamlit also turns bare addresses into links (GFM autolinks), which no escape
+    # stops: a zero-width space inside "://" and "www." does, and shows nothing.
+    return "  \n".join(
+        line.replace("://", ":\u200b//").replace("www.", "www\u200b.") for line in lines
+    )
 
 
 def write_params(**values: Any) -> None:

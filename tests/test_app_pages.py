@@ -36,7 +36,7 @@ def shown(markdown: str) -> str:
     """What a reader sees of escaped Markdown text: the backslashes gone."""
     import re
 
-    return re.sub(r"\\(.)", r"\1", markdown)
+    return re.sub(r"\\(.)", r"\1", markdown).replace("\u200b", "")
 
 
 def no_failure(at: AppTest) -> None:
@@ -440,5 +440,5 @@ def test_hostile_text_in_a_link_is_shown_as_text_never_as_a_link(examples_regist
     assert any(
         shown(n).startswith("The link's model = '[Sign in](http://evil.example)'") for n in notes
     )
-    for n in notes:  # brackets escaped: neither a link nor an image in Markdown
-        assert "[Sign in](" not in n and "![x](" not in n
+    for n in notes:  # brackets escaped, addresses broken: no link, image or autolink
+        assert "[Sign in](" not in n and "![x](" not in n and "http://" not in n
