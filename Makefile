@@ -6,7 +6,7 @@ STAMP := $(VENV)/.installed
 PORT ?= 8501
 HOST ?= localhost
 
-.PHONY: install demo test lint format golden schema coverage bench clean chromium postgres
+.PHONY: install demo test lint format golden schema coverage bench clean chromium postgres pango
 
 install: $(STAMP)
 
@@ -17,7 +17,7 @@ $(STAMP): pyproject.toml
 	$(PY) -m pip install --quiet -e '.[dev]'
 	touch $(STAMP)
 
-demo: install
+demo: install pango
 	$(VENV)/bin/modelcards examples --if-empty
 	$(VENV)/bin/modelcards demo --host $(HOST) --port $(PORT)
 
@@ -26,6 +26,12 @@ chromium:
 	@command -v chromium >/dev/null 2>&1 || { \
 	  echo "installing Debian's chromium"; \
 	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; }
+
+# Pango lays out the printable summary (WeasyPrint); Debian's base images usually have it.
+pango:
+	@ldconfig -p | grep -q 'libpangoft2-1.0.so.0' || { \
+	  echo "installing Debian's pango"; \
+	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq libpango-1.0-0 libpangoft2-1.0-0 fonts-dejavu-core >/dev/null; }
 
 # A PostgreSQL server for the store tests (they start their own cluster in a temp folder).
 postgres:
@@ -42,7 +48,7 @@ format: install
 	$(VENV)/bin/ruff check --fix .
 	$(VENV)/bin/ruff format .
 
-test: install chromium postgres lint
+test: install chromium postgres pango lint
 	$(PY) -m pytest -q
 
 # Rewrite the golden cards under tests/golden/ after an intended change to the output.

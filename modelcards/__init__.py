@@ -202,6 +202,19 @@ _EXPORTS: dict[str, tuple[str, str]] = {
     "merge_sections": ("._card", "merge_sections"),
     "why_undefined": ("._render", "why_undefined"),
     "plain_summary": ("._plain", "plain_summary"),
+    "gate_sentence": ("._plain", "gate_sentence"),
+    # the printable release summary
+    **{
+        n: ("._summary", n)
+        for n in (
+            "ReleaseSummary",
+            "SummaryCase",
+            "SummaryFlag",
+            "release_alias",
+            "summary_html",
+            "summary_pdf",
+        )
+    },
     "code_span": ("._format", "code_span"),
     "GroupValue": ("._evaluate", "GroupValue"),
     "LeftOut": ("._evaluate", "LeftOut"),
@@ -256,10 +269,13 @@ __all__ = [
     "RegisteredModel",
     "RegisteredVersion",
     "Registry",
+    "ReleaseSummary",
     "SCORE_METRICS",
     "SignatureColumn",
     "SpecBase",
     "Store",
+    "SummaryCase",
+    "SummaryFlag",
     "TRUSTED_MODULE_PREFIXES",
     "TRUSTED_TYPES",
     "VerdictDisplay",
@@ -286,6 +302,7 @@ __all__ = [
     "format_estimate",
     "format_rate",
     "format_value",
+    "gate_sentence",
     "generate_card",
     "group_label",
     "group_metrics_figure",
@@ -319,6 +336,7 @@ __all__ = [
     "read_table",
     "register_examples",
     "registered_metadata",
+    "release_alias",
     "render_html",
     "render_json",
     "render_markdown",
@@ -328,6 +346,8 @@ __all__ = [
     "score_batch",
     "spec_edge_cases",
     "spec_model",
+    "summary_html",
+    "summary_pdf",
     "sweep",
     "sweep_figure",
     "sweep_values",
@@ -414,7 +434,7 @@ if TYPE_CHECKING:  # pragma: no cover
         resolve_spec,
         write_card,
     )
-    from ._plain import plain_summary
+    from ._plain import gate_sentence, plain_summary
     from ._policy import CheckResult, Policy, PolicyResult, load_policy, parse_policy
     from ._predict import (
         INTEGER_TYPES,
@@ -457,6 +477,14 @@ if TYPE_CHECKING:  # pragma: no cover
     )
     from ._store import MAX_COMMENT_CHARS, EdgeCaseRecord, Store, spec_edge_cases
     from ._store import default_url as default_store_url
+    from ._summary import (
+        ReleaseSummary,
+        SummaryCase,
+        SummaryFlag,
+        release_alias,
+        summary_html,
+        summary_pdf,
+    )
     from ._synth import synthesize
 
 

@@ -45,8 +45,14 @@ from .errors import DataError, ModelcardsError, UnsupportedTaskError
 
 if TYPE_CHECKING:  # pragma: no cover
     from ._registry import LoadedModel, Registry
+    from ._summary import ReleaseSummary
 
-FILES = {"html": "model_card.html", "markdown": "model_card.md", "json": "model_card.json"}
+FILES = {
+    "html": "model_card.html",
+    "markdown": "model_card.md",
+    "json": "model_card.json",
+    "pdf": "model_card_summary.pdf",
+}
 Progress = Callable[[str], None]
 
 
@@ -779,15 +785,23 @@ def generate_card(
 
 
 # -- writing ----------------------------------------------------------------------------
-def write_card(result: CardResult | ModelCard, out_dir: str | Path) -> dict[str, Path]:
+def write_card(
+    result: CardResult | ModelCard,
+    out_dir: str | Path,
+    *,
+    summary: ReleaseSummary | None = None,
+) -> dict[str, Path]:
     """Render every format in memory, then move the files into ``out_dir`` together.
 
     Args:
         result: A card, or ``generate_card``'s result.
-        out_dir: The folder; created when missing. Its three card files are replaced.
+        out_dir: The folder; created when missing. Its card files are replaced.
+        summary: Also write the printable release summary (``model_card_summary.pdf``)
+            of this card; None (the default) for none.
 
     Returns:
-        The written paths by format: ``{"html": ..., "markdown": ..., "json": ...}``.
+        The written paths by format: ``{"html": ..., "markdown": ..., "json": ...}``, and
+        ``"pdf"`` with a summary.
     """
     from ._render import plotlyjs_bytes, render_html_parts, render_json, render_markdown
 
@@ -799,6 +813,11 @@ def write_card(result: CardResult | ModelCard, out_dir: str | Path) -> dict[str,
         "markdown": [render_markdown(card).encode()],
         "json": [render_json(card).encode()],
     }
+    if summary is not None:
+        from ._summary import SUMMARY_FILE, summary_pdf
+
+        assert FILES["pdf"] == SUMMARY_FILE
+        parts["pdf"] = [summary_pdf(summary)]
     out = Path(out_dir)
     try:
         out.mkdir(parents=True, exist_ok=True)

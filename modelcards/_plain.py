@@ -5,6 +5,8 @@ The same words open the HTML and Markdown cards and the demo's Fairness audit pa
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+
 from ._evaluate import Assessment, Disparity, group_label
 from ._metrics import DENOMINATOR_NOUNS, METRICS, metric_phrase, metric_specs
 from ._policy import PolicyResult
@@ -35,10 +37,20 @@ def largest_gaps(assessment: Assessment, count: int = GAPS_NAMED) -> list[Dispar
         assessment: The assessment.
         count: How many, at most (default 2); one per metric and feature set.
     """
+    return gaps_among(assessment.disparities, count=count)
+
+
+def gaps_among(disparities: Iterable[Disparity], *, count: int = GAPS_NAMED) -> list[Disparity]:
+    """The largest between-group differences of the fairness-critical rates among these.
+
+    Args:
+        disparities: An assessment's or a card's disparities.
+        count: How many, at most (default 2); one per metric and feature set.
+    """
     key = {m.name for m in metric_specs(key=True)}
     candidates = [
         d
-        for d in assessment.disparities
+        for d in disparities
         if d.kind == "difference"
         and d.metric in key
         and d.value is not None
@@ -56,7 +68,12 @@ def largest_gaps(assessment: Assessment, count: int = GAPS_NAMED) -> list[Dispar
     return chosen[:count]
 
 
-def _gate_sentence(policy: PolicyResult) -> str:
+def gate_sentence(policy: PolicyResult) -> str:
+    """What the release gate decided and why, in one or two sentences.
+
+    Args:
+        policy: The policy verdicts.
+    """
     if policy.verdict == "none":
         return "No release policy was applied, so no release checks were run."
     n = len(policy.checks)
@@ -116,6 +133,6 @@ def plain_summary(assessment: Assessment, policy: PolicyResult) -> list[str]:
     sentences = [_gap_sentence(d, i == 0, assessment.confidence) for i, d in enumerate(gaps)] or [
         "No gap between groups could be measured: fewer than two groups are large enough."
     ]
-    sentences.append(_gate_sentence(policy))
+    sentences.append(gate_sentence(policy))
     sentences.append(_small_sentence(assessment))
     return sentences

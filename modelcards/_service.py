@@ -23,10 +23,12 @@ from typing import TYPE_CHECKING, Any, Literal
 from ._predict import INTEGER_TYPES, NUMERIC_TYPES, Prediction, coerce_row, predict_row
 from ._profile import ColumnProfile
 from ._store import EdgeCaseRecord, Store, spec_edge_cases
-from .errors import DataError
+from .errors import DataError, ModelNotFoundError
 
 if TYPE_CHECKING:  # pragma: no cover
+    from ._card import ModelCard
     from ._registry import LoadedModel, Registry, SignatureColumn
+    from ._summary import ReleaseSummary
 
 PASSWORD_ENV = "MODELCARDS_DEMO_PASSWORD"
 App = Literal["streamlit", "gradio", "cli"]
@@ -349,4 +351,58 @@ class DemoService:
             prediction=prediction,
             comment=comment,
             app=app,
+        )
+
+    def in_use_version(self, name: str, alias: str | None = None) -> int | None:
+        """The version the release alias points to, or None when no version has it.
+
+        Args:
+            name: The registered model's name.
+            alias: The alias of the version in use (default ``release_alias()``).
+        """
+        from ._summary import release_alias
+
+        try:
+            return self.registry.resolve(f"models:/{name}@{alias or release_alias()}")[1]
+        except ModelNotFoundError:  # only "no such alias" means there is none in use
+            return None
+
+    def release_summary(self, model: LoadedModel, card: ModelCard) -> ReleaseSummary:
+        """The printable summary of a version: its card, the version in use, its edge
+        cases run against it and the model's stakeholder flags.
+
+        Args:
+            model: The loaded version.
+            card: Its model card.
+        """
+        from ._summary import ReleaseSummary, SummaryCase, SummaryFlag, release_alias
+
+        alias = release_alias()
+        cases = [
+            SummaryCase(
+                name=o.case.name,
+                inputs=o.case.inputs,
+                expected=o.case.expected,
+                answer=o.actual,
+                problem=o.problem,
+                as_expected=o.as_expected,
+            )
+            for o in self.run_edge_cases(model)
+        ]
+        flags = [
+            SummaryFlag(
+                version=int(f["version"]),
+                prediction=str(f["prediction"]),
+                comment=str(f["comment"]),
+                inputs=dict(f["inputs"]),
+                created=f["created"],
+            )
+            for f in self.store.flags(model.name)
+        ]
+        return ReleaseSummary(
+            card=card,
+            release_alias=alias,
+            in_use_version=self.in_use_version(model.name, alias),
+            cases=cases,
+            flags=flags,
         )

@@ -20,6 +20,7 @@ from .errors import ModelcardsError
 if TYPE_CHECKING:  # pragma: no cover
     from ._pipeline import CardResult
     from ._registry import Registry
+    from ._summary import ReleaseSummary
 
 EXIT_USAGE = 2
 
@@ -222,6 +223,12 @@ def _columns(ctx: click.Context, param: click.Parameter, value: str | None) -> l
     metavar="TYPE",
     help="Allow one more type in a skops model file (repeatable).",
 )
+@click.option(
+    "--pdf",
+    is_flag=True,
+    help="Also write model_card_summary.pdf: one or two printable A4 pages (the version "
+    "in use, intended use, the gate's verdict, the largest gaps, edge cases and flags).",
+)
 def card(
     model: str | None,
     data: Path | None,
@@ -242,6 +249,7 @@ def card(
     name: str | None,
     allow_pickle: bool,
     trusted_types: tuple[str, ...],
+    pdf: bool,
 ) -> None:
     """Generate a Model Card (HTML, Markdown, JSON) with a fairness audit.
 
@@ -271,10 +279,12 @@ def card(
             "resampling.",
             err=True,
         )
+    registry = _registry() if model else None
     bar = _Progress()
     try:
         result = generate_card(
             model=model,
+            registry=registry,
             data=data,
             target=target,
             sensitive=sensitive,
@@ -289,12 +299,36 @@ def card(
             trusted_types=trusted_types,
             progress=bar.step,
         )
+        summary = None
+        if pdf:
+            bar.step("running the edge cases for the printable summary")
+            summary = _release_summary(
+                result, registry, model, allow_pickle=allow_pickle, trusted_types=trusted_types
+            )
         bar.step("writing the card")
-        paths = write_card(result, out_dir)
+        paths = write_card(result, out_dir, summary=summary)
     finally:
         bar.done()
     _summary(result, paths)
     sys.exit(result.exit_code)
+
+
+def _release_summary(
+    result: CardResult,
+    registry: Registry | None,
+    model: str | None,
+    *,
+    allow_pickle: bool,
+    trusted_types: tuple[str, ...],
+) -> ReleaseSummary:
+    """The summary's data: with a registered model, its edge cases and flags too."""
+    from ._service import DemoService
+    from ._summary import ReleaseSummary
+
+    if registry is None or model is None:  # a card from data: no version to run cases on
+        return ReleaseSummary(card=result.card)
+    loaded = registry.load(model, allow_pickle=allow_pickle, trusted_types=trusted_types)
+    return DemoService(registry).release_summary(loaded, result.card)
 
 
 class _Progress:

@@ -11,6 +11,7 @@ import shutil
 import sys
 from pathlib import Path
 
+import pypdf
 import pytest
 from test_demo_server import running_demo
 
@@ -85,6 +86,14 @@ def test_a_stakeholder_session_end_to_end(page, server, examples_registry, tmp_p
     card = json.loads(Path(info.value.path()).read_text())
     assert card["model_details"]["version"] == 1
     assert card["model_details"]["alias"] == "champion"
+
+    # The printable summary is made on click and lists the edge case saved above.
+    with page.expect_download() as info:
+        page.get_by_role("button", name="Download PDF summary").click()
+    pdf = pypdf.PdfReader(info.value.path())
+    text = " ".join(" ".join(p.extract_text().split()) for p in pdf.pages)
+    assert 1 <= len(pdf.pages) <= 2
+    assert "young, no checks" in text
 
 
 def test_the_html_card_renders_its_charts_with_no_network(page, tmp_path):

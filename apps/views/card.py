@@ -5,7 +5,7 @@ from __future__ import annotations
 import streamlit as st
 
 from apps import state
-from modelcards import render_html, render_json, render_markdown
+from modelcards import LoadedModel, render_html, render_json, render_markdown, summary_pdf
 
 
 @st.cache_data(show_spinner="Rendering the card...", max_entries=16)
@@ -22,7 +22,7 @@ def render() -> None:
         return
     html, md, js = _rendered(model.tracking_uri, model.name, model.version, model.alias)
     stem = f"{model.name}-v{model.version}-model_card"
-    cols = st.columns(3)
+    cols = st.columns(4)
     cols[0].download_button(
         "Download HTML", html.encode(), f"{stem}.html", "text/html", key="dl_html"
     )
@@ -32,5 +32,21 @@ def render() -> None:
     cols[2].download_button(
         "Download JSON", js.encode(), f"{stem}.json", "application/json", key="dl_json"
     )
+    cols[3].download_button(
+        "Download PDF summary",
+        # Made on click: it runs the saved edge cases and reads the flags as they are now.
+        lambda: _summary_pdf(model),
+        f"{stem}-summary.pdf",
+        "application/pdf",
+        key="dl_pdf",
+        help="One or two printable A4 pages: the version in use, intended use, the "
+        "release gate's verdict, the largest gaps, edge cases and open flags.",
+    )
     # Our own rendering of our own card: every input text in it is escaped.
     st.iframe(html, height=900)
+
+
+def _summary_pdf(model: LoadedModel) -> bytes:
+    card = state.card_for(model).card.model_copy(deep=True)
+    card.model_details.alias = model.alias
+    return summary_pdf(state.service().release_summary(model, card))
