@@ -15,9 +15,17 @@ PAGES = [
 ]
 
 
+def ref_label(option: str, in_use: str) -> str:
+    """How the picker shows an alias or version: aliases by their role."""
+    if not option.startswith("@"):
+        return f"version {option}"
+    return f"{option}, in use" if option[1:] == in_use else f"{option}, candidate"
+
+
 def model_picker() -> None:
     """The model and the alias or version, in the sidebar and in the URL."""
     from apps import state
+    from modelcards import release_alias
 
     models = state.model_list()
     if not models:
@@ -30,7 +38,10 @@ def model_picker() -> None:
         st.session_state["model"] = names[0]
     name = st.sidebar.selectbox("Model", names, key="model")
     chosen = by_name[name]
-    options = [f"@{a}" for a in sorted(chosen.aliases)] + [str(v.version) for v in chosen.versions]
+    in_use = release_alias()
+    # The version in use first: a shared link without ?ref= opens on the release alias.
+    aliases = sorted(chosen.aliases, key=lambda a: (a != in_use, a))
+    options = [f"@{a}" for a in aliases] + [str(v.version) for v in chosen.versions]
     state.sync_param("ref", options[0], choices=options)
     for problem in state.link_problems():  # a link to a model or alias that is gone
         st.sidebar.warning(problem)
@@ -40,7 +51,9 @@ def model_picker() -> None:
         "Alias or version",
         options,
         key="ref",
-        format_func=lambda o: o if o.startswith("@") else f"version {o}",
+        format_func=lambda o: ref_label(o, in_use),
+        help=f"@{in_use} marks the version in use; any other alias marks a candidate. "
+        "MODELCARDS_DEFAULT_ALIAS names another release alias.",
     )
     state.write_params(model=name, ref=ref)
     st.session_state["_model_ref"] = (

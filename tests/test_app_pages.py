@@ -50,21 +50,34 @@ def test_the_router_shows_the_model_page(examples_registry):
     assert at.title[0].value == "Model"
 
 
-def test_the_model_page_shows_version_use_metrics_and_verdict(examples_registry):
+def test_the_model_page_opens_on_the_version_in_use_and_labels_aliases_by_role(
+    examples_registry,
+):
     at = page("home")
     no_failure(at)
     assert at.sidebar.selectbox(key="model").value == "arrests-release"
-    assert at.sidebar.selectbox(key="ref").options == [
-        "@challenger",
-        "@champion",
+    picker = at.sidebar.selectbox(key="ref")
+    assert picker.options == [
+        "@champion, in use",
+        "@challenger, candidate",
         "version 2",
         "version 1",
     ]
-    assert at.subheader[0].value == "arrests-release · version 2"
-    assert "via @challenger" in at.caption[0].value
+    assert picker.value == "@champion"
+    assert at.subheader[0].value == "arrests-release · version 1"
+    assert "via @champion" in at.caption[0].value
     verdicts = [e.value for e in [*at.error, *at.success, *at.warning]]
     assert any("Fairness policy" in v and "policy stored with" in v for v in verdicts)
     assert {m.label for m in at.metric} >= {"Accuracy", "ROC AUC"}
+
+
+def test_the_release_alias_can_be_named_by_the_environment(examples_registry, monkeypatch):
+    monkeypatch.setenv("MODELCARDS_DEFAULT_ALIAS", "challenger")
+    at = page("home")
+    no_failure(at)
+    picker = at.sidebar.selectbox(key="ref")
+    assert picker.options[:2] == ["@challenger, in use", "@champion, candidate"]
+    assert at.subheader[0].value == "arrests-release · version 2"
 
 
 def test_choosing_a_version_updates_the_page_and_the_url(examples_registry):
@@ -159,6 +172,20 @@ def test_a_link_pinned_to_another_version_shows_both_answers(examples_registry):
     assert [m.label for m in at.metric] == ["Prediction", "Prediction"]
 
 
+def test_choosing_another_alias_drops_a_links_version_pin(examples_registry):
+    at = page("try_it", **deep_link(ref="@challenger"), v=1)
+    assert any("made with version 1" in i.value for i in at.info)
+    at.sidebar.selectbox(key="ref").select("@champion").run()
+    no_failure(at)
+    assert not any("made with version" in i.value for i in at.info)
+    assert [m.label for m in at.metric] == ["Prediction"]
+    assert at.query_params["v"] == "1" and at.query_params["ref"] == "@champion"
+    # Back to the candidate: the link now pins the version it shows, not the old one.
+    at.sidebar.selectbox(key="ref").select("@challenger").run()
+    assert not any("made with version" in i.value for i in at.info)
+    assert at.query_params["v"] == "2"
+
+
 def test_saving_an_edge_case_and_flagging_land_in_the_store(
     examples_registry, tmp_path, monkeypatch
 ):
@@ -241,7 +268,7 @@ def test_edge_cases_run_all_compares_expected_and_actual(examples_registry, tmp_
 
 
 def test_the_fairness_audit_matches_the_card_generator(examples_registry):
-    at = page("fairness")
+    at = page("fairness", model="arrests-release", ref="@challenger")
     no_failure(at)
     at.slider(key="audit_threshold").set_value(0.7).run()
     at.multiselect(key=key("audit_features", 2)).set_value(["colour"]).run()
@@ -257,18 +284,23 @@ def test_the_fairness_audit_matches_the_card_generator(examples_registry):
 
 
 def test_the_fairness_audit_needs_a_feature(examples_registry):
-    at = page("fairness")
+    at = page("fairness", model="arrests-release", ref="@challenger")
     at.multiselect(key=key("audit_features", 2)).set_value([]).run()
     assert "Choose at least one sensitive feature" in at.info[0].value
 
 
-def test_the_card_page_shows_the_chosen_versions_card_and_offers_three_formats(
+def test_the_card_page_shows_the_chosen_versions_card_and_offers_four_downloads(
     examples_registry,
 ):
     at = page("card", model="arrests-release", ref="1")
     no_failure(at)
     labels = sorted(b.proto.label for b in at.get("download_button"))
-    assert labels == ["Download HTML", "Download JSON", "Download Markdown"]
+    assert labels == [
+        "Download HTML",
+        "Download JSON",
+        "Download Markdown",
+        "Download PDF summary",
+    ]
     (frame,) = at.get("iframe")
     html = frame.proto.srcdoc
     assert "<title>Model Card: arrests-release v1</title>" in html
@@ -368,7 +400,7 @@ def test_edge_cases_run_for_one_version_do_not_run_by_themselves_for_another(exa
 def test_the_fairness_audit_opens_with_the_card_s_plain_summary_and_names_groups(
     examples_registry,
 ):
-    at = page("fairness")
+    at = page("fairness", model="arrests-release", ref="@challenger")
     no_failure(at)
     model = examples_registry.load("models:/arrests-release@challenger")
     result = generate_card(model=model, threshold=0.5)

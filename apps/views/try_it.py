@@ -47,6 +47,12 @@ def render() -> None:
         return
     current_inputs(model)
     pinned = state.sync_param("v", None, int)
+    # A link's pin belongs to the model and alias it was opened with: choosing another
+    # alias or model drops it, so later links carry no stale version.
+    chosen = (model.name, st.session_state.get("ref"))
+    if st.session_state.setdefault("_pin_for", chosen) != chosen:
+        pinned = st.session_state["v"] = None
+    st.session_state["_pin_for"] = chosen
     for problem in state.link_problems():
         st.warning(problem)
     values = {}
