@@ -270,7 +270,7 @@ def test_edge_cases_run_all_compares_expected_and_actual(examples_registry, tmp_
 def test_the_fairness_audit_matches_the_card_generator(examples_registry):
     at = page("fairness", model="arrests-release", ref="@challenger")
     no_failure(at)
-    at.slider(key="audit_threshold").set_value(0.7).run()
+    at.slider(key=key("audit_threshold", 2)).set_value(0.7).run()
     at.multiselect(key=key("audit_features", 2)).set_value(["colour"]).run()
     no_failure(at)
     model = examples_registry.load("models:/arrests-release@challenger")
@@ -474,3 +474,41 @@ def test_hostile_text_in_a_link_is_shown_as_text_never_as_a_link(examples_regist
     )
     for n in notes:  # brackets escaped, addresses broken: no link, image or autolink
         assert "[Sign in](" not in n and "![x](" not in n and "http://" not in n
+
+
+def test_a_fairness_audit_link_opens_the_same_choices(examples_registry):
+    link = {
+        "model": "arrests-release",
+        "ref": "@challenger",
+        "features": "colour",
+        "intersection": "0",
+        "metrics": "selection_rate,false_negative_rate",
+        "threshold": "0.7",
+    }
+    at = page("fairness", **link)
+    no_failure(at)
+    assert at.multiselect(key=key("audit_features", 2)).value == ["colour"]
+    assert at.multiselect(key="audit_metrics").value == ["selection_rate", "false_negative_rate"]
+    assert at.slider(key=key("audit_threshold", 2)).value == 0.7
+    assert any("The model card uses the threshold 0.50" in c.value for c in at.caption)
+    assert {k: at.query_params[k] for k in link} == link
+    at.slider(key=key("audit_threshold", 2)).set_value(0.5).run()
+    assert at.query_params["threshold"] == "0.5"
+    assert not any("model card uses the threshold" in c.value for c in at.caption)
+
+
+def test_a_fairness_link_with_unknown_choices_names_them_and_uses_the_defaults(
+    examples_registry,
+):
+    at = page("fairness", model="arrests-release", ref="@challenger", features="colour,shoe")
+    no_failure(at)
+    assert any("features" in w.value and "shoe" in w.value for w in at.warning)
+    assert at.multiselect(key=key("audit_features", 2)).value == ["colour", "sex", "age_group"]
+
+
+def test_a_what_if_link_opens_the_same_sweep_and_inputs(examples_registry):
+    at = page("what_if", **deep_link(age=45), sweep="checks")
+    no_failure(at)
+    assert at.selectbox(key=key("whatif_feature", 1)).value == "checks"
+    assert at.query_params["sweep"] == "checks" and at.query_params["in_age"] == "45"
+    assert any("age = 45" in c.value for c in at.caption)

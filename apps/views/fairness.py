@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from functools import partial
+
 import streamlit as st
 
 from apps import state
@@ -25,35 +27,54 @@ def render() -> None:
     candidates = [c for c in split.columns if c not in model.feature_names and c != model.target]
     candidates += [c for c in model.feature_names if c not in candidates]
     default = [c for c in model.sensitive_features if c in split.columns]
-    features = st.multiselect(
-        "Sensitive features", candidates, default=default, key=state.vkey(model, "audit_features")
-    )
+    # Every choice is in the URL, so a link opens the same audit in a fresh browser.
+    fkey = state.vkey(model, "audit_features")
+    state.sync_param(fkey, default, partial(_names, candidates), param="features")
+    features = st.multiselect("Sensitive features", candidates, key=fkey)
     if not features:
+        state.write_params(features="")
         st.info("Choose at least one sensitive feature.")
         return
+    state.sync_param("audit_intersection", True, _flag, param="intersection")
     intersection = st.checkbox(
         "Include their intersection",
-        value=True,
         key="audit_intersection",
         disabled=len(features) < 2,
     )
+    state.sync_param("audit_metrics", KEY_METRICS, partial(_names, list(METRICS)), param="metrics")
     metrics = st.multiselect(
         "Metrics",
         [m for m in METRICS if m != "count"],
-        default=KEY_METRICS,
         format_func=metric_label,
         key="audit_metrics",
     )
     threshold = None
     if hasattr(model.model, "predict_proba"):
+        card_threshold = state.card_for(model).card.metrics.decision_threshold
+        used = 0.5 if card_threshold is None else card_threshold
+        state.sync_param(state.vkey(model, "audit_threshold"), used, _share, param="threshold")
         threshold = st.slider(
             f"Decision threshold on P({model.positive_label})",
             0.0,
             1.0,
-            0.5,
-            0.01,
-            key="audit_threshold",
+            step=0.01,
+            key=state.vkey(model, "audit_threshold"),
+            help=f"The model card uses {used:.2f}"
+            + (" (the model's own decision)." if card_threshold is None else "."),
         )
+        if abs(threshold - used) > 1e-9:
+            st.caption(
+                f"The model card uses the threshold {used:.2f}; the numbers below use "
+                f"{threshold:.2f}."
+            )
+    for problem in state.link_problems():
+        st.warning(problem)
+    state.write_params(
+        features=",".join(features),
+        intersection=int(intersection),
+        metrics=",".join(metrics),
+        threshold=None if threshold is None else f"{threshold:g}",
+    )
     # The same pipeline as `modelcards card`, on the version's stored evaluation split.
     result = state.card_for(
         model, features=tuple(features), threshold=threshold, intersection=intersection
@@ -77,3 +98,24 @@ def render() -> None:
             st.plotly_chart(group_metrics_figure(a, fs, shown), key=f"chart_{'_'.join(fs)}")
         group_table(a, fs, shown)
         st.dataframe(disparity_frame(a, fs, names), hide_index=True)
+
+
+def _names(allowed: list[str], raw: str) -> list[str]:
+    """A comma-separated list from a link; every name must be one of ``allowed``."""
+    names = [n for n in raw.split(",") if n]
+    if any(n not in allowed for n in names):
+        raise ValueError(raw)
+    return names
+
+
+def _flag(raw: str) -> bool:
+    if raw not in ("0", "1"):
+        raise ValueError(raw)
+    return raw == "1"
+
+
+def _share(raw: str) -> float:
+    value = float(raw)
+    if not 0.0 <= value <= 1.0:  # also refuses nan
+        raise ValueError(raw)
+    return round(value, 2)

@@ -8,7 +8,7 @@ import pandas as pd
 import streamlit as st
 
 from apps import state
-from apps.views.try_it import current_inputs
+from apps.views.try_it import current_inputs, input_params
 from modelcards import coerce_row, flip_table, predict_row, sweep, sweep_figure, sweep_values
 
 
@@ -30,7 +30,13 @@ def render() -> None:
         + f" → **{base.label}**"
     )
     names = model.feature_names
-    feature = st.selectbox("Feature to sweep", names, key=state.vkey(model, "whatif_feature"))
+    fkey = state.vkey(model, "whatif_feature")
+    state.sync_param(fkey, names[0], choices=names, param="sweep")
+    for problem in state.link_problems():
+        st.warning(problem)
+    feature = st.selectbox("Feature to sweep", names, key=fkey)
+    # The inputs and the swept feature are in the URL: a link opens this same sweep.
+    state.write_params(**input_params(model, values), sweep=feature)
     curve = sweep(model, frame, feature, sweep_values(model.profile.column(feature)))
     st.plotly_chart(sweep_figure(curve, feature, values[feature], str(model.positive_label)))
 
