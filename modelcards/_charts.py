@@ -200,7 +200,8 @@ def sweep_figure(
     Args:
         curve: ``sweep``'s result (value, probability, label).
         feature: The swept input's name.
-        current: Its current value, marked on the curve (None: no marker).
+        current: Its current value, marked on the curve when the curve has it (None:
+            no marker).
         positive: The positive class's label.
         threshold: The decision threshold, drawn as a line (default 0.5).
     """
@@ -208,16 +209,15 @@ def sweep_figure(
     x = list(curve["value"]) if numeric else [_text(str(v)) for v in curve["value"]]
     trace = go.Scatter if numeric else go.Bar
     fig = go.Figure(trace(x=x, y=list(curve["probability"]), name=f"P({_text(positive)})"))
-    if current is not None:
-        cur_x = current if numeric else _text(str(current))
-        cur_y = None
-        for v, p in zip(x, curve["probability"], strict=True):
-            if v == cur_x:
-                cur_y = p
+    cur_x = current if numeric else _text(str(current))
+    # The marker sits on the curve's own point for the current value (``sweep_values``
+    # includes it), never at a guessed height.
+    cur_y = next((p for v, p in zip(x, curve["probability"], strict=True) if v == cur_x), None)
+    if current is not None and cur_y is not None:
         fig.add_trace(
             go.Scatter(
                 x=[cur_x],
-                y=[cur_y if cur_y is not None else threshold],
+                y=[cur_y],
                 mode="markers",
                 marker={"size": 14, "color": PALETTE[3], "symbol": "diamond"},
                 name="current input",

@@ -109,21 +109,44 @@ def predict_row(model: LoadedModel, frame: pd.DataFrame) -> Prediction:
     )
 
 
-def sweep_values(profile_col: ColumnProfile, points: int = 41) -> list[InputValue]:
+def sweep_values(
+    profile_col: ColumnProfile, points: int = 41, *, current: InputValue | None = None
+) -> list[InputValue]:
     """Values across the training range (numeric) or the levels seen (categorical).
 
     Args:
         profile_col: The input's training profile.
         points: About how many numeric values (default 41).
+        current: The input's current value: included, in order, so the curve passes
+            through the current answer (an integer range's step may skip it otherwise).
+
+    >>> from modelcards import ColumnProfile
+    >>> age = ColumnProfile(name="age", kind="numeric", dtype="long", missing_share=0.0,
+    ...                     min=12, max=66, integer=True)
+    >>> 45 in sweep_values(age), 45 in sweep_values(age, current=45)
+    (False, True)
     """
     if profile_col.kind == "numeric":
         lo, hi = profile_col.min, profile_col.max
         assert lo is not None and hi is not None, f"{profile_col.name} has no training range"
+        values: list[InputValue]
         if profile_col.integer:
             step = max(1, math.ceil((hi - lo) / (points - 1)))
-            return list(range(int(lo), int(hi) + 1, step))
-        return list(np.linspace(lo, hi, points))
-    return list(profile_col.levels or {})
+            values = list(range(int(lo), int(hi) + 1, step))
+        else:
+            values = [float(v) for v in np.linspace(lo, hi, points)]
+        if (
+            isinstance(current, int | float)
+            and not isinstance(current, bool)
+            and math.isfinite(current)
+            and current not in values
+        ):
+            values = sorted([*values, current], key=float)
+        return values
+    levels: list[InputValue] = list(profile_col.levels or {})
+    if current is not None and current not in levels:
+        levels.append(current)  # an unseen level is swept too, and shown last
+    return levels
 
 
 def sweep(

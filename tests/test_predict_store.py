@@ -156,3 +156,17 @@ def test_concurrent_writers_lose_nothing(tmp_path, request, backend):
     comments = sorted(f["comment"] for f in store.flags(model))
     assert comments == sorted(f"{w}-{i}" for w in range(workers) for i in range(n))
     assert len(store.edge_cases(model)) == workers * n
+
+
+@pytest.mark.parametrize("age", [45, 19, 12, 66])
+def test_the_what_if_marker_sits_on_the_models_answer_for_the_current_input(champion, age):
+    from modelcards import sweep_figure
+
+    frame = coerce_row(champion, {**INPUTS, "age": age})
+    values = sweep_values(champion.profile.column("age"), current=age)
+    assert values == sorted(values) and len(set(values)) == len(values)
+    curve = sweep(champion, frame, "age", values)
+    fig = sweep_figure(curve, "age", age, "Yes")
+    (marker,) = [t for t in fig.data if t.name == "current input"]
+    assert marker.x == (age,)
+    assert marker.y[0] == pytest.approx(predict_row(champion, frame).positive_probability)

@@ -37,7 +37,9 @@ def render() -> None:
     feature = st.selectbox("Feature to sweep", names, key=fkey)
     # The inputs and the swept feature are in the URL: a link opens this same sweep.
     state.write_params(**input_params(model, values), sweep=feature)
-    curve = sweep(model, frame, feature, sweep_values(model.profile.column(feature)))
+    curve = sweep(
+        model, frame, feature, sweep_values(model.profile.column(feature), current=values[feature])
+    )
     st.plotly_chart(sweep_figure(curve, feature, values[feature], str(model.positive_label)))
 
     st.subheader("Smallest change that flips the decision")
