@@ -7,8 +7,9 @@ the model's signature, and says which input is wrong and why when it cannot.
 from __future__ import annotations
 
 import math
+import re
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, TypeAlias, TypedDict
 
 import numpy as np
@@ -240,8 +241,21 @@ def flip_table(model: LoadedModel, frame: pd.DataFrame) -> list[FlipRow]:
 
 @dataclass
 class BatchResult:
+    """Scored rows, refused rows and warnings from ``score_batch``.
+
+    Attributes:
+        scored: The rows that were scored, their inputs as the model read them (numbers
+            as numbers), with ``prediction`` and the positive class's probability.
+        problems: Refused values: row (1-based, as in the file), column, problem.
+        warnings: Scored values outside the training range or never seen in training:
+            row, column, warning.
+    """
+
     scored: pd.DataFrame
-    problems: pd.DataFrame  # row (1-based, as in the file), column, problem
+    problems: pd.DataFrame
+    warnings: pd.DataFrame = field(
+        default_factory=lambda: pd.DataFrame(columns=["row", "column", "warning"])
+    )
 
 
 def score_batch(model: LoadedModel, frame: pd.DataFrame) -> BatchResult:
@@ -262,7 +276,11 @@ def score_batch(model: LoadedModel, frame: pd.DataFrame) -> BatchResult:
             f"The file lacks the input column(s) {', '.join(missing)}.",
             hint="Columns the model needs: " + ", ".join(model.feature_names) + ".",
         )
+    from ._service import input_checker
+
+    check = input_checker(model)
     problems: list[dict[str, object]] = []
+    warnings: list[dict[str, object]] = []
     good_rows: list[dict[str, InputValue]] = []
     good_index: list[int] = []
     for i, record in enumerate(frame[model.feature_names].to_dict("records")):
@@ -274,37 +292,61 @@ def score_batch(model: LoadedModel, frame: pd.DataFrame) -> BatchResult:
             except ValueError as exc:
                 problems.append({"row": i + 1, "column": col.name, "problem": str(exc)})
                 bad = True
+        # The rule Try it uses: refuse what is impossible, warn about what is unseen.
+        row_warnings = []
+        for c in [] if bad else check(row):
+            if c.problem:
+                problems.append({"row": i + 1, "column": c.column, "problem": c.problem})
+                bad = True
+            elif c.warning:
+                row_warnings.append({"row": i + 1, "column": c.column, "warning": c.warning})
         if not bad:
             good_rows.append(row)
             good_index.append(i)
+            warnings.extend(row_warnings)
     scored = frame.iloc[good_index].copy()
     if good_rows:
         inputs = _frame(model, good_rows)
+        # The inputs as the model read them: a number stays a number in the download.
+        for name in model.feature_names:
+            scored[name] = inputs[name].to_numpy()
         labels, scores = model.predict_with_scores(inputs)
         scored["prediction"] = [str(v) for v in labels]
         if scores is not None:
             scored[f"probability_{model.positive_label}"] = scores
     scored.insert(0, "row", [i + 1 for i in good_index])
     return BatchResult(
-        scored=scored, problems=pd.DataFrame(problems, columns=["row", "column", "problem"])
+        scored=scored,
+        problems=pd.DataFrame(problems, columns=["row", "column", "problem"]),
+        warnings=pd.DataFrame(warnings, columns=["row", "column", "warning"]),
     )
 
 
 _FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 
 
+_NUMBER = re.compile(r"[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?")
+
+
+def _formula(v: object) -> bool:
+    # A plain number such as "-5" is data, not a formula: it keeps its sign and its type.
+    return isinstance(v, str) and v.startswith(_FORMULA_START) and not _NUMBER.fullmatch(v)
+
+
 def csv_safe(frame: pd.DataFrame) -> pd.DataFrame:
-    """Neutralise cells a spreadsheet would run as formulas (OWASP: prefix with ').
+    """Neutralise text cells a spreadsheet would run as formulas (OWASP: prefix with ');
+    numbers, and text that is a plain number, are left as they are.
 
     Args:
         frame: The rows to download; a copy is returned.
+
+    >>> csv_safe(pd.DataFrame({"a": ["=1+2", "-5", "-x"], "b": [-5, 1, 2]})).to_dict("list")
+    {'a': ["'=1+2", '-5', "'-x"], 'b': [-5, 1, 2]}
     """
     out = frame.copy()
     for col in out.columns:
         if out[col].dtype == object or pd.api.types.is_string_dtype(out[col]):
-            out[col] = out[col].map(
-                lambda v: "'" + v if isinstance(v, str) and v.startswith(_FORMULA_START) else v
-            )
+            out[col] = out[col].map(lambda v: "'" + v if _formula(v) else v)
     out.columns = [
         "'" + c if isinstance(c, str) and c.startswith(_FORMULA_START) else c for c in out.columns
     ]

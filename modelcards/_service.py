@@ -16,7 +16,7 @@ from __future__ import annotations
 import hmac
 import math
 import os
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Literal
 
@@ -140,6 +140,91 @@ def input_default(col: SignatureColumn, profile: ColumnProfile | None) -> float 
     return str(value)
 
 
+@dataclass(frozen=True)
+class InputCheck:
+    """One input value under the rule Try it, Batch and the Gradio app share.
+
+    Attributes:
+        column: The input's name.
+        problem: Why the value is refused (not finite, or outside the allowed range), else
+            None.
+        hint: What to do about a problem.
+        warning: Why the value is accepted with a warning (outside the training range, or
+            a level never seen in training), else None.
+    """
+
+    column: str
+    problem: str | None = None
+    hint: str | None = None
+    warning: str | None = None
+
+
+def input_checker(model: LoadedModel) -> Callable[[Mapping[str, Any]], list[InputCheck]]:
+    """A function that checks a row of inputs; the bounds are worked out once, so a
+    batch of rows costs a comparison per value.
+
+    Args:
+        model: The loaded version.
+    """
+    rules = []
+    for col in model.inputs:
+        profile = column_profile(model, col.name)
+        numeric = col.type in NUMERIC_TYPES
+        bounds = input_bounds(col, profile) if numeric else None
+        levels = (
+            frozenset(profile.levels)
+            if profile is not None and profile.levels is not None
+            else None
+        )
+        rules.append((col.name, bounds, levels))
+
+    def check(values: Mapping[str, Any]) -> list[InputCheck]:
+        out = []
+        for name, b, levels in rules:
+            value = values.get(name)
+            if value is None:
+                continue
+            if b is not None:
+                try:
+                    number = float(value)
+                except (TypeError, ValueError, OverflowError):
+                    continue  # not a number: the signature check names it
+                shown = str(value)[:40]
+                if not math.isfinite(number):
+                    out.append(
+                        InputCheck(name, f"Input {name!r} {shown!r} is not a finite number.")
+                    )
+                elif b.low is not None and b.high is not None and not b.low <= number <= b.high:
+                    out.append(
+                        InputCheck(
+                            name,
+                            f"Input {name!r} {shown!r} is outside the allowed range "
+                            f"{b.low:g} to {b.high:g}.",
+                            hint=f"Seen in training: {b.seen_low:g} to {b.seen_high:g}; values "
+                            "a little outside that are accepted with a warning.",
+                        )
+                    )
+                elif (
+                    b.seen_low is not None
+                    and b.seen_high is not None
+                    and not b.seen_low <= number <= b.seen_high
+                ):
+                    out.append(
+                        InputCheck(
+                            name,
+                            warning=f"{name} = {value} lies outside the training range "
+                            f"[{b.seen_low:g}, {b.seen_high:g}].",
+                        )
+                    )
+            elif levels is not None and str(value) not in levels:
+                out.append(
+                    InputCheck(name, warning=f"{name} = {value!r} was never seen in training.")
+                )
+        return out
+
+    return check
+
+
 def input_warnings(model: LoadedModel, values: Mapping[str, Any]) -> list[str]:
     """Plain-language warnings for inputs outside the training range or levels.
 
@@ -147,7 +232,7 @@ def input_warnings(model: LoadedModel, values: Mapping[str, Any]) -> list[str]:
         model: The loaded version.
         values: The inputs by name.
     """
-    return model.profile.out_of_range(dict(values)) if model.profile is not None else []
+    return [c.warning for c in input_checker(model)(values) if c.warning]
 
 
 def check_ranges(model: LoadedModel, values: Mapping[str, Any]) -> None:
@@ -159,24 +244,9 @@ def check_ranges(model: LoadedModel, values: Mapping[str, Any]) -> None:
         model: The loaded version.
         values: The inputs by name.
     """
-    for col in model.inputs:
-        if col.type not in NUMERIC_TYPES or values.get(col.name) is None:
-            continue
-        try:
-            number = float(values[col.name])
-        except (TypeError, ValueError, OverflowError):
-            continue
-        b = input_bounds(col, column_profile(model, col.name))
-        shown = str(values[col.name])[:40]
-        if not math.isfinite(number):
-            raise DataError(f"Input {col.name!r} {shown!r} is not a finite number.")
-        if b.low is not None and b.high is not None and not b.low <= number <= b.high:
-            raise DataError(
-                f"Input {col.name!r} {shown!r} is outside the allowed range "
-                f"{b.low:g} to {b.high:g}.",
-                hint=f"Seen in training: {b.seen_low:g} to {b.seen_high:g}; values a little "
-                "outside that are accepted with a warning.",
-            )
+    for c in input_checker(model)(values):
+        if c.problem:
+            raise DataError(c.problem, hint=c.hint)
 
 
 # -- verdicts ---------------------------------------------------------------------------

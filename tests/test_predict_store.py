@@ -82,6 +82,51 @@ def test_a_batch_lists_bad_rows_and_scores_the_good_ones(champion):
     assert set(result.scored["prediction"]) <= {"Yes", "No"}
 
 
+def test_a_batch_is_as_strict_as_try_it_refusing_the_impossible_and_warning_the_unseen(
+    champion,
+):
+    frame = pd.DataFrame(
+        [
+            {**INPUTS, "employed": "Maybe"},  # a level never seen: scored, with a warning
+            {**INPUTS, "year": 1890},  # outside the allowed range: refused, as on Try it
+            {**INPUTS, "checks": -5},  # below zero for a count: refused
+            {**INPUTS, "age": 70},  # past the training range, inside the allowed one
+            {**INPUTS, "age": "old"},
+        ]
+    )
+    result = score_batch(champion, frame)
+    assert list(result.scored["row"]) == [1, 4]
+    assert [(p["row"], p["column"]) for p in result.problems.to_dict("records")] == [
+        (2, "year"),
+        (3, "checks"),
+        (5, "age"),
+    ]
+    assert "outside the allowed range" in result.problems["problem"].iloc[0]
+    assert result.warnings.to_dict("records") == [
+        {
+            "row": 1,
+            "column": "employed",
+            "warning": "employed = 'Maybe' was never seen in training.",
+        },
+        {
+            "row": 4,
+            "column": "age",
+            "warning": "age = 70 lies outside the training range [12, 66].",
+        },
+    ]
+
+
+def test_a_batch_download_keeps_numbers_as_numbers(champion):
+    # "old" makes the age column text; the scored rows carry the numbers the model read.
+    frame = pd.DataFrame([INPUTS, {**INPUTS, "age": "old"}, {**INPUTS, "age": "-5"}])
+    frame.loc[0, "citizen"] = "Yes"
+    out = csv_safe(score_batch(champion, frame).scored)
+    assert out["age"].tolist() == [19]
+    assert pd.api.types.is_integer_dtype(out["age"])
+    text = csv_safe(pd.DataFrame({"note": ["-5", "-1.5e3", "+2", "-x"]}))
+    assert text["note"].tolist() == ["-5", "-1.5e3", "+2", "'-x"]
+
+
 def test_a_batch_without_the_input_columns_says_which(champion):
     with pytest.raises(DataError, match="lacks the input column"):
         score_batch(champion, pd.DataFrame({"age": [1]}))

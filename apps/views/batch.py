@@ -54,7 +54,22 @@ def render() -> None:
     if not len(result.scored):
         return
     st.success(f"Scored {len(result.scored):,} of {len(frame):,} rows.")
-    st.dataframe(result.scored.head(1000), hide_index=True, key="batch_scored")
+    warned = result.warnings["row"].nunique() if len(result.warnings) else 0
+    if warned:
+        st.warning(
+            f"{warned} scored row(s) have values the model never saw in training (outside "
+            "the training range, or a category it does not know): read their answers with "
+            "care."
+        )
+        st.dataframe(result.warnings, hide_index=True, key="batch_warnings")
+    probability = f"probability_{model.positive_label}"
+    st.dataframe(
+        result.scored.head(1000),
+        hide_index=True,
+        key="batch_scored",
+        # A probability of 1e-257 reads as 0.0000, never as a run of digits.
+        column_config={probability: st.column_config.NumberColumn(probability, format="%.4f")},
+    )
     st.download_button(
         "Download predictions (CSV)",
         csv_safe(result.scored).to_csv(index=False).encode(),
