@@ -2,7 +2,13 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import streamlit as st
+
+# A file, not a Material name: Streamlit fetches a Material favicon from the internet,
+# and the demo must work with none.
+ICON = Path(__file__).resolve().parent / "static" / "favicon.png"
 
 PAGES = [
     ("home", "Model", "model", ":material/info:"),
@@ -67,9 +73,7 @@ def run() -> None:
 
     from apps import state
 
-    st.set_page_config(
-        page_title="modelcards demo", page_icon=":material/fact_check:", layout="wide"
-    )
+    st.set_page_config(page_title="modelcards demo", page_icon=str(ICON), layout="wide")
     if not state.password_ok():
         return
     pages = []

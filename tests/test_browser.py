@@ -10,6 +10,7 @@ import json
 import shutil
 import sys
 from pathlib import Path
+from urllib.parse import urlparse
 
 import pypdf
 import pytest
@@ -39,6 +40,17 @@ def test_a_stakeholder_session_end_to_end(page, server, examples_registry, tmp_p
     from modelcards._store import Store
 
     base, db = server
+    # Everything the page needs is served by the demo itself: no request leaves the machine.
+    outside = []
+    page.on(
+        "request",
+        lambda r: (
+            outside.append(r.url)
+            if r.url.startswith(("http:", "https:", "ws:", "wss:"))
+            and urlparse(r.url).hostname not in ("127.0.0.1", "localhost")
+            else None
+        ),
+    )
     inputs = {"year": 2000, "age": 19, "employed": "No", "citizen": "Yes", "checks": 5}
     model = examples_registry.load("models:/arrests-release@champion")
     query = "&".join(f"in_{k}={v}" for k, v in inputs.items())
@@ -94,6 +106,7 @@ def test_a_stakeholder_session_end_to_end(page, server, examples_registry, tmp_p
     text = " ".join(" ".join(p.extract_text().split()) for p in pdf.pages)
     assert 1 <= len(pdf.pages) <= 2
     assert "young, no checks" in text
+    assert outside == []
 
 
 def test_the_html_card_renders_its_charts_with_no_network(page, tmp_path):
