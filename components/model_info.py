@@ -10,8 +10,12 @@ from modelcards import (
     ModelCard,
     column_profile,
     format_rate,
+    imbalance_note,
     markdown_text,
     metric_specs,
+    outcome_words,
+    rule_sentence,
+    type_words,
     verdict_display,
 )
 
@@ -32,8 +36,17 @@ def model_summary(model: LoadedModel) -> None:
     if model.description:
         st.markdown(f"**This version:** {markdown_text(model.description)}")
     cols = st.columns(3)
-    cols[0].metric("Task", model.task.replace("_", " "))
-    cols[1].metric("Positive class", str(model.positive_label))
+    cols[0].metric(
+        "Task",
+        model.task.replace("_", " "),
+        help="Binary classification: the model answers one of two outcomes.",
+    )
+    cols[1].metric(
+        "Positive class",
+        str(model.positive_label),
+        help="The outcome the fairness rates count: a true positive is someone with this "
+        "outcome whom the model predicts to have it.",
+    )
     cols[2].metric("Inputs", len(model.inputs))
     st.markdown("**Signature** (the inputs the model takes)")
     st.dataframe(signature_table(model), hide_index=True, width="stretch")
@@ -49,7 +62,7 @@ def signature_table(model: LoadedModel) -> pd.DataFrame:
             seen = f"{p.min:g} to {p.max:g} (median {p.median:g})"
         elif p is not None and p.levels:
             seen = ", ".join(p.levels)
-        rows.append({"input": col.name, "type": col.type, "seen in training": seen})
+        rows.append({"input": col.name, "type": type_words(col.type), "seen in training": seen})
     return pd.DataFrame(rows)
 
 
@@ -68,6 +81,7 @@ def card_overview(card: ModelCard) -> None:
         verdict_banner("Fairness policy", card.policy.verdict, card.policy.source)
         overall = card.quantitative_analyses.overall
         cols = st.columns(3)
+        level = f"{card.fairness.confidence:.0%}"
         for col, spec in zip(cols, metric_specs(overview=True), strict=True):
             metric = spec.name
             e = overall.metrics.get(metric)
@@ -75,11 +89,18 @@ def card_overview(card: ModelCard) -> None:
                 col.metric(
                     spec.label,
                     f"{e.value:.3f}",
-                    help=f"95% CI {format_rate(e.ci_low)} to {format_rate(e.ci_high)}, "
-                    f"n={overall.n:,}",
+                    help=f"{spec.definition} {level} interval {format_rate(e.ci_low)} to "
+                    f"{format_rate(e.ci_high)}, n={overall.n:,}.",
                 )
+        note = imbalance_note(card)
+        if note:
+            st.info(note)
+        words = outcome_words(card)
         for check in card.policy.checks:
-            st.caption(f"{check.verdict.upper()}: `{check.check}` ({check.reason})")
+            st.caption(
+                markdown_text(f"{check.verdict.upper()}: {rule_sentence(check, **words)}")
+                + f" `{check.check}` ({markdown_text(check.reason)})"
+            )
 
 
 def verdict_banner(title: str, verdict: str, source: str | None = None) -> None:

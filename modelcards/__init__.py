@@ -205,6 +205,10 @@ _EXPORTS: dict[str, tuple[str, str]] = {
     "why_undefined": ("._render", "why_undefined"),
     "plain_summary": ("._plain", "plain_summary"),
     "gate_sentence": ("._plain", "gate_sentence"),
+    "rule_sentence": ("._plain", "rule_sentence"),
+    "outcome_words": ("._plain", "outcome_words"),
+    "imbalance_note": ("._plain", "imbalance_note"),
+    "type_words": ("._plain", "type_words"),
     # the printable release summary
     **{
         n: ("._summary", n)
@@ -309,6 +313,7 @@ __all__ = [
     "generate_card",
     "group_label",
     "group_metrics_figure",
+    "imbalance_note",
     "input_bounds",
     "input_checker",
     "input_default",
@@ -326,6 +331,7 @@ __all__ = [
     "metric_phrase",
     "metric_specs",
     "obtain_predictions",
+    "outcome_words",
     "parse_policy",
     "parse_spec",
     "password_required",
@@ -347,6 +353,7 @@ __all__ = [
     "require_columns",
     "resolve_policy",
     "resolve_spec",
+    "rule_sentence",
     "score_batch",
     "spec_edge_cases",
     "spec_model",
@@ -356,6 +363,7 @@ __all__ = [
     "sweep_figure",
     "sweep_values",
     "synthesize",
+    "type_words",
     "verdict_display",
     "why_undefined",
     "write_card",
@@ -438,7 +446,14 @@ if TYPE_CHECKING:  # pragma: no cover
         resolve_spec,
         write_card,
     )
-    from ._plain import gate_sentence, plain_summary
+    from ._plain import (
+        gate_sentence,
+        imbalance_note,
+        outcome_words,
+        plain_summary,
+        rule_sentence,
+        type_words,
+    )
     from ._policy import CheckResult, Policy, PolicyResult, load_policy, parse_policy
     from ._predict import (
         INTEGER_TYPES,

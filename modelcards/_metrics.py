@@ -238,6 +238,21 @@ METRICS: dict[str, MetricSpec] = {m.name: m for m in _TABLE}
 DISPARITIES: dict[str, DisparitySpec] = {d.name: d for d in _SUMMARIES}
 #: Metric names of each kind, in table order.
 RATE_METRICS: list[str] = [m.name for m in _TABLE if m.kind == "rate"]
+
+#: How a policy rule on a metric reads in words: "the model {phrase}", where ``{q}`` is
+#: the bound ("at most 10%"), ``{pos}`` the people with the positive outcome and
+#: ``{neg}`` the others. A metric without a phrase reads as "the <label> is {q}".
+RULE_PHRASES: dict[str, str] = {
+    "selection_rate": "predicts the positive outcome for {q} of people",
+    "true_positive_rate": "recognises {q} of {pos}",
+    "false_positive_rate": "wrongly predicts the positive outcome for {q} of {neg}",
+    "false_negative_rate": "misses {q} of {pos}",
+    "true_negative_rate": "recognises {q} of {neg}",
+    "accuracy_score": "is right for {q} of people",
+    "precision_score": "is right for {q} of the people it predicts positive",
+    "roc_auc_score": "scores a random person among {pos} above a random person among {neg} "
+    "{q} of the time",
+}
 SCORE_METRICS: list[str] = [m.name for m in _TABLE if m.kind == "score"]
 
 

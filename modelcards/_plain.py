@@ -6,10 +6,22 @@ The same words open the HTML and Markdown cards and the demo's Fairness audit pa
 from __future__ import annotations
 
 from collections.abc import Iterable
+from typing import TYPE_CHECKING
 
 from ._evaluate import Assessment, Disparity, group_label
-from ._metrics import DENOMINATOR_NOUNS, METRICS, metric_phrase, metric_specs
-from ._policy import PolicyResult
+from ._metrics import (
+    DENOMINATOR_NOUNS,
+    DISPARITIES,
+    METRICS,
+    RATE_METRICS,
+    RULE_PHRASES,
+    metric_phrase,
+    metric_specs,
+)
+from ._policy import CheckResult, PolicyResult
+
+if TYPE_CHECKING:  # pragma: no cover
+    from ._card import ModelCard
 
 #: How many of the largest gaps the summary names.
 GAPS_NAMED = 2
@@ -136,3 +148,124 @@ def plain_summary(assessment: Assessment, policy: PolicyResult) -> list[str]:
     sentences.append(gate_sentence(policy))
     sentences.append(_small_sentence(assessment))
     return sentences
+
+
+_BOUND_WORDS = {"<=": "at most", ">=": "at least", "<": "less than", ">": "more than"}
+
+
+def _share(x: float) -> str:
+    return f"{x:.0%}" if abs(x * 100 - round(x * 100)) < 1e-9 else f"{x:.1%}"
+
+
+def rule_sentence(
+    check: CheckResult, *, positive: str | None = None, negative: str | None = None
+) -> str:
+    """A policy check as a sentence a stakeholder can read.
+
+    Args:
+        check: The check and its verdict.
+        positive: Who has the positive outcome, in words (default "people whose actual
+            outcome is positive"); e.g. "people who were released".
+        negative: Who has the other outcome, likewise.
+
+    >>> from modelcards import CheckResult
+    >>> c = CheckResult(check="false_negative_rate <= 0.1 for every group",
+    ...     metric="false_negative_rate", op="<=", bound=0.1, scope="every_group",
+    ...     verdict="pass", items=[], reason="")
+    >>> rule_sentence(c, positive="people who were released")
+    'For every group, the model misses at most 10% of people who were released.'
+    """
+    pos = positive or "people whose actual outcome is positive"
+    neg = negative or "people whose actual outcome is negative"
+    words = _BOUND_WORDS.get(check.op, check.op)
+    metric = check.metric
+    if check.scope == "disparity":
+        spec = DISPARITIES.get(metric)
+        base, _, kind = metric.rpartition("_")
+        names = list(spec.metrics) if spec else [base]
+        kind = spec.kind if spec else kind
+        what = " and the ".join(metric_phrase(n) for n in names)
+        if kind == "ratio":
+            noun = "rate" if all(n in RATE_METRICS for n in names) else "value"
+            return (
+                f"For the {what}, the lowest group's {noun} is {words} "
+                f"{_share(check.bound)} of the highest group's."
+            )
+        each = " each" if len(names) > 1 else ""
+        verb = "differ" if len(names) > 1 else "differs"
+        return (
+            f"Between any two groups, the {what}{each} {verb} by {words} {check.bound:g} "
+            f"({check.bound * 100:g} percentage points)."
+        )
+    lead = "For every group," if check.scope == "every_group" else "Overall,"
+    phrase = RULE_PHRASES.get(metric)
+    if phrase is None or metric not in METRICS:
+        return f"{lead} the {metric_phrase(metric)} is {words} {check.bound:g}."
+    q = f"{words} {_share(check.bound)}"
+    return f"{lead} the model {phrase.format(q=q, pos=pos, neg=neg)}."
+
+
+def outcome_words(card: ModelCard) -> dict[str, str]:
+    """Who has each outcome, in words, for ``rule_sentence``: the card's positive label
+    and the other class.
+
+    Args:
+        card: The card.
+    """
+    d = card.model_details
+    others = [c for c in d.classes if c != d.positive_label]
+    negative = others[0] if len(others) == 1 else None
+    return {
+        "positive": f"people whose actual outcome is “{d.positive_label}”",
+        "negative": (
+            f"people whose actual outcome is “{negative}”"
+            if negative is not None
+            else f"people whose actual outcome is not “{d.positive_label}”"
+        ),
+    }
+
+
+#: Above this share of the common outcome, accuracy mostly measures the imbalance.
+IMBALANCED = 0.7
+
+
+def imbalance_note(card: ModelCard) -> str | None:
+    """A warning that accuracy flatters the model when one outcome is common, else None.
+
+    Args:
+        card: The card (its evaluation data's label balance).
+    """
+    share = card.evaluation_data.provenance.positive_share
+    common = max(share, 1 - share)
+    if common < IMBALANCED:
+        return None
+    pos = card.model_details.positive_label
+    return (
+        f"{share:.0%} of the people in the evaluation data have the outcome “{pos}”, so "
+        f"accuracy flatters the model: always predicting the more common outcome would "
+        f"already be right {common:.0%} of the time. Balanced accuracy and the per-group "
+        "error rates tell more."
+    )
+
+
+_TYPE_WORDS = {
+    "long": "whole number",
+    "integer": "whole number",
+    "double": "number",
+    "float": "number",
+    "string": "text",
+    "boolean": "yes or no",
+    "datetime": "date and time",
+}
+
+
+def type_words(mlflow_type: str) -> str:
+    """An input's type as a reader says it.
+
+    Args:
+        mlflow_type: The MLflow signature type (``"long"``, ``"double"``, ``"string"``...).
+
+    >>> type_words("long"), type_words("string")
+    ('whole number', 'text')
+    """
+    return _TYPE_WORDS.get(mlflow_type, mlflow_type)

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import functools
 import json
+from collections.abc import Callable
 from typing import NotRequired, TypedDict
 
 import yaml
@@ -35,6 +36,8 @@ from ._metrics import (
     metric_label,
     metric_specs,
 )
+from ._plain import outcome_words, rule_sentence
+from ._policy import CheckResult
 
 
 def _json_script(obj: object) -> Markup:
@@ -96,6 +99,7 @@ class _Context(TypedDict):
     level: str  # the confidence level, "95%"
     critical: list[str]  # the fairness-critical rates: the first table, first in charts
     other: list[str]  # the other metrics: a second table
+    rule: Callable[[CheckResult], str]  # a policy check as a sentence
 
 
 def why_undefined(metric: str) -> str:
@@ -142,6 +146,7 @@ def _context(card: ModelCard) -> _Context:
         "level": f"{card.fairness.confidence:.0%}",
         "critical": critical,
         "other": other,
+        "rule": lambda check: rule_sentence(check, **outcome_words(card)),
     }
 
 

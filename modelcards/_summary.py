@@ -141,7 +141,7 @@ def summary_html(summary: ReleaseSummary) -> str:
     Args:
         summary: What to show.
     """
-    from ._plain import gate_sentence
+    from ._plain import gate_sentence, imbalance_note, outcome_words, rule_sentence
     from ._render import _env
 
     return (
@@ -153,6 +153,8 @@ def summary_html(summary: ReleaseSummary) -> str:
             inputs_text=_inputs_text,
             short=short,
             gate_sentence=gate_sentence,
+            rule=lambda check: rule_sentence(check, **outcome_words(summary.card)),
+            imbalance=imbalance_note(summary.card),
         )
     )
 

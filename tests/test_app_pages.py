@@ -71,6 +71,21 @@ def test_the_model_page_opens_on_the_version_in_use_and_labels_aliases_by_role(
     assert {m.label for m in at.metric} >= {"Accuracy", "ROC AUC"}
 
 
+def test_the_model_page_puts_plain_words_next_to_its_numbers(examples_registry):
+    from modelcards import METRICS
+
+    at = page("home")
+    no_failure(at)
+    helps = {m.label: m.proto.help for m in at.metric}
+    assert helps["Accuracy"].startswith(METRICS["accuracy_score"].definition)
+    # About 83% were released: accuracy flatters the model, and the page says so.
+    assert any("accuracy flatters the model" in i.value for i in at.info)
+    types = dict(at.dataframe[0].value[["input", "type"]].itertuples(index=False))
+    assert types["age"] == "whole number" and types["employed"] == "text"
+    rules = [shown(c.value) for c in at.caption if "for every group" in c.value]
+    assert any("For every group, the model misses at most" in r for r in rules)
+
+
 def test_the_release_alias_can_be_named_by_the_environment(examples_registry, monkeypatch):
     monkeypatch.setenv("MODELCARDS_DEFAULT_ALIAS", "challenger")
     at = page("home")

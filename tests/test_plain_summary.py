@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import pytest
+
 import modelcards as mc
 
 
@@ -56,3 +58,36 @@ def test_a_rate_and_its_complement_are_named_once():
     ]
     metrics = [s.split(" is in ")[1].split(" by ")[0] for s in gaps]
     assert not {"true positive rate", "false negative rate"} <= set(metrics)
+
+
+@pytest.mark.parametrize(
+    ("check", "sentence"),
+    [
+        (
+            "false_negative_rate <= 0.1 for every group",
+            "For every group, the model misses at most 10% of people who were released.",
+        ),
+        (
+            "demographic_parity_ratio >= 0.8",
+            "For the selection rate, the lowest group's rate is at least 80% of the highest "
+            "group's.",
+        ),
+        (
+            "equalized_odds_difference <= 0.1",
+            "Between any two groups, the true positive rate and the false positive rate each "
+            "differ by at most 0.1 (10 percentage points).",
+        ),
+        ("accuracy_score >= 0.7", "Overall, the model is right for at least 70% of people."),
+        ("balanced_accuracy_score > 0.55", "Overall, the balanced accuracy is more than 0.55."),
+    ],
+)
+def test_each_policy_rule_reads_as_a_sentence(check, sentence):
+    from modelcards import parse_policy, rule_sentence
+
+    data = mc.synthesize(2000, seed=1)
+    a = mc.assess(
+        data["approved"], data["approved"], sensitive_features=data[["sex"]], y_score=None
+    )
+    (result,) = parse_policy(f"checks: [{check}]").evaluate(a).checks
+    words = {"positive": "people who were released", "negative": "people who were not"}
+    assert rule_sentence(result, **words) == sentence

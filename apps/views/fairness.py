@@ -16,6 +16,8 @@ from modelcards import (
     group_metrics_figure,
     markdown_text,
     metric_label,
+    outcome_words,
+    rule_sentence,
 )
 
 
@@ -85,8 +87,10 @@ def render() -> None:
         for sentence in result.card.summary:
             st.text(sentence)
     verdict_banner("Policy", policy.verdict, policy.source)
+    words = outcome_words(result.card)
     for c in policy.checks:
-        st.text(f"{c.verdict.upper()}: {c.check} — {c.reason}")
+        # The rule in words first, then its code as written in the policy file.
+        st.text(f"{c.verdict.upper()}: {rule_sentence(c, **words)} ({c.check}) {c.reason}")
     for note in a.notes:
         st.caption(markdown_text(note))
     shown = [m for m in metrics if m in a.metrics] or None
