@@ -28,6 +28,7 @@ from modelcards import (
     Store,
     check_password,
     column_profile,
+    data_dictionary,
     password_required,
 )
 from modelcards.errors import ModelcardsError
@@ -62,6 +63,7 @@ def _predict(svc: DemoService, model: LoadedModel, values: dict[str, Any]) -> di
         raise gr.Error(exc.message, print_exception=False) from None
     return {
         "label": p.label,
+        "meaning": data_dictionary(model).class_phrase(p.label),
         "probabilities": p.probabilities,
         "model": model.name,
         "version": model.version,
@@ -127,7 +129,11 @@ def build(
         version = gr.Markdown(_version_text(model))
         with gr.Row():
             with gr.Column():
-                inputs = [gradio_input(c, column_profile(model, c.name)) for c in model.inputs]
+                dictionary = data_dictionary(model)
+                inputs = [
+                    gradio_input(c, column_profile(model, c.name), dictionary.entry(c.name))
+                    for c in model.inputs
+                ]
                 go = gr.Button("Predict", variant="primary")
             with gr.Column():
                 label = gr.Label(label="Prediction", num_top_classes=len(model.classes) or 2)

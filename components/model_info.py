@@ -9,6 +9,7 @@ from modelcards import (
     LoadedModel,
     ModelCard,
     column_profile,
+    data_dictionary,
     format_rate,
     imbalance_note,
     markdown_text,
@@ -41,6 +42,9 @@ def model_summary(model: LoadedModel) -> None:
         model.task.replace("_", " "),
         help="Binary classification: the model answers one of two outcomes.",
     )
+    outcome = data_dictionary(model).outcome
+    if outcome is not None and outcome.description:
+        st.markdown(f"**What it predicts:** {markdown_text(outcome.description)}")
     cols[1].metric(
         "Positive class",
         str(model.positive_label),
@@ -55,14 +59,30 @@ def model_summary(model: LoadedModel) -> None:
 def signature_table(model: LoadedModel) -> pd.DataFrame:
     """One row per input: name, type and the range or levels seen in training."""
     rows = []
+    dictionary = data_dictionary(model)
     for col in model.inputs:
+        entry = dictionary.entry(col.name)
         seen = ""
         p = column_profile(model, col.name)
         if p is not None and p.kind == "numeric" and p.min is not None:
             seen = f"{p.min:g} to {p.max:g} (median {p.median:g})"
         elif p is not None and p.levels:
             seen = ", ".join(p.levels)
-        rows.append({"input": col.name, "type": type_words(col.type), "seen in training": seen})
+        allowed = ""
+        if entry is not None and entry.range is not None:
+            allowed = f"{entry.range[0]:g} to {entry.range[1]:g}"
+        elif entry is not None and entry.levels:
+            allowed = ", ".join(entry.levels)
+        rows.append(
+            {
+                "input": col.name,
+                "meaning": entry.description or "" if entry is not None else "",
+                "unit": entry.unit or "" if entry is not None else "",
+                "type": type_words(col.type),
+                "allowed": allowed,
+                "seen in training": seen,
+            }
+        )
     return pd.DataFrame(rows)
 
 

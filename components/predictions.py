@@ -2,15 +2,22 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
 import streamlit as st
 
-from modelcards import MAX_COMMENT_CHARS, Prediction, probability_figure
+from modelcards import MAX_COMMENT_CHARS, Prediction, markdown_text, probability_figure
 
 
-def prediction_view(prediction: Prediction, positive_label: Any) -> None:
+def prediction_view(
+    prediction: Prediction, positive_label: Any, meaning: Mapping[str, str] | None = None
+) -> None:
+    """The answer, what it means in words (the data dictionary's), and the probabilities."""
     st.metric("Prediction", prediction.label)
+    words = (meaning or {}).get(prediction.label)
+    if words:
+        st.caption(markdown_text(f"{prediction.label}: {words}"))
     if prediction.probabilities:
         st.plotly_chart(
             probability_figure(prediction.probabilities, str(positive_label)),

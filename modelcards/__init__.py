@@ -206,6 +206,11 @@ _EXPORTS: dict[str, tuple[str, str]] = {
     "plain_summary": ("._plain", "plain_summary"),
     "gate_sentence": ("._plain", "gate_sentence"),
     "rule_sentence": ("._plain", "rule_sentence"),
+    # the data dictionary
+    **{
+        n: ("._dictionary", n)
+        for n in ("DataDictionary", "InputEntry", "OutcomeEntry", "data_dictionary")
+    },
     "outcome_words": ("._plain", "outcome_words"),
     "imbalance_note": ("._plain", "imbalance_note"),
     "type_words": ("._plain", "type_words"),
@@ -240,6 +245,7 @@ __all__ = [
     "CheckResult",
     "ColumnProfile",
     "DISPARITIES",
+    "DataDictionary",
     "DemoService",
     "Disparity",
     "DisparitySpec",
@@ -255,6 +261,7 @@ __all__ = [
     "INTEGER_TYPES",
     "InputBounds",
     "InputCheck",
+    "InputEntry",
     "KEY_METRICS",
     "LeftOut",
     "LoadedModel",
@@ -266,6 +273,7 @@ __all__ = [
     "ModelRef",
     "NOT_PROVIDED",
     "NUMERIC_TYPES",
+    "OutcomeEntry",
     "Policy",
     "PolicyResult",
     "Prediction",
@@ -300,6 +308,7 @@ __all__ = [
     "completeness",
     "computed_sections",
     "csv_safe",
+    "data_dictionary",
     "default_store_url",
     "disparity_interval",
     "disparity_names",
@@ -390,6 +399,7 @@ if TYPE_CHECKING:  # pragma: no cover
     )
     from ._charts import KEY_METRICS, group_metrics_figure, probability_figure, sweep_figure
     from ._data import read_csv_bytes, read_table, require_columns
+    from ._dictionary import DataDictionary, InputEntry, OutcomeEntry, data_dictionary
     from ._evaluate import (
         Assessment,
         Disparity,

@@ -25,6 +25,7 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, create_model, field_validator
 from pydantic.fields import FieldInfo
 
+from ._dictionary import DataDictionary
 from ._evaluate import Assessment, Disparity, GroupResult
 from ._policy import PolicyResult
 from ._profile import Profile
@@ -178,6 +179,8 @@ class ModelCard(_Strict):
     ethical_considerations: Annotated[list[str], REQUIRED] = []
     caveats_and_recommendations: Annotated[list[str], REQUIRED] = []
     edge_cases: Annotated[list[EdgeCase], OPTIONAL] = []
+    # What the outcome and each input mean, in words, units and allowed ranges.
+    data_dictionary: Annotated[DataDictionary, OPTIONAL] = DataDictionary()
     provenance: Provenance
     completeness: Completeness = Field(
         default_factory=lambda: Completeness(complete=True, missing=[])

@@ -93,6 +93,36 @@ CARD_SPEC = {
         "disparities; their intervals are wide.",
         "Use this model for demonstration only.",
     ],
+    "data_dictionary": {
+        "outcome": {
+            "description": "Whether police released the person with a summons (to appear in "
+            "court later) instead of holding them for a bail hearing.",
+            "classes": {
+                "Yes": "released with a summons",
+                "No": "held for a bail hearing",
+            },
+        },
+        "inputs": {
+            "year": {
+                "description": "Year of the arrest (the data covers 1997 to 2002).",
+                "range": [1997, 2002],
+            },
+            "age": {"description": "Age at arrest.", "unit": "years", "range": [12, 90]},
+            "employed": {
+                "description": "Whether the person had a job at the time of arrest.",
+                "levels": ["Yes", "No"],
+            },
+            "citizen": {
+                "description": "Whether the person is a Canadian citizen.",
+                "levels": ["Yes", "No"],
+            },
+            "checks": {
+                "description": "In how many police databases the person's name was found "
+                "(prior arrests, convictions, parole): 0 to 6.",
+                "range": [0, 6],
+            },
+        },
+    },
     "edge_cases": [
         {
             "name": "Young, unemployed, many prior checks",

@@ -215,6 +215,14 @@ def outcome_words(card: ModelCard) -> dict[str, str]:
     d = card.model_details
     others = [c for c in d.classes if c != d.positive_label]
     negative = others[0] if len(others) == 1 else None
+    # The data dictionary's words for each class win: "people released with a summons".
+    pos_words = card.data_dictionary.class_phrase(d.positive_label)
+    neg_words = card.data_dictionary.class_phrase(negative) if negative is not None else None
+    if pos_words:
+        return {
+            "positive": f"people {pos_words}",
+            "negative": f"people {neg_words}" if neg_words else f"people not {pos_words}",
+        }
     return {
         "positive": f"people whose actual outcome is “{d.positive_label}”",
         "negative": (

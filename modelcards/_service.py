@@ -27,6 +27,7 @@ from .errors import DataError, ModelNotFoundError
 
 if TYPE_CHECKING:  # pragma: no cover
     from ._card import ModelCard
+    from ._dictionary import InputEntry
     from ._registry import LoadedModel, Registry, SignatureColumn
     from ._summary import ReleaseSummary
 
@@ -95,12 +96,15 @@ class InputBounds:
     default: float
 
 
-def input_bounds(col: SignatureColumn, profile: ColumnProfile | None) -> InputBounds:
+def input_bounds(
+    col: SignatureColumn, profile: ColumnProfile | None, entry: InputEntry | None = None
+) -> InputBounds:
     """The one rule for numeric inputs (see the module docstring).
 
     Args:
         col: The input's signature column (its type says integer or not).
         profile: Its training profile, or None (then the input is unbounded).
+        entry: Its data dictionary entry; a ``range`` there is the allowed range.
 
     >>> from modelcards import ColumnProfile, SignatureColumn
     >>> age = ColumnProfile(name="age", kind="numeric", dtype="int64", missing_share=0,
@@ -112,14 +116,22 @@ def input_bounds(col: SignatureColumn, profile: ColumnProfile | None) -> InputBo
     integer = col.type in INTEGER_TYPES
     default = input_default(col, profile)
     numeric_default = default if isinstance(default, int | float) else 0
+    allowed = entry.range if entry is not None else None
     if profile is None or profile.min is None or profile.max is None:
-        return InputBounds(None, None, None, None, integer, numeric_default)
-    span = max(profile.max - profile.min, 1.0)
-    low, high = profile.min - span, profile.max + span
-    if profile.min >= 0:
-        low = max(low, 0.0)
+        if allowed is None:
+            return InputBounds(None, None, None, None, integer, numeric_default)
+        low, high = allowed
+        default = min(max(numeric_default, low), high)
+        return InputBounds(low, high, None, None, integer, default)
+    if allowed is not None:  # people said what is possible: that wins over the widening
+        low, high = allowed
+    else:
+        span = max(profile.max - profile.min, 1.0)
+        low, high = profile.min - span, profile.max + span
+        if profile.min >= 0:
+            low = max(low, 0.0)
     if integer:
-        low, high = int(low), int(high)
+        low, high = math.ceil(low), math.floor(high)
     return InputBounds(low, high, profile.min, profile.max, integer, numeric_default)
 
 
@@ -166,23 +178,38 @@ def input_checker(model: LoadedModel) -> Callable[[Mapping[str, Any]], list[Inpu
     Args:
         model: The loaded version.
     """
+    from ._dictionary import data_dictionary
+
+    dictionary = data_dictionary(model)
     rules = []
     for col in model.inputs:
         profile = column_profile(model, col.name)
+        entry = dictionary.entry(col.name)
         numeric = col.type in NUMERIC_TYPES
-        bounds = input_bounds(col, profile) if numeric else None
+        bounds = input_bounds(col, profile, entry) if numeric else None
         levels = (
             frozenset(profile.levels)
             if profile is not None and profile.levels is not None
             else None
         )
-        rules.append((col.name, bounds, levels))
+        allowed = frozenset(entry.levels) if entry is not None and entry.levels else None
+        rules.append((col.name, bounds, levels, allowed))
 
     def check(values: Mapping[str, Any]) -> list[InputCheck]:
         out = []
-        for name, b, levels in rules:
+        for name, b, levels, allowed in rules:
             value = values.get(name)
             if value is None:
+                continue
+            if allowed is not None and str(value) not in allowed:
+                out.append(
+                    InputCheck(
+                        name,
+                        f"Input {name!r} {str(value)[:40]!r} is not one of the allowed values: "
+                        f"{', '.join(sorted(allowed))}.",
+                        hint="The data dictionary in the card spec lists the allowed values.",
+                    )
+                )
                 continue
             if b is not None:
                 try:

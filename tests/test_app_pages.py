@@ -527,3 +527,29 @@ def test_a_what_if_link_opens_the_same_sweep_and_inputs(examples_registry):
     assert at.selectbox(key=key("whatif_feature", 1)).value == "checks"
     assert at.query_params["sweep"] == "checks" and at.query_params["in_age"] == "45"
     assert any("age = 45" in c.value for c in at.caption)
+
+
+def test_the_data_dictionary_explains_the_inputs_and_the_answer(examples_registry):
+    at = page("try_it", **deep_link())
+    no_failure(at)
+    age = at.number_input(key=key("in_age", 1))
+    assert age.label == "age (years)" and age.max == 90 and age.min == 12
+    assert age.help.startswith("Age at arrest. (years)")
+    label = at.metric[0].value
+    meaning = {"Yes": "released with a summons", "No": "held for a bail hearing"}[label]
+    assert any(shown(c.value) == f"{label}: {meaning}" for c in at.caption)
+    home = page("home")
+    table = home.dataframe[0].value.set_index("input")
+    assert table.loc["checks", "allowed"] == "0 to 6"
+    assert table.loc["employed", "meaning"].startswith("Whether the person had a job")
+    rules = [shown(c.value) for c in home.caption if "for every group" in c.value]
+    assert any("misses at most" in r and "people released with a summons" in r for r in rules)
+
+
+@pytest.mark.parametrize(("param", "value"), [("in_age", "95"), ("in_employed", "Maybe")])
+def test_a_link_value_outside_the_data_dictionary_is_named_and_replaced(
+    examples_registry, param, value
+):
+    at = page("try_it", **{**deep_link(), param: value})
+    no_failure(at)
+    assert any(f"{param} = {value!r} is not usable here" in shown(w.value) for w in at.warning)

@@ -54,7 +54,11 @@ def test_importing_builds_the_app_without_launching(examples_registry, db_url):
     assert not module.demo.is_running
     assert module.demo.model.uri == "models:/arrests-release/1"
     labels = {c.label for c in module.demo.blocks.values() if hasattr(c, "label")}
-    assert {"year", "age", "employed", "citizen", "checks", "Prediction"} <= labels
+    # Labels carry the data dictionary's units; sliders stop at its allowed range.
+    assert {"year", "age (years)", "employed", "citizen", "checks", "Prediction"} <= labels
+    (age,) = [c for c in module.demo.blocks.values() if getattr(c, "label", "") == "age (years)"]
+    assert (age.minimum, age.maximum) == (12, 90)
+    assert age.info.startswith("Age at arrest.")
 
 
 def test_a_prediction_equals_the_librarys(served, examples_registry):
@@ -63,6 +67,8 @@ def test_a_prediction_equals_the_librarys(served, examples_registry):
     model = examples_registry.load("models:/arrests-release@champion")
     expected = predict_row(model, coerce_row(model, INPUTS))
     assert got["label"] == expected.label
+    meaning = {"Yes": "released with a summons", "No": "held for a bail hearing"}
+    assert got["meaning"] == meaning[expected.label]
     assert got["probabilities"] == pytest.approx(expected.probabilities)
     assert (got["version"], got["alias"]) == (1, "champion")
 
@@ -213,9 +219,10 @@ def test_the_cli_refuses_an_unknown_model_cleanly(examples_home):
 @pytest.mark.parametrize(
     ("age", "message"),
     [
-        (1e308, "Input 'age' '1e+308' is outside the allowed range 0 to 120."),
-        (2**63, "Input 'age' '9223372036854775808' is outside the allowed range 0 to 120."),
-        (-42, "Input 'age' '-42' is outside the allowed range 0 to 120."),
+        (1e308, "Input 'age' '1e+308' is outside the allowed range 12 to 90."),
+        (2**63, "Input 'age' '9223372036854775808' is outside the allowed range 12 to 90."),
+        (-42, "Input 'age' '-42' is outside the allowed range 12 to 90."),
+        (95, "Input 'age' '95' is outside the allowed range 12 to 90."),
     ],
 )
 def test_a_number_outside_its_allowed_range_is_refused_with_the_range(served, age, message):

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import re
 from typing import Annotated
 
 import numpy as np
+import pandas as pd
 import pytest
 
 import modelcards as mc
@@ -131,3 +133,43 @@ def test_an_unknown_spec_key_is_an_error_that_lists_the_known_sections(unknown):
     with pytest.raises(mc.errors.SpecError, match="unknown key") as err:
         mc.parse_spec(unknown)
     assert "intended_use (primary_uses, primary_users, out_of_scope_uses)" in err.value.hint
+
+
+@pytest.mark.parametrize(
+    ("dictionary", "named"),
+    [
+        ({"inputs": {"age": {"range": [90, 12]}}}, "data_dictionary.inputs.age.range"),
+        ({"inputs": {"age": {"range": [0, 1], "levels": ["a"]}}}, "not both"),
+        ({"inputs": {"age": {"rnage": [0, 1]}}}, "data_dictionary.inputs.age.rnage"),
+        ({"outcome": {"classes": ["Yes"]}}, "data_dictionary.outcome.classes"),
+    ],
+)
+def test_a_bad_data_dictionary_is_refused_naming_the_entry(dictionary, named):
+    from modelcards import parse_spec
+    from modelcards.errors import SpecError
+
+    with pytest.raises(SpecError, match=re.escape(named)):
+        parse_spec({"data_dictionary": dictionary})
+
+
+def test_the_data_dictionary_decides_allowed_values_everywhere(examples_registry):
+    from modelcards import DemoService, Store, input_checker, score_batch
+    from modelcards.errors import DataError
+
+    svc = DemoService(examples_registry, Store("sqlite://"))
+    model = svc.load("models:/arrests-release@champion")
+    row = {"year": 2000, "age": 19, "employed": "No", "citizen": "Yes", "checks": 5}
+    check = input_checker(model)
+    assert [c.warning for c in check({**row, "age": 80})] == [
+        "age = 80 lies outside the training range [12, 66]."
+    ]
+    (refused,) = check({**row, "age": 95})
+    assert refused.problem == "Input 'age' '95' is outside the allowed range 12 to 90."
+    (refused,) = check({**row, "employed": "Maybe"})
+    assert refused.problem == "Input 'employed' 'Maybe' is not one of the allowed values: No, Yes."
+    with pytest.raises(DataError, match="outside the allowed range 12 to 90"):
+        svc.predict(model, {**row, "age": 95})
+    batch = score_batch(model, pd.DataFrame([row, {**row, "checks": 7}]))
+    assert batch.problems["problem"].tolist() == [
+        "Input 'checks' '7' is outside the allowed range 0 to 6."
+    ]

@@ -11,18 +11,26 @@ import streamlit as st
 from apps import state
 from components.forms import input_widget, parse_value
 from components.predictions import flag_form, prediction_view, save_case_form
-from modelcards import LoadedModel, column_profile, input_default, input_warnings
+from modelcards import (
+    LoadedModel,
+    column_profile,
+    data_dictionary,
+    input_default,
+    input_warnings,
+)
 
 
 def current_inputs(model: LoadedModel) -> dict[str, Any]:
     """This version's inputs as the URL or the last edit left them (defaults from the
     profile). Each version keeps its own: another model's inputs never leak in."""
     values = {}
+    dictionary = data_dictionary(model)
     for col in model.inputs:
+        profile, entry = column_profile(model, col.name), dictionary.entry(col.name)
         values[col.name] = state.sync_param(
             state.vkey(model, f"in_{col.name}"),
-            input_default(col, column_profile(model, col.name)),
-            partial(parse_value, col, column_profile(model, col.name)),
+            input_default(col, profile),
+            partial(parse_value, col, profile, entry=entry),
             param=f"in_{col.name}",
         )
     return values
@@ -46,6 +54,8 @@ def render() -> None:
     if model is None:
         return
     current_inputs(model)
+    dictionary = data_dictionary(model)
+    meaning = dictionary.outcome.classes if dictionary.outcome else None
     pinned = state.sync_param("v", None, int)
     # A link's pin belongs to the model and alias it was opened with: choosing another
     # alias or model drops it, so later links carry no stale version.
@@ -66,6 +76,7 @@ def render() -> None:
                     column_profile(model, col.name),
                     key=key,
                     current=st.session_state.get(key),
+                    entry=dictionary.entry(col.name),
                 )
     st.session_state[state.vkey(model, "inputs")] = dict(values)
     svc = state.service()
@@ -87,12 +98,12 @@ def render() -> None:
         left, right = st.columns(2)
         with left:
             st.markdown(f"**Version {pinned} (in the link)**")
-            prediction_view(svc.predict(old, values), old.positive_label)
+            prediction_view(svc.predict(old, values), old.positive_label, meaning)
         with right:
             st.markdown(f"**Version {model.version} (now)**")
-            prediction_view(prediction, model.positive_label)
+            prediction_view(prediction, model.positive_label, meaning)
     else:
-        prediction_view(prediction, model.positive_label)
+        prediction_view(prediction, model.positive_label, meaning)
 
     params = {
         "model": model.name,
