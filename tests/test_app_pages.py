@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from modelcards import Store, coerce_row, generate_card, predict_row
+from modelcards import Store, coerce_row, explain, generate_card, predict_row
 
 APP = str(Path(__file__).resolve().parent.parent / "apps" / "demo.py")
 INPUTS = {"year": 2000, "age": 19, "employed": "No", "citizen": "Yes", "checks": 5}
@@ -128,6 +129,26 @@ def test_changing_an_input_reruns_the_prediction_and_the_link(examples_registry)
     expected = predict_row(model, coerce_row(model, {**INPUTS, "checks": 0})).label
     assert at.metric[0].value == expected
     assert at.query_params["in_checks"] == "0"
+
+
+def test_try_it_explains_the_prediction_with_a_chart_and_a_sentence(examples_registry):
+    at = page("try_it", **deep_link())
+    no_failure(at)
+    model = examples_registry.load("models:/arrests-release@champion")
+    why = explain(model, INPUTS)
+    markdown = [shown(m.value) for m in at.markdown]
+    assert "**Why this prediction**" in markdown
+    assert why.sentence() in markdown
+    assert "checks = 5 pushed it down by" in why.sentence()
+    charts = [json.loads(c.proto.spec) for c in at.get("plotly_chart")]
+    bars = [c for c in charts if c["data"][0].get("base") is not None]
+    assert len(bars) == 1 and bars[0]["data"][0]["y"][0] == "checks = 5"
+    assert any("add up to this answer" in c.value for c in at.caption)
+    # A new input, a new explanation.
+    at.number_input(key=key("in_checks", 1)).set_value(0).run()
+    assert explain(model, {**INPUTS, "checks": 0}).sentence() in [
+        shown(m.value) for m in at.markdown
+    ]
 
 
 @pytest.mark.parametrize(

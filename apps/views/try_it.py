@@ -10,7 +10,7 @@ import streamlit as st
 
 from apps import state
 from components.forms import input_widget, parse_value
-from components.predictions import flag_form, prediction_view, save_case_form
+from components.predictions import explanation_view, flag_form, prediction_view, save_case_form
 from modelcards import LoadedModel, column_profile, input_default, input_warnings
 
 
@@ -93,6 +93,8 @@ def render() -> None:
             prediction_view(prediction, model.positive_label)
     else:
         prediction_view(prediction, model.positive_label)
+    if prediction.probabilities:
+        explanation_view(state.explanation_for(model, values))
 
     params = {
         "model": model.name,
