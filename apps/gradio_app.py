@@ -34,7 +34,7 @@ from modelcards import (
     markdown_text,
     password_required,
 )
-from modelcards.errors import ModelcardsError
+from modelcards.errors import ModelcardsError, UnsupportedTaskError
 
 DEFAULT_MODEL = "models:/arrests-release@champion"
 APP = "gradio"
@@ -134,7 +134,10 @@ def build(
         result = _predict(svc, model, given)
         if not result["probabilities"]:
             return result["label"], _version_text(model), None, ""
-        why = svc.explain(model, given)
+        try:
+            why = svc.explain(model, given)
+        except UnsupportedTaskError as exc:  # e.g. more classes than two: say so
+            return result["probabilities"], _version_text(model), None, markdown_text(exc.message)
         return (
             result["probabilities"],
             _version_text(model),

@@ -8,7 +8,7 @@ import pytest
 from conftest import register
 
 import modelcards as mc
-from modelcards._explain import _background
+from modelcards._explain import _background, _exact
 from modelcards.errors import DataError
 
 INPUTS = {"year": 2000, "age": 19, "employed": "No", "citizen": "Yes", "checks": 5}
@@ -68,8 +68,10 @@ def test_a_linear_models_log_odds_contributions_are_its_coefficients(registry, f
         pipe[-1].intercept_[0] + pipe[0].transform(test).mean(axis=0) @ pipe[-1].coef_[0]
     )
     # Enumerating every coalition gives the same values: the closed form is Shapley's.
-    probability_space = mc.explain(model, INPUTS, background_rows=100_000)
-    assert probability_space.method == "exact_shapley"
+    background = _background(model, e.background_rows, e.seed)
+    baseline, enumerated, _ = _exact(model, mc.coerce_row(model, INPUTS), background, 1, "log_odds")
+    assert list(enumerated) == pytest.approx(list(got.values()), abs=1e-9)
+    assert baseline == pytest.approx(e.baseline, abs=1e-9)
 
 
 def test_a_random_forests_contributions_add_up_and_match_shap(registry, arrests):

@@ -12,6 +12,7 @@ from apps import state
 from components.forms import input_widget, parse_value
 from components.predictions import explanation_view, flag_form, prediction_view, save_case_form
 from modelcards import LoadedModel, column_profile, input_default, input_warnings
+from modelcards.errors import UnsupportedTaskError
 
 
 def current_inputs(model: LoadedModel) -> dict[str, Any]:
@@ -94,7 +95,10 @@ def render() -> None:
     else:
         prediction_view(prediction, model.positive_label)
     if prediction.probabilities:
-        explanation_view(state.explanation_for(model, values))
+        try:
+            explanation_view(state.explanation_for(model, values))
+        except UnsupportedTaskError as exc:  # e.g. more classes than two: say so, go on
+            st.info(state.plain(exc.message))
 
     params = {
         "model": model.name,
