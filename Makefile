@@ -67,6 +67,7 @@ coverage: install
 bench: install
 	$(PY) benchmarks/card_speed.py
 	$(PY) benchmarks/demo_speed.py
+	$(PY) benchmarks/explain_speed.py
 
 clean:
 	rm -rf $(VENV) .pytest_cache .ruff_cache .mypy_cache

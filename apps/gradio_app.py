@@ -5,7 +5,9 @@
 launching; `modelcards demo --ui gradio` launches it. Endpoints for programs:
 
 * ``/predict``: the model's inputs by name; returns label, probabilities, resolved version;
-* ``/flag``: the same inputs plus a comment; stores the flag with the Streamlit demo's.
+* ``/flag``: the same inputs plus a comment; stores the flag with the Streamlit demo's;
+* ``/explain``: the model's inputs by name; returns why: the baseline, the prediction and
+  each input's contribution (they add up), the output space and the method.
 """
 
 from __future__ import annotations
@@ -29,9 +31,11 @@ from modelcards import (
     check_password,
     column_profile,
     data_dictionary,
+    explanation_figure,
+    markdown_text,
     password_required,
 )
-from modelcards.errors import ModelcardsError
+from modelcards.errors import ModelcardsError, UnsupportedTaskError
 
 DEFAULT_MODEL = "models:/arrests-release@champion"
 APP = "gradio"
@@ -72,6 +76,14 @@ def _predict(svc: DemoService, model: LoadedModel, values: dict[str, Any]) -> di
     }
 
 
+def _explain(svc: DemoService, model: LoadedModel, values: dict[str, Any]) -> dict[str, Any]:
+    try:
+        e = svc.explain(model, values)
+    except ModelcardsError as exc:
+        raise gr.Error(exc.message, print_exception=False) from None
+    return {**e.to_dict(), "sentence": e.sentence(), "reference": model.uri}
+
+
 def _check_names(model: LoadedModel, given: dict[str, Any]) -> None:
     unknown = sorted(set(given) - set(model.feature_names))
     missing = [n for n in model.feature_names if given.get(n) is None]
@@ -101,6 +113,11 @@ def build(
         _check_names(model, inputs)
         return _predict(svc, model, inputs)
 
+    def explain_api(*values: Any) -> dict[str, Any]:
+        inputs = dict(zip(names, values, strict=False))
+        _check_names(model, inputs)
+        return _explain(svc, model, inputs)
+
     def flag_api(*values: Any) -> dict[str, Any]:
         *given, comment = values
         inputs = dict(zip(names, given, strict=False))
@@ -114,9 +131,21 @@ def build(
             raise gr.Error(exc.message, print_exception=False) from None
         return {"flag": flag_id, **result}
 
-    def ui_predict(*values: Any) -> tuple[Any, str]:
-        result = _predict(svc, model, dict(zip(names, values, strict=True)))
-        return result["probabilities"] or result["label"], _version_text(model)
+    def ui_predict(*values: Any) -> tuple[Any, str, Any, str]:
+        given = dict(zip(names, values, strict=True))
+        result = _predict(svc, model, given)
+        if not result["probabilities"]:
+            return result["label"], _version_text(model), None, ""
+        try:
+            why = svc.explain(model, given)
+        except UnsupportedTaskError as exc:  # e.g. more classes than two: say so
+            return result["probabilities"], _version_text(model), None, markdown_text(exc.message)
+        return (
+            result["probabilities"],
+            _version_text(model),
+            explanation_figure(why),
+            f"**Why this prediction.** {markdown_text(why.sentence())}",
+        )
 
     def ui_flag(*values: Any) -> tuple[Any, str]:
         *inputs, comment = values
@@ -137,6 +166,13 @@ def build(
                 go = gr.Button("Predict", variant="primary")
             with gr.Column():
                 label = gr.Label(label="Prediction", num_top_classes=len(model.classes) or 2)
+                why_text = gr.Markdown()
+                why_plot = gr.Plot(label="Why this prediction")
+                gr.Markdown(
+                    "Each bar is how much that input moved the probability away from the "
+                    "average answer of people in the evaluation data; the bars add up to "
+                    "this answer (exact Shapley values)."
+                )
                 comment = gr.Textbox(
                     label="Is this answer wrong? Say why", lines=2, max_length=MAX_COMMENT_CHARS
                 )
@@ -147,14 +183,19 @@ def build(
             gr.Examples(
                 examples=[[c.inputs[n] for n in names] for c in usable],
                 inputs=inputs,
-                outputs=[label, version],
+                outputs=[label, version, why_plot, why_text],
                 fn=ui_predict,
                 example_labels=[c.name for c in usable],
                 label="Edge cases",
                 run_on_click=True,
                 cache_examples=False,
             )
-        go.click(ui_predict, inputs=inputs, outputs=[label, version], api_visibility="private")
+        go.click(
+            ui_predict,
+            inputs=inputs,
+            outputs=[label, version, why_plot, why_text],
+            api_visibility="private",
+        )
         flag.click(
             ui_flag, inputs=[*inputs, comment], outputs=[comment, thanks], api_visibility="private"
         )
@@ -162,6 +203,12 @@ def build(
             _named(predict_api, model),
             api_name="predict",
             api_description="Predict from the model's inputs, given by name.",
+        )
+        gr.api(
+            _named(explain_api, model),
+            api_name="explain",
+            api_description="Why the model answers what it does for these inputs: each "
+            "input's contribution from the baseline (they add up to the prediction).",
         )
         gr.api(
             _named(flag_api, model, ("comment",)),
@@ -211,7 +258,8 @@ def _main() -> None:
             print(f"Hint: {demo.hint}", file=sys.stderr)
         sys.exit(2)
     print(
-        f"Serving {demo.model.uri} on http://{args.host}:{args.port} (API: /predict, /flag)",
+        f"Serving {demo.model.uri} on http://{args.host}:{args.port} "
+        "(API: /predict, /explain, /flag)",
         file=sys.stderr,
     )
     launch(demo, host=args.host, port=args.port, quiet=True)

@@ -13,6 +13,7 @@ from modelcards import (
     CardOptions,
     CardResult,
     DemoService,
+    Explanation,
     LoadedModel,
     RegisteredModel,
     Registry,
@@ -92,6 +93,19 @@ def card_for(
     """The card of a version on its stored evaluation split, with its stored policy;
     the Fairness audit's choices change the features, threshold and intersection."""
     return _card(model.tracking_uri, model.name, model.version, features, threshold, intersection)
+
+
+@st.cache_data(show_spinner=False, max_entries=256)
+def _explanation(
+    tracking_uri: str, name: str, version: int, inputs: tuple[tuple[str, Any], ...]
+) -> Explanation:
+    return service().explain(_load_pinned(tracking_uri, name, version), dict(inputs))
+
+
+def explanation_for(model: LoadedModel, values: dict[str, Any]) -> Explanation:
+    """Why this version answers what it does for these inputs, computed once per
+    version and inputs (a rerun with the same inputs costs nothing)."""
+    return _explanation(model.tracking_uri, model.name, model.version, tuple(values.items()))
 
 
 def vkey(model: LoadedModel, name: str) -> str:

@@ -7,7 +7,14 @@ from typing import Any
 
 import streamlit as st
 
-from modelcards import MAX_COMMENT_CHARS, Prediction, markdown_text, probability_figure
+from modelcards import (
+    MAX_COMMENT_CHARS,
+    Explanation,
+    Prediction,
+    explanation_figure,
+    markdown_text,
+    probability_figure,
+)
 
 
 def prediction_view(
@@ -23,6 +30,20 @@ def prediction_view(
             probability_figure(prediction.probabilities, str(positive_label)),
             config={"displayModeBar": False},
         )
+
+
+def explanation_view(explanation: Explanation) -> None:
+    """Why this prediction: one plain sentence, then a bar per input from the baseline."""
+    st.markdown("**Why this prediction**")
+    st.markdown(markdown_text(explanation.sentence()))
+    st.plotly_chart(explanation_figure(explanation), config={"displayModeBar": False})
+    st.caption(
+        "Each bar is how much that input moved the probability of "
+        f"{markdown_text(explanation.positive_label)} away from the average answer of "
+        f"{explanation.background_rows} people in the evaluation data; together the bars "
+        "add up to this answer. They are exact Shapley values: every combination of "
+        "inputs is tried, with the other inputs taken from those people."
+    )
 
 
 def save_case_form(classes: list[Any]) -> dict[str, str] | None:

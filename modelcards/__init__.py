@@ -28,6 +28,9 @@ Policy
 Store and DemoService
     Edge cases and flags in SQL (SQLite or ``MODELCARDS_DB_URL``), and the rules both
     demos share (password, input bounds, edge-case outcomes, flags, verdict display).
+Explanation
+    Why one prediction: ``explain`` gives each input's push away from a stated baseline
+    (the average answer on a seeded evaluation sample); the pushes add up to the answer.
 
 Example
 -------
@@ -234,6 +237,9 @@ _EXPORTS: dict[str, tuple[str, str]] = {
     "metric_phrase": ("._metrics", "metric_phrase"),
     "MAX_COMMENT_CHARS": ("._store", "MAX_COMMENT_CHARS"),
     "check_ranges": ("._service", "check_ranges"),
+    # why this prediction
+    **{n: ("._explain", n) for n in ("explain", "Explanation", "Contribution")},
+    "explanation_figure": ("._charts", "explanation_figure"),
 }
 
 __all__ = [
@@ -244,6 +250,7 @@ __all__ = [
     "CardSpec",
     "CheckResult",
     "ColumnProfile",
+    "Contribution",
     "DISPARITIES",
     "DataDictionary",
     "DemoService",
@@ -254,6 +261,7 @@ __all__ = [
     "EdgeCaseRecord",
     "Estimate",
     "EvaluationInputs",
+    "Explanation",
     "GroupResult",
     "GroupValue",
     "Groups",
@@ -313,6 +321,8 @@ __all__ = [
     "disparity_interval",
     "disparity_names",
     "errors",
+    "explain",
+    "explanation_figure",
     "flip_table",
     "format_count",
     "format_estimate",
@@ -397,7 +407,13 @@ if TYPE_CHECKING:  # pragma: no cover
         spec_model,
         written_fields,
     )
-    from ._charts import KEY_METRICS, group_metrics_figure, probability_figure, sweep_figure
+    from ._charts import (
+        KEY_METRICS,
+        explanation_figure,
+        group_metrics_figure,
+        probability_figure,
+        sweep_figure,
+    )
     from ._data import read_csv_bytes, read_table, require_columns
     from ._dictionary import DataDictionary, InputEntry, OutcomeEntry, data_dictionary
     from ._evaluate import (
@@ -416,6 +432,7 @@ if TYPE_CHECKING:  # pragma: no cover
         rate_intervals,
     )
     from ._examples import register_examples
+    from ._explain import Contribution, Explanation, explain
     from ._format import (
         NOT_PROVIDED,
         code_span,

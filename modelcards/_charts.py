@@ -13,6 +13,7 @@ import pandas as pd
 import plotly.graph_objects as go
 
 from ._evaluate import GroupResult, group_label
+from ._explain import Explanation
 from ._metrics import metric_label, metric_specs
 
 #: Charted by default: the fairness-critical metrics of the vocabulary.
@@ -233,3 +234,60 @@ def sweep_figure(
         showlegend=True,
     )
     return fig
+
+
+def explanation_figure(explanation: Explanation) -> go.Figure:
+    """Why one prediction: a horizontal bar per input from the baseline, up (blue) or
+    down (vermillion), the largest push on top; lines mark the baseline and the answer.
+    At least ``BAR_PX`` pixels per bar, labels on their own axis.
+
+    Args:
+        explanation: ``explain``'s result.
+    """
+    ranked = explanation.ranked()
+    what = "probability" if explanation.output == "probability" else "log-odds"
+    labels = [_text(_value_label(c.input, c.value)) for c in ranked]
+    pushes = [c.contribution for c in ranked]
+    fig = go.Figure(
+        go.Bar(
+            y=labels,
+            x=pushes,
+            base=explanation.baseline,
+            orientation="h",
+            marker={"color": [PALETTE[0] if p >= 0 else PALETTE[3] for p in pushes]},
+            text=[f"{p:+.3f}" for p in pushes],
+            textposition="outside",
+            cliponaxis=False,
+            hovertemplate="%{y}: %{text}<extra></extra>",
+        )
+    )
+    fig.add_vline(
+        x=explanation.baseline,
+        line_dash="dot",
+        line_color="#666666",
+        annotation_text=f"average {explanation.baseline:.3f}",
+        annotation_position="top",
+    )
+    fig.add_vline(
+        x=explanation.prediction,
+        line_color="#111111",
+        annotation_text=f"this answer {explanation.prediction:.3f}",
+        annotation_position="bottom",
+    )
+    fig.update_layout(
+        xaxis={
+            "title": {"text": f"{what} of {_text(explanation.positive_label)}"},
+            "gridcolor": "#e5e7eb",
+        },
+        yaxis={"autorange": "reversed", "automargin": True, "type": "category"},
+        height=max(200, len(ranked) * BAR_PX + 140),
+        bargap=0.25,
+        margin={"l": 10, "r": 40, "t": 40, "b": 60},
+        showlegend=False,
+        template="plotly_white",
+    )
+    return fig
+
+
+def _value_label(name: str, value: object) -> str:
+    return f"{name} = {value:g}" if isinstance(value, float) else f"{name} = {value}"

@@ -28,6 +28,7 @@ from .errors import DataError, ModelNotFoundError
 if TYPE_CHECKING:  # pragma: no cover
     from ._card import ModelCard
     from ._dictionary import InputEntry
+    from ._explain import Explanation
     from ._registry import LoadedModel, Registry, SignatureColumn
     from ._summary import ReleaseSummary
 
@@ -365,6 +366,19 @@ class DemoService:
         """
         check_ranges(model, values)
         return predict_row(model, coerce_row(model, dict(values)))
+
+    def explain(self, model: LoadedModel, values: Mapping[str, Any]) -> Explanation:
+        """Why the model answers what it does for these inputs (``explain``), with the
+        same checks as ``predict``.
+
+        Args:
+            model: The loaded version.
+            values: The inputs by name, as typed (text from a URL is fine).
+        """
+        from ._explain import explain
+
+        check_ranges(model, values)
+        return explain(model, dict(values))
 
     def edge_cases(self, model: LoadedModel) -> list[EdgeCaseRecord]:
         """The version's edge cases: its card spec's, then those people saved.

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from modelcards import Store, coerce_row, generate_card, predict_row
+from modelcards import Store, coerce_row, explain, generate_card, predict_row
 
 APP = str(Path(__file__).resolve().parent.parent / "apps" / "demo.py")
 INPUTS = {"year": 2000, "age": 19, "employed": "No", "citizen": "Yes", "checks": 5}
@@ -130,17 +131,32 @@ def test_changing_an_input_reruns_the_prediction_and_the_link(examples_registry)
     assert at.query_params["in_checks"] == "0"
 
 
-@pytest.mark.parametrize(
-    ("inputs", "warning"),
-    [
-        ({"checks": 9}, "checks = 9 lies outside the training range"),
-        ({"employed": "Maybe"}, "employed = 'Maybe' was never seen in training"),
-    ],
-)
-def test_inputs_outside_training_are_warned_about(examples_registry, inputs, warning):
-    at = page("try_it", **deep_link(**inputs))
+def test_try_it_explains_the_prediction_with_a_chart_and_a_sentence(examples_registry):
+    at = page("try_it", **deep_link())
     no_failure(at)
-    assert any(warning in w.value for w in at.warning)
+    model = examples_registry.load("models:/arrests-release@champion")
+    why = explain(model, INPUTS)
+    markdown = [shown(m.value) for m in at.markdown]
+    assert "**Why this prediction**" in markdown
+    assert why.sentence() in markdown
+    assert "checks = 5 pushed it down by" in why.sentence()
+    charts = [json.loads(c.proto.spec) for c in at.get("plotly_chart")]
+    bars = [c for c in charts if c["data"][0].get("base") is not None]
+    assert len(bars) == 1 and bars[0]["data"][0]["y"][0] == "checks = 5"
+    assert any("add up to this answer" in c.value for c in at.caption)
+    # A new input, a new explanation.
+    at.number_input(key=key("in_checks", 1)).set_value(0).run()
+    assert explain(model, {**INPUTS, "checks": 0}).sentence() in [
+        shown(m.value) for m in at.markdown
+    ]
+
+
+def test_inputs_allowed_but_outside_training_are_warned_about(examples_registry):
+    # The data dictionary allows ages 12 to 90; training saw 12 to 66.
+    at = page("try_it", **deep_link(age=80))
+    no_failure(at)
+    assert any("age = 80 lies outside the training range [12, 66]" in w.value for w in at.warning)
+    assert at.number_input(key=key("in_age", 1)).value == 80
 
 
 def test_an_unusable_value_in_a_link_is_named_and_replaced(examples_registry):

@@ -172,3 +172,23 @@ def test_the_card_s_charts_and_tables_are_readable_on_screen_and_on_a4(page, tmp
             .map(t => t.querySelector('th') ? t.querySelector('th').textContent : '?')"""
     )
     assert too_wide == []
+
+
+def test_why_this_prediction_draws_readable_bars_from_the_baseline(page, server, examples_registry):
+    from modelcards import explain
+
+    base, _ = server
+    inputs = {"year": 2000, "age": 19, "employed": "No", "citizen": "Yes", "checks": 5}
+    query = "&".join(f"in_{k}={v}" for k, v in inputs.items())
+    page.goto(f"{base}/try?model=arrests-release&ref=%40champion&{query}")
+    why = explain(examples_registry.load("models:/arrests-release@champion"), inputs)
+    page.get_by_text(why.sentence()).wait_for(timeout=90_000)  # a cold server on a busy machine
+    chart = page.locator(".js-plotly-plot").filter(has_text="checks = 5")
+    chart.wait_for()
+    bars = chart.locator(".barlayer .point path")
+    assert bars.count() == len(inputs)
+    heights = [bars.nth(i).bounding_box()["height"] for i in range(bars.count())]
+    assert min(heights) >= 20, heights
+    ticks = chart.locator(".ytick text")
+    top = {ticks.nth(i).text_content(): ticks.nth(i).bounding_box()["y"] for i in range(5)}
+    assert len(top) == len(inputs) and min(top, key=top.get) == "checks = 5"  # largest on top

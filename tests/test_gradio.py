@@ -17,6 +17,7 @@ from gradio_client import Client
 from gradio_client.exceptions import AppError, AuthenticationError
 from test_demo_server import free_port
 
+from modelcards import explain
 from modelcards._predict import coerce_row, predict_row
 from modelcards._store import Store
 
@@ -71,6 +72,26 @@ def test_a_prediction_equals_the_librarys(served, examples_registry):
     assert got["meaning"] == meaning[expected.label]
     assert got["probabilities"] == pytest.approx(expected.probabilities)
     assert (got["version"], got["alias"]) == (1, "champion")
+
+
+def test_explain_returns_contributions_that_add_up_to_the_prediction(served, examples_registry):
+    _, client = served
+    got = client.predict(**INPUTS, api_name="/explain")
+    model = examples_registry.load("models:/arrests-release@champion")
+    expected = explain(model, INPUTS)
+    assert got["method"] == "exact_shapley" and got["output"] == "probability"
+    assert got["contributions"] == pytest.approx(
+        {c.input: c.contribution for c in expected.contributions}
+    )
+    assert got["baseline"] + sum(got["contributions"].values()) == pytest.approx(
+        got["prediction"], abs=1e-9
+    )
+    assert got["prediction"] == pytest.approx(
+        predict_row(model, coerce_row(model, INPUTS)).positive_probability
+    )
+    assert got["sentence"] == expected.sentence()
+    with pytest.raises(AppError, match="Input 'age' 'old' is not a number"):
+        client.predict(**{**INPUTS, "age": "old"}, api_name="/explain")
 
 
 def test_the_edge_cases_are_examples_and_each_runs(served, examples_registry):

@@ -10,7 +10,7 @@ import streamlit as st
 
 from apps import state
 from components.forms import input_widget, parse_value
-from components.predictions import flag_form, prediction_view, save_case_form
+from components.predictions import explanation_view, flag_form, prediction_view, save_case_form
 from modelcards import (
     LoadedModel,
     column_profile,
@@ -18,6 +18,7 @@ from modelcards import (
     input_default,
     input_warnings,
 )
+from modelcards.errors import UnsupportedTaskError
 
 
 def current_inputs(model: LoadedModel) -> dict[str, Any]:
@@ -104,6 +105,11 @@ def render() -> None:
             prediction_view(prediction, model.positive_label, meaning)
     else:
         prediction_view(prediction, model.positive_label, meaning)
+    if prediction.probabilities:
+        try:
+            explanation_view(state.explanation_for(model, values))
+        except UnsupportedTaskError as exc:  # e.g. more classes than two: say so, go on
+            st.info(state.plain(exc.message))
 
     params = {
         "model": model.name,
