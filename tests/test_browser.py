@@ -84,12 +84,18 @@ def test_a_stakeholder_session_end_to_end(page, server, examples_registry, tmp_p
     # Upload a CSV with a bad row: it is listed, the good rows are scored.
     csv = tmp_path / "batch.csv"
     csv.write_text(
-        "year,age,employed,citizen,checks\n2000,19,No,Yes,5\n2001,old,Yes,Yes,1\n1999,30,Yes,No,0\n"
+        "year,age,employed,citizen,checks,released,colour,sex\n"
+        "2000,19,No,Yes,5,No,Black,Male\n2001,old,Yes,Yes,1,Yes,White,Male\n"
+        "1999,30,Yes,No,0,Yes,White,Female\n"
     )
     page.get_by_role("link", name="Batch").click()
     page.locator('input[type="file"]').set_input_files(str(csv))
     page.get_by_text("1 row(s) could not be scored").wait_for()
     page.get_by_text("Scored 2 of 3 rows").wait_for()
+    # With the target and sensitive columns, per-group charts follow.
+    page.get_by_text("Per-group metrics on this file").wait_for()
+    page.get_by_text("By colour & sex").wait_for()
+    page.locator('[data-testid="stPlotlyChart"]').nth(2).wait_for()  # colour, sex, both
 
     # Download the card.
     page.get_by_role("link", name="Model card").click()

@@ -8,7 +8,14 @@ from streamlit.runtime.uploaded_file_manager import UploadedFile
 
 from apps import state
 from components.tables import group_table
-from modelcards import assess, csv_safe, read_csv_bytes, score_batch
+from modelcards import (
+    KEY_METRICS,
+    assess,
+    csv_safe,
+    group_metrics_figure,
+    read_csv_bytes,
+    score_batch,
+)
 from modelcards.errors import DataError
 
 MAX_MB = 20
@@ -89,4 +96,10 @@ def render() -> None:
             pos_label=str(model.positive_label),
         )
         for features in a.feature_sets():
+            st.markdown("**By " + " & ".join(features) + "**")
+            # The same chart as the Fairness audit and the card: rates with intervals.
+            st.plotly_chart(
+                group_metrics_figure(a, features, KEY_METRICS),
+                key="batch_chart_" + "_".join(features),
+            )
             group_table(a, features)
