@@ -257,3 +257,26 @@ def test_the_login_throttle_queues_attempts_and_stays_bounded():
     for client in ("b", "c", "d"):
         throttle.reserve(client)
     assert len(throttle) == 2
+
+
+# -- single sign-on ------------------------------------------------------------------------
+def test_with_single_sign_on_configured_the_demo_asks_to_sign_in_instead(examples_registry):
+    # No identity provider can run here: Streamlit's AppTest seeds the signed-in user.
+    from streamlit.testing.v1 import AppTest
+    from test_app_pages import APP
+
+    at = AppTest.from_file(APP, default_timeout=90)
+    at.secrets["auth"] = {
+        "redirect_uri": "http://localhost:8501/oauth2callback",
+        "cookie_secret": "a-long-random-secret",
+        "client_id": "demo",
+        "client_secret": "secret",
+        "server_metadata_url": "https://sso.example.com/.well-known/openid-configuration",
+    }
+    at.user = {"is_logged_in": False}
+    at.run()
+    assert [b.label for b in at.button] == ["Sign in"] and not at.text_input
+    assert not at.sidebar.selectbox
+    at.user = {"is_logged_in": True, "email": "someone@example.com"}
+    at.run()
+    assert at.title[0].value == "Model" and at.sidebar.selectbox
