@@ -171,16 +171,6 @@ def admitted(session_id: str) -> bool:
         return session_id in _ADMITTED
 
 
-def forget(session_id: str) -> None:
-    """Drop a session from the admitted ones (it ended).
-
-    Args:
-        session_id: The session's id.
-    """
-    with _ADMITTED_LOCK:
-        _ADMITTED.pop(session_id, None)
-
-
 def sso_configured() -> bool:
     """Whether ``[auth]`` in ``.streamlit/secrets.toml`` puts the demo behind single
     sign-on (then ``st.user.is_logged_in`` replaces the password)."""
