@@ -74,8 +74,6 @@ def run() -> None:
     from apps import state
 
     st.set_page_config(page_title="modelcards demo", page_icon=str(ICON), layout="wide")
-    if not state.password_ok():
-        return
     pages = []
     for module, title, path, icon in PAGES:
         render = importlib.import_module(f"apps.views.{module}").render
@@ -88,6 +86,11 @@ def run() -> None:
                 default=module == "home",
             )
         )
+    if not state.password_ok():
+        # A hidden menu of the same pages keeps a link's page (and its query) in the
+        # address bar, so it opens once the password is given.
+        st.navigation(pages, position="hidden")
+        return
     nav = st.navigation(pages)
     state.guarded(model_picker)()
     nav.run()

@@ -23,6 +23,7 @@ from components.gradio_inputs import gradio_input
 from modelcards import (
     INTEGER_TYPES,
     MAX_COMMENT_CHARS,
+    MAX_UPLOAD_MB,
     NUMERIC_TYPES,
     DemoService,
     LoadedModel,
@@ -233,6 +234,20 @@ def password_auth() -> Callable[[str, str], bool] | None:
 
 
 def launch(app: gr.Blocks, *, host: str = "127.0.0.1", port: int = 7860, **kwargs: Any) -> Any:
+    """Serve ``app`` behind the password (when one is set): before login only the login
+    page shows, without the API's schemas or the model's name, and wrong passwords are
+    slowed down per address (apps/gate.py).
+
+    Args:
+        app: The Blocks to serve (``build()``).
+        host: Address to listen on.
+        port: Port to listen on.
+        **kwargs: More ``Blocks.launch`` options (``prevent_thread_lock``, ``quiet``).
+    """
+    from starlette.middleware import Middleware
+
+    from apps.gate import GradioGate
+
     return app.launch(
         server_name=host,
         server_port=port,
@@ -240,6 +255,8 @@ def launch(app: gr.Blocks, *, host: str = "127.0.0.1", port: int = 7860, **kwarg
         auth_message="This demo is protected: any user name, the shared password.",
         # Our own messages (gr.Error) still reach callers; internal exception text never.
         show_error=False,
+        max_file_size=f"{MAX_UPLOAD_MB}mb",
+        app_kwargs={"middleware": [Middleware(GradioGate)], "openapi_url": None},
         **kwargs,
     )
 

@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import logging
 import os
+import time
 from collections.abc import Callable
 from typing import Any
 
 import streamlit as st
 
+from apps import gate
 from modelcards import (
     CardOptions,
     CardResult,
@@ -234,19 +236,58 @@ def guarded(page: Callable[[], None], name: str | None = None) -> Callable[[], N
     return run
 
 
+def _session_id() -> str:
+    from streamlit.runtime.scriptrunner import get_script_run_ctx
+
+    ctx = get_script_run_ctx()
+    return ctx.session_id if ctx is not None else ""
+
+
 def password_ok() -> bool:
-    """With MODELCARDS_DEMO_PASSWORD set, show only a password prompt until it is given."""
-    if not password_required() or st.session_state.get("_authenticated"):
+    """With MODELCARDS_DEMO_PASSWORD set, show only a password prompt until it is given;
+    with ``[auth]`` in secrets.toml, only a sign-in button until the visitor signs in.
+
+    A session that passed is recorded for the server's guard (apps/gate.py), which
+    refuses uploads from the others. Wrong passwords are slowed down per address.
+    """
+    if gate.sso_configured():
+        return _signed_in()
+    if not password_required():
+        return True
+    if st.session_state.get("_authenticated"):
+        gate.admit(_session_id())  # again on every run: the record is bounded
         return True
     st.title("modelcards demo")
     with st.form("login"):
         given = st.text_input("Password", type="password", key="_password")
         submitted = st.form_submit_button("Open the demo")
     if submitted:
+        client = st.context.ip_address or "local"
+        slot = gate.THROTTLE.reserve(client)
+        if not slot.allowed:
+            st.error(
+                "Too many wrong passwords from your address. "
+                f"Try again in {gate.wait_seconds(slot)} seconds."
+            )
+            return False
+        time.sleep(slot.wait)  # this session's run only; others are not held up
         if check_password(given):
+            gate.THROTTLE.succeeded(client)
             st.session_state["_authenticated"] = True
+            gate.admit(_session_id())
             st.rerun()
         st.error("That password is not right.")
+    return False
+
+
+def _signed_in() -> bool:
+    """Single sign-on through Streamlit's OIDC login (``st.login``)."""
+    if st.user.is_logged_in:
+        gate.admit(_session_id())
+        return True
+    st.title("modelcards demo")
+    st.write("Sign in with your team account to open the demo.")
+    st.button("Sign in", on_click=st.login, type="primary")
     return False
 
 

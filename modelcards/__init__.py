@@ -179,6 +179,7 @@ _EXPORTS: dict[str, tuple[str, str]] = {
             "score_batch",
             "csv_safe",
             "MAX_BATCH_ROWS",
+            "MAX_UPLOAD_MB",
             "NUMERIC_TYPES",
             "INTEGER_TYPES",
         )
@@ -275,6 +276,7 @@ __all__ = [
     "LoadedModel",
     "MAX_BATCH_ROWS",
     "MAX_COMMENT_CHARS",
+    "MAX_UPLOAD_MB",
     "METRICS",
     "MetricSpec",
     "ModelCard",
@@ -485,6 +487,7 @@ if TYPE_CHECKING:  # pragma: no cover
     from ._predict import (
         INTEGER_TYPES,
         MAX_BATCH_ROWS,
+        MAX_UPLOAD_MB,
         NUMERIC_TYPES,
         BatchResult,
         Prediction,

@@ -27,6 +27,8 @@ INTEGER_TYPES = {"long", "integer"}
 InputValue: TypeAlias = bool | int | float | str
 #: Largest upload the demo scores in one go.
 MAX_BATCH_ROWS = 100_000
+#: Largest file (MB) the demo accepts; the server refuses bigger uploads before reading them.
+MAX_UPLOAD_MB = 20
 
 
 @dataclass

@@ -450,14 +450,17 @@ def demo(
             hint="Drop --model, or add --ui gradio.",
         )
     port = port or 8501
-    app = Path(__file__).resolve().parent.parent / "apps" / "demo.py"
+    from ._predict import MAX_UPLOAD_MB
+
+    # apps/serve.py wraps apps/demo.py in the guard that keeps everything behind the password.
+    app = Path(__file__).resolve().parent.parent / "apps" / "serve.py"
     if not app.exists():
         import importlib.util
 
-        spec = importlib.util.find_spec("apps.demo")
+        spec = importlib.util.find_spec("apps.serve")
         if spec is None or spec.origin is None:
             raise ModelcardsError(
-                "The demo app (apps/demo.py) is not installed.",
+                "The demo app (apps/serve.py) is not installed.",
                 hint="Install the project with `make demo`.",
             )
         app = Path(spec.origin)
@@ -470,6 +473,8 @@ def demo(
         "--client.showErrorDetails", "none",
         "--client.toolbarMode", "viewer",
         "--server.enableXsrfProtection", "true",
+        # Bigger uploads are refused while they stream in, before they fill memory.
+        "--server.maxUploadSize", str(MAX_UPLOAD_MB),
         # A full gc.collect(2) after every rerun cost ~94% of a Try it rerun's server CPU.
         "--runner.postScriptGC", "false",
     ]  # fmt: skip

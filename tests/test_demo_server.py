@@ -40,10 +40,12 @@ def wait_healthy(port: int, proc, timeout: float = 60.0) -> float:
 
 @contextlib.contextmanager
 def running_demo(**env):
-    """`modelcards demo` on a free loopback port, stopped on exit; yields the port."""
+    """`modelcards demo` on a free loopback port, stopped on exit; yields the port. No
+    password unless ``env`` sets one."""
     port = free_port()
-    environ = {**os.environ, **env}
+    environ = {**os.environ}
     environ.pop("MODELCARDS_DEMO_PASSWORD", None)
+    environ.update(env)
     proc = subprocess.Popen(
         [str(SCRIPT), "demo", "--host", "127.0.0.1", "--port", str(port)],
         env=environ,

@@ -10,6 +10,7 @@ from apps import state
 from components.tables import group_table
 from modelcards import (
     KEY_METRICS,
+    MAX_UPLOAD_MB,
     assess,
     csv_safe,
     group_metrics_figure,
@@ -18,16 +19,14 @@ from modelcards import (
 )
 from modelcards.errors import DataError
 
-MAX_MB = 20
-
 
 def read_upload(upload: UploadedFile) -> pd.DataFrame:
     name = upload.name
     if not name.lower().endswith(".csv"):
         raise DataError(f"{name} is not a CSV file.", hint="Upload a .csv file.")
-    if upload.size > MAX_MB * 1024 * 1024:
+    if upload.size > MAX_UPLOAD_MB * 1024 * 1024:
         raise DataError(
-            f"{name} is {upload.size / 1e6:.1f} MB; the demo takes up to {MAX_MB} MB.",
+            f"{name} is {upload.size / 1e6:.1f} MB; the demo takes up to {MAX_UPLOAD_MB} MB.",
             hint="Split the file, or use `modelcards card --data FILE`.",
         )
     return read_csv_bytes(upload.getvalue(), name=name)
@@ -47,7 +46,11 @@ def render() -> None:
             else "."
         )
     )
-    upload = st.file_uploader("CSV file", type=["csv"], key="batch_file")
+    # The server refuses bigger files before reading them (`modelcards demo` sets
+    # server.maxUploadSize); the widget says so before sending.
+    upload = st.file_uploader(
+        "CSV file", type=["csv"], key="batch_file", max_upload_size=MAX_UPLOAD_MB
+    )
     if upload is None:
         return
     frame = read_upload(upload)
