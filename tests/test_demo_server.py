@@ -84,10 +84,12 @@ def test_the_demo_serves_the_app_on_the_requested_host_and_port(demo_server, pag
     expect(page).to_have_title("modelcards demo")
     sidebar = page.get_by_test_id("stSidebar")
     expect(sidebar.get_by_role("combobox", name="Model")).to_have_value("arrests-release")
-    expect(sidebar.get_by_role("combobox", name="Alias or version")).to_have_value("@challenger")
-    expect(page.get_by_test_id("stCaptionContainer").first).to_contain_text(
-        "models:/arrests-release/2 (via @challenger)"
+    expect(sidebar.get_by_role("combobox", name="Alias or version")).to_have_value(
+        "@champion, in use"
     )
-    expect(page).to_have_url(f"{base}?model=arrests-release&ref=%40challenger")
+    expect(page.get_by_test_id("stCaptionContainer").first).to_contain_text(
+        "models:/arrests-release/1 (via @champion)"
+    )
+    expect(page).to_have_url(f"{base}?model=arrests-release&ref=%40champion")
     assert page.get_by_test_id("stException").count() == 0
     assert page.get_by_text("Something went wrong").count() == 0
