@@ -777,7 +777,7 @@ class Registry:
         stored = _Stored()
         try:
             with self._fluent() as mlflow:
-                exp_id = self._experiment_id()
+                stored.experiment_id = exp_id = self._experiment_id()
                 with mlflow.start_run(experiment_id=exp_id, run_name=f"{name}-register") as run:
                     stored.run_id = run.info.run_id
                     if params:
@@ -797,7 +797,6 @@ class Registry:
                             f"skops=={skops.__version__}",
                         ],
                     )
-                    stored.model_id = getattr(info, "model_id", None)
                     self._log_extras(mlflow, profile, policy, card_spec, evaluation)
                 stored.created_model = self._ensure_model(name, model_description)
                 mv = self.client.create_model_version(
@@ -862,10 +861,18 @@ class Registry:
             steps.append(lambda: self.client.delete_registered_model(name))
         elif stored.version is not None:
             steps.append(lambda: self.client.delete_model_version(name, str(stored.version)))
-        if stored.model_id is not None:
-            steps.append(lambda: self.client.delete_logged_model(str(stored.model_id)))
-        if stored.run_id is not None:
-            steps.append(lambda: self.client.delete_run(str(stored.run_id)))
+        if stored.run_id is not None and stored.experiment_id is not None:
+            run_id, exp_id = stored.run_id, stored.experiment_id
+
+            def delete_logged_models() -> None:
+                # log_model creates the logged model before it can fail: find it by its run.
+                for m in self.client.search_logged_models(
+                    [exp_id], filter_string=f"source_run_id = '{run_id}'"
+                ):
+                    self.client.delete_logged_model(m.model_id)
+
+            steps.append(delete_logged_models)
+            steps.append(lambda: self.client.delete_run(run_id))
         for step in steps:
             with contextlib.suppress(MlflowException, OSError):
                 step()
@@ -886,8 +893,8 @@ class Registry:
 class _Stored:
     """What a registration has written so far, to undo it if a later step fails."""
 
+    experiment_id: str | None = None
     run_id: str | None = None
-    model_id: str | None = None
     created_model: bool = False
     version: str | None = None
 

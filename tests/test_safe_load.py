@@ -141,6 +141,21 @@ def test_a_refused_registration_leaves_nothing_in_the_store(registry, fitted, ca
     }
 
 
+def test_a_registration_failing_part_way_removes_what_it_wrote(registry, fitted):
+    from mlflow.entities import ViewType
+    from mlflow.exceptions import MlflowException
+
+    pipe, train, test = fitted
+    # MLflow refuses the reserved alias only after the run, model and version exist.
+    with pytest.raises(MlflowException, match="latest"):
+        register(registry, pipe, train, test, alias="latest")
+    left = _store_contents(registry)
+    assert [r.info.lifecycle_stage for r in left["runs"]] == ["deleted"]
+    assert left["logged models"] == [] and left["versions"] == [] and left["models"] == []
+    experiments = [e.experiment_id for e in registry.client.search_experiments(ViewType.ALL)]
+    assert registry.client.search_runs(experiments) == []  # what users see
+
+
 def test_every_type_outside_the_allow_list_is_named_at_once(registry, fitted, monkeypatch):
     _, train, test = fitted
     X = train[["age", "checks"]]
