@@ -60,6 +60,7 @@ coverage: install
 
 bench: install
 	$(PY) benchmarks/card_speed.py
+	$(PY) benchmarks/tree_check.py
 	$(PY) benchmarks/demo_speed.py
 
 clean:

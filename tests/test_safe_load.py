@@ -223,6 +223,14 @@ def test_pickle_registers_only_when_allowed_and_every_card_says_so(registry, fit
     assert generate_card(model="models:/m/2", registry=registry).card.model_details.warnings == []
 
 
+def test_trusted_types_none_means_none_when_a_card_loads_the_model(examples_registry):
+    from modelcards import PredictionSource, load_model
+
+    source = PredictionSource.choose(model="models:/arrests-release@challenger")
+    loaded = load_model(source, registry=examples_registry, trusted_types=None)
+    assert (loaded.version, type(loaded.model).__name__) == (2, "HistGradientBoostingClassifier")
+
+
 @pytest.mark.parametrize(
     ("name", "function", "trusted"),
     [
