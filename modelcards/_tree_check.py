@@ -24,6 +24,7 @@ object array.
 
 from __future__ import annotations
 
+import sys
 from collections.abc import Callable, Iterator
 from typing import Any, NamedTuple, NoReturn
 
@@ -292,13 +293,18 @@ def check_trees(model: object, *, source: str) -> None:
         model: The loaded object (any estimator, pipeline or container).
         source: Where it came from, for the message (e.g. the file name).
     """
-    from sklearn.ensemble._hist_gradient_boosting.predictor import TreePredictor
-    from sklearn.tree._tree import Tree
-
+    # A class whose module was never imported has no instances: a linear model's load
+    # does not pay for importing the tree modules.
+    tree = getattr(sys.modules.get("sklearn.tree._tree"), "Tree", None)
+    predictor = getattr(
+        sys.modules.get("sklearn.ensemble._hist_gradient_boosting.predictor"),
+        "TreePredictor",
+        None,
+    )
     for found in _walk(model, type(model).__name__):
-        if isinstance(found.obj, Tree):
+        if tree is not None and isinstance(found.obj, tree):
             _check_tree(found.obj, found.path, found.owners, source)
-        elif isinstance(found.obj, TreePredictor):
+        elif predictor is not None and isinstance(found.obj, predictor):
             _check_predictor(found.obj, found.path, found.owners, source)
         elif hasattr(found.obj, "estimators_features_"):
             _check_feature_subsets(found.obj, _named(found), source)
