@@ -66,6 +66,7 @@ coverage: install
 
 bench: install
 	$(PY) benchmarks/card_speed.py
+	$(PY) benchmarks/tree_check.py
 	$(PY) benchmarks/demo_speed.py
 	$(PY) benchmarks/explain_speed.py
 

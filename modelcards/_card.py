@@ -92,6 +92,8 @@ class ModelDetails(_Strict):
     params: dict[str, str] = {}
     logged_metrics: dict[str, float] = {}
     tags: dict[str, str] = {}
+    # How the model was loaded, e.g. from a pickle with --allow-pickle; shown at the top.
+    warnings: list[str] = []
 
 
 class IntendedUse(_Strict):
@@ -439,6 +441,7 @@ def computed_sections(
             "params": reg.get("params", {}),
             "logged_metrics": reg.get("metrics", {}),
             "tags": reg.get("tags", {}),
+            "warnings": reg.get("warnings", []),
         },
         "factors": {"evaluation_factors": a.sensitive_features},
         "metrics": {

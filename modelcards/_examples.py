@@ -1,4 +1,6 @@
-"""The example models: two classifiers on the Toronto arrests data shipped by scikit-lego.
+"""The example models: a logistic regression (``@champion``) and a gradient-boosted tree
+ensemble (``@challenger``) on the Toronto arrests data shipped by scikit-lego, so the pair
+compares two model families.
 
 The data (5,226 people arrested in Toronto for simple possession of marijuana,
 published by the Toronto Star) is read from the installed ``sklego`` package at run
@@ -17,7 +19,7 @@ from typing import TYPE_CHECKING, NamedTuple
 import pandas as pd
 
 if TYPE_CHECKING:  # pragma: no cover
-    from sklearn.pipeline import Pipeline
+    from sklearn.base import ClassifierMixin
 
     from ._registry import Registry
 
@@ -76,7 +78,8 @@ CARD_SPEC = {
     },
     "training_data": {
         "description": "The remaining 70% of the arrests data (1997-2002, Toronto).",
-        "preprocessing": "Numeric inputs standardised; yes/no inputs one-hot encoded.",
+        "preprocessing": "Logistic regression: numeric inputs standardised, yes/no inputs "
+        "one-hot encoded. Gradient boosting: yes/no inputs as categories, numbers as they are.",
     },
     "ethical_considerations": [
         "The labels record past police decisions, not what should have happened: a model "
@@ -166,18 +169,27 @@ def load_arrests_frame() -> pd.DataFrame:
 
 
 class _Example(NamedTuple):
-    """One example version: the alias it is registered under, its description, its model."""
+    """One example version: its ``modelcards.example`` tag (what makes registering
+    idempotent), the alias it is registered under, its description, its model."""
 
+    key: str
     alias: str
     description: str
-    pipeline: Pipeline
+    model: ClassifierMixin
+
+
+def _estimator_name(model: object) -> str:
+    """The final estimator's class name, for a pipeline or a bare estimator."""
+    steps = getattr(model, "steps", None)
+    return type(steps[-1][1] if steps else model).__name__
 
 
 def _pipelines() -> list[_Example]:
     from sklearn.compose import make_column_transformer
+    from sklearn.ensemble import HistGradientBoostingClassifier
     from sklearn.linear_model import LogisticRegression
     from sklearn.pipeline import make_pipeline
-    from sklearn.preprocessing import OneHotEncoder, PolynomialFeatures, StandardScaler
+    from sklearn.preprocessing import OneHotEncoder, StandardScaler
 
     numeric = ["year", "age", "checks"]
     categorical = ["employed", "citizen"]
@@ -188,27 +200,30 @@ def _pipelines() -> list[_Example]:
         ),
         LogisticRegression(max_iter=1000),
     )
-    # Tree ensembles are not safe to load from an untrusted skops file (see
-    # modelcards._safe_load.DENIED_TYPES), so the non-linear challenger uses interactions.
-    interactions = make_pipeline(
-        make_column_transformer(
-            (StandardScaler(), numeric),
-            (OneHotEncoder(handle_unknown="ignore", drop="if_binary"), categorical),
-        ),
-        PolynomialFeatures(degree=2, include_bias=False),
-        LogisticRegression(C=0.5, max_iter=2000),
+    # Tree models load safely (every tree's arrays are checked), so the challenger is a
+    # different family: gradient-boosted trees, taking yes/no inputs as categories.
+    boosting = HistGradientBoostingClassifier(
+        categorical_features=categorical,
+        max_iter=200,
+        learning_rate=0.05,
+        max_depth=3,
+        random_state=SEED,
     )
     return [
         _Example(
             "champion",
+            "champion",
             "Logistic regression on year, age, employment, citizenship and checks.",
             logistic,
         ),
+        # Keyed apart from the older interactions challenger, so a store registered before
+        # gains the tree ensemble as a new version and @challenger moves to it.
         _Example(
+            "challenger-boosting",
             "challenger",
-            "Logistic regression on the same inputs and all their pairwise "
-            "interactions (degree-2 polynomial features).",
-            interactions,
+            "Histogram gradient boosting (200 trees of depth 3) on the same inputs, with "
+            "employment and citizenship as categories.",
+            boosting,
         ),
     ]
 
@@ -232,15 +247,15 @@ def register_examples(
     for m in registry.list_models():
         if m.name == NAME:
             existing = {v.tags.get("modelcards.example") for v in m.versions}
-    todo = [p for p in _pipelines() if p.alias not in existing]
+    todo = [p for p in _pipelines() if p.key not in existing]
     if not todo:
         return []
     progress("reading the arrests data from scikit-lego")
     df = load_arrests_frame()
     train, test = train_test_split(df, test_size=0.3, random_state=SEED, stratify=df[TARGET])
     registered: list[str] = []
-    for alias, description, pipe in todo:
-        progress(f"training the {alias} ({type(pipe[-1]).__name__})")
+    for key, alias, description, pipe in todo:
+        progress(f"training the {alias} ({_estimator_name(pipe)})")
         pipe.fit(train[FEATURES], train[TARGET])
         proba = pipe.predict_proba(test[FEATURES])[:, list(pipe.classes_).index(POSITIVE)]
         pred = pipe.predict(test[FEATURES])
@@ -250,7 +265,7 @@ def register_examples(
             "roc_auc": float(roc_auc_score(test[TARGET] == POSITIVE, proba)),
         }
         params = {
-            "estimator": type(pipe[-1]).__name__,
+            "estimator": _estimator_name(pipe),
             "features": ",".join(FEATURES),
             "seed": SEED,
         }
@@ -274,7 +289,7 @@ def register_examples(
             alias=alias,
             params=params,
             metrics=metrics,
-            tags={"modelcards.example": alias},
+            tags={"modelcards.example": key},
         )
         registered.append(f"models:/{NAME}/{mv.version} (@{alias})")
     return registered

@@ -163,7 +163,7 @@ def load_model(
     *,
     registry: Registry | None = None,
     allow_pickle: bool = False,
-    trusted_types: Sequence[str] = (),
+    trusted_types: Sequence[str] | None = (),
     progress: Progress = _quiet,
 ) -> LoadedModel | None:
     """The registered model a source names, loaded safely; None for a column source.
@@ -172,7 +172,7 @@ def load_model(
         source: From ``PredictionSource.choose``.
         registry: Where to load from (default: ``Registry()``).
         allow_pickle: Allow pickle model files, which run code when loaded (default False).
-        trusted_types: More types to trust in a skops file (default none).
+        trusted_types: More types to trust in a skops file (default and None: none).
         progress: Called with a short message as the step starts.
     """
     if source.kind != "model" or source.model is None:
@@ -184,7 +184,7 @@ def load_model(
             registry = Registry()
         progress(f"loading {source.model}")
         loaded = registry.load(
-            source.model, allow_pickle=allow_pickle, trusted_types=tuple(trusted_types)
+            source.model, allow_pickle=allow_pickle, trusted_types=tuple(trusted_types or ())
         )
     else:
         loaded = source.model
@@ -700,6 +700,7 @@ def registered_metadata(m: LoadedModel) -> dict[str, Any]:
         "params": {k: str(v) for k, v in sorted(m.params.items())},
         "metrics": dict(sorted(m.metrics.items())),
         "tags": {k: v for k, v in sorted(m.tags.items()) if not k.startswith("mlflow.")},
+        "warnings": m.warnings,
     }
 
 
@@ -727,7 +728,7 @@ def generate_card(
     name: str | None = None,
     options: CardOptions = CardOptions(),
     allow_pickle: bool = False,
-    trusted_types: Sequence[str] = (),
+    trusted_types: Sequence[str] | None = (),
     progress: Progress = _quiet,
 ) -> CardResult:
     """Build a card: every step above, in order. Nothing is written (see ``write_card``).
@@ -747,7 +748,7 @@ def generate_card(
         options: Confidence level, minimum group size, positive label, reference groups,
             intersection (``CardOptions(min_group_size=50)``; the defaults otherwise).
         allow_pickle: Allow pickle model files (default False).
-        trusted_types: More types to trust in a skops file.
+        trusted_types: More types to trust in a skops file (None: none).
         progress: Called with a short message as each step starts.
 
     >>> import modelcards as mc                                   # doctest: +SKIP

@@ -34,7 +34,7 @@ from collections import OrderedDict
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import TYPE_CHECKING, Any, Literal, TypeVar
 
 import numpy as np
 import pandas as pd
@@ -42,8 +42,14 @@ import yaml
 from numpy.typing import NDArray
 
 from ._profile import Profile, profile_frame
-from ._safe_load import load_pickle, load_skops
-from .errors import ArtifactError, ModelNotFoundError, RegistryError, UnsupportedTaskError
+from ._safe_load import check_registrable, load_pickle, load_skops
+from .errors import (
+    ArtifactError,
+    ModelNotFoundError,
+    RegistryError,
+    UnsafeModelError,
+    UnsupportedTaskError,
+)
 
 if TYPE_CHECKING:  # pragma: no cover
     from types import ModuleType
@@ -148,6 +154,8 @@ class LoadedModel:
     metrics: dict[str, float]
     run_id: str | None
     tracking_uri: str
+    # How the model file was stored: "skops", or a pickle format loaded with allow_pickle.
+    serialization: str = "skops"
     _registry: Registry | None = field(default=None, repr=False)
     # Shared by every alias view of this version, so the split is read once.
     _loaded: dict[str, Any] = field(default_factory=dict, repr=False)
@@ -166,6 +174,17 @@ class LoadedModel:
         view = copy.copy(self)
         view.alias = alias
         return view
+
+    @property
+    def warnings(self) -> list[str]:
+        """What everyone using this version should know about how it was loaded."""
+        if self.serialization == "skops":
+            return []
+        return [
+            f"{self.uri} was loaded from a {self.serialization} file with --allow-pickle: "
+            "loading it ran code stored with the model, so this is only as trustworthy as "
+            "whoever registered it."
+        ]
 
     @property
     def evaluation_sha256(self) -> str | None:
@@ -563,6 +582,7 @@ class Registry:
             metrics={k: float(v) for k, v in run.data.metrics.items()} if run else {},
             run_id=mv.run_id,
             tracking_uri=self.tracking_uri,
+            serialization=_serialization(mlmodel),
             _registry=self,
         )
 
@@ -671,13 +691,16 @@ class Registry:
         params: Mapping[str, Any] | None = None,
         metrics: Mapping[str, float] | None = None,
         tags: dict[str, str] | None = None,
-        serialization_format: str = "skops",
-        trusted_types: list[str] | None = None,
+        serialization_format: Literal["skops", "pickle", "cloudpickle"] = "skops",
+        trusted_types: Sequence[str] | None = None,
+        allow_pickle: bool = False,
     ) -> RegisteredVersion:
         """Log a fitted binary classifier and register it as a new version of ``name``.
 
         The evaluation split is stored with the version so that a card can be made from the
-        registry alone.
+        registry alone. Everything is checked before anything is stored: a refused model
+        (a type outside the allow-list, a damaged tree, pickle without ``allow_pickle``) or
+        a broken policy leaves no run, logged model or version behind.
 
         Args:
             model: A fitted scikit-learn classifier with two classes.
@@ -697,10 +720,12 @@ class Registry:
             params: Training parameters to log.
             metrics: Training metrics to log.
             tags: Extra version tags.
-            serialization_format: ``"skops"`` (the default); pickle formats run code when
-                loaded.
-            trusted_types: Types skops may save beyond its defaults (tree models); loading
-                them later needs the same explicit trust.
+            serialization_format: ``"skops"`` (the default); ``"pickle"`` and
+                ``"cloudpickle"`` run code when loaded and need ``allow_pickle=True``.
+            trusted_types: Types outside the allow-list you reviewed (e.g. your own
+                transformer); loading needs the same explicit trust. None for none.
+            allow_pickle: Accept a pickle format; the version is tagged
+                ``modelcards.serialization`` and its cards carry a warning.
         """
         classes = list(getattr(model, "classes_", []))
         if len(classes) != 2:
@@ -724,9 +749,13 @@ class Registry:
                 hint="Pass the held-out rows with every input column, the target and the "
                 "sensitive columns.",
             )
+        if policy is not None:
+            from ._policy import parse_policy
+
+            parse_policy(policy, source="the policy")  # refuse a broken one before storing
+        skops_trusted = _check_format(model, serialization_format, allow_pickle, trusted_types)
         import sklearn
         import skops
-        from mlflow.exceptions import MlflowException
         from mlflow.models import infer_signature
 
         sample = X_train.head(200)
@@ -743,61 +772,110 @@ class Registry:
             POLICY_TAG: _sha256_text(policy) if policy is not None else "none",
             **(tags or {}),
         }
-        with self._fluent() as mlflow:
-            exp_id = self._experiment_id()
-            with mlflow.start_run(experiment_id=exp_id, run_name=f"{name}-register") as run:
-                if params:
-                    mlflow.log_params(params)
-                if metrics:
-                    mlflow.log_metrics(metrics)
-                info = _log_sklearn(
-                    mlflow,
-                    model,
-                    name="model",
-                    signature=signature,
-                    input_example=X_train.head(3),
-                    serialization_format=serialization_format,
-                    skops_trusted_types=trusted_types,
-                    pip_requirements=[
-                        f"scikit-learn=={sklearn.__version__}",
-                        f"skops=={skops.__version__}",
-                    ],
-                )
-                mlflow.log_text(profile.model_dump_json(indent=2), f"{ARTIFACT_DIR}/profile.json")
-                if policy is not None:
-                    from ._policy import parse_policy
-
-                    parse_policy(policy, source="the policy")  # refuse a broken one now
-                    mlflow.log_text(policy, f"{ARTIFACT_DIR}/policy.yaml")
-                if card_spec is not None:
-                    mlflow.log_text(
-                        yaml.safe_dump(card_spec, sort_keys=False, allow_unicode=True),
-                        f"{ARTIFACT_DIR}/card_spec.yaml",
+        if serialization_format != "skops":
+            tags[SERIALIZATION_TAG] = serialization_format
+        stored = _Stored()
+        try:
+            with self._fluent() as mlflow:
+                stored.experiment_id = exp_id = self._experiment_id()
+                with mlflow.start_run(experiment_id=exp_id, run_name=f"{name}-register") as run:
+                    stored.run_id = run.info.run_id
+                    if params:
+                        mlflow.log_params(params)
+                    if metrics:
+                        mlflow.log_metrics(metrics)
+                    info = _log_sklearn(
+                        mlflow,
+                        model,
+                        name="model",
+                        signature=signature,
+                        input_example=X_train.head(3),
+                        serialization_format=serialization_format,
+                        skops_trusted_types=skops_trusted,
+                        pip_requirements=[
+                            f"scikit-learn=={sklearn.__version__}",
+                            f"skops=={skops.__version__}",
+                        ],
                     )
-                with tempfile.TemporaryDirectory() as tmp:
-                    path = Path(tmp) / "evaluation.parquet"
-                    evaluation.to_parquet(path, index=False)
-                    mlflow.log_artifact(str(path), ARTIFACT_DIR)
-            try:
-                self.client.get_registered_model(name)
-            except MlflowException as exc:
-                if not _not_found(exc):
-                    raise RegistryError(
-                        f"Cannot read model {name!r} from the registry at {self.tracking_uri}: "
-                        f"{str(exc).splitlines()[0]}",
-                        hint="Check that the registry is reachable and its store intact.",
-                    ) from exc
-                self.client.create_registered_model(name, description=model_description or "")
-            else:
-                if model_description is not None:
-                    self.client.update_registered_model(name, description=model_description)
-            mv = self.client.create_model_version(
-                name, info.model_uri, run_id=run.info.run_id, tags=tags, description=description
-            )
-            if alias:
-                self.client.set_registered_model_alias(name, alias, mv.version)
-            mv = self.client.get_model_version(name, mv.version)
+                    self._log_extras(mlflow, profile, policy, card_spec, evaluation)
+                stored.created_model = self._ensure_model(name, model_description)
+                mv = self.client.create_model_version(
+                    name, info.model_uri, run_id=run.info.run_id, tags=tags, description=description
+                )
+                stored.version = mv.version
+                if alias:
+                    self.client.set_registered_model_alias(name, alias, mv.version)
+                mv = self.client.get_model_version(name, mv.version)
+        except BaseException:
+            self._discard(name, stored)
+            raise
         return _version(mv)
+
+    @staticmethod
+    def _log_extras(
+        mlflow: ModuleType,
+        profile: Profile,
+        policy: str | None,
+        card_spec: Mapping[str, Any] | None,
+        evaluation: pd.DataFrame,
+    ) -> None:
+        mlflow.log_text(profile.model_dump_json(indent=2), f"{ARTIFACT_DIR}/profile.json")
+        if policy is not None:
+            mlflow.log_text(policy, f"{ARTIFACT_DIR}/policy.yaml")
+        if card_spec is not None:
+            mlflow.log_text(
+                yaml.safe_dump(dict(card_spec), sort_keys=False, allow_unicode=True),
+                f"{ARTIFACT_DIR}/card_spec.yaml",
+            )
+        with tempfile.TemporaryDirectory() as tmp:
+            path = Path(tmp) / "evaluation.parquet"
+            evaluation.to_parquet(path, index=False)
+            mlflow.log_artifact(str(path), ARTIFACT_DIR)
+
+    def _ensure_model(self, name: str, model_description: str | None) -> bool:
+        """Create the registered model if it is new; True when this call created it."""
+        from mlflow.exceptions import MlflowException
+
+        try:
+            self.client.get_registered_model(name)
+        except MlflowException as exc:
+            if not _not_found(exc):
+                raise RegistryError(
+                    f"Cannot read model {name!r} from the registry at {self.tracking_uri}: "
+                    f"{str(exc).splitlines()[0]}",
+                    hint="Check that the registry is reachable and its store intact.",
+                ) from exc
+            self.client.create_registered_model(name, description=model_description or "")
+            return True
+        if model_description is not None:
+            self.client.update_registered_model(name, description=model_description)
+        return False
+
+    def _discard(self, name: str, stored: _Stored) -> None:
+        """Undo a registration that failed part way (a store error, an interrupt), newest
+        first, so no half-registered version is left. Best effort: the first error stands."""
+        from mlflow.exceptions import MlflowException
+
+        steps: list[Callable[[], object]] = []
+        if stored.created_model:
+            steps.append(lambda: self.client.delete_registered_model(name))
+        elif stored.version is not None:
+            steps.append(lambda: self.client.delete_model_version(name, str(stored.version)))
+        if stored.run_id is not None and stored.experiment_id is not None:
+            run_id, exp_id = stored.run_id, stored.experiment_id
+
+            def delete_logged_models() -> None:
+                # log_model creates the logged model before it can fail: find it by its run.
+                for m in self.client.search_logged_models(
+                    [exp_id], filter_string=f"source_run_id = '{run_id}'"
+                ):
+                    self.client.delete_logged_model(m.model_id)
+
+            steps.append(delete_logged_models)
+            steps.append(lambda: self.client.delete_run(run_id))
+        for step in steps:
+            with contextlib.suppress(MlflowException, OSError):
+                step()
 
     def set_alias(self, name: str, alias: str, version: int) -> None:
         """Point ``alias`` at a version of a model.
@@ -811,10 +889,44 @@ class Registry:
             self.client.set_registered_model_alias(name, alias, str(version))
 
 
+@dataclass
+class _Stored:
+    """What a registration has written so far, to undo it if a later step fails."""
+
+    experiment_id: str | None = None
+    run_id: str | None = None
+    created_model: bool = False
+    version: str | None = None
+
+
+SERIALIZATION_TAG = TAG + "serialization"
+_FORMATS = ("skops", "pickle", "cloudpickle")
+
+
+def _check_format(
+    model: Any, fmt: str, allow_pickle: bool, trusted_types: Sequence[str] | None
+) -> list[str] | None:
+    """Refuse what loading would refuse, before anything is stored; the types skops must
+    be told to accept when MLflow saves the model."""
+    if fmt not in _FORMATS:
+        raise RegistryError(
+            f"serialization_format={fmt!r} is not one of {', '.join(_FORMATS)}.",
+            hint="Leave it out: skops is the default and loads without running code.",
+        )
+    if fmt == "skops":
+        return check_registrable(model, trusted_types=trusted_types)
+    if not allow_pickle:
+        raise UnsafeModelError(
+            f"serialization_format={fmt!r}: a {fmt} file runs any code it contains when "
+            "loaded, so every load would need --allow-pickle.",
+            hint="Leave serialization_format out (skops is the default), or, if everyone "
+            "loading the model trusts you, pass allow_pickle=True; its cards will say so.",
+        )
+    return None
+
+
 def _log_sklearn(mlflow: ModuleType, model: Any, **kwargs: Any) -> Any:
     from mlflow.exceptions import MlflowException
-
-    from .errors import UnsafeModelError
 
     try:
         return mlflow.sklearn.log_model(model, **kwargs)
@@ -994,6 +1106,15 @@ def _parse_model_file(
         return parse(path)
     except _READ_ERRORS as exc:
         raise _unreadable(f"the model's {name}", uri, exc, tmp) from exc
+
+
+def _serialization(mlmodel: dict[str, Any]) -> str:
+    """How the model file is stored: skops, pickle, cloudpickle, or a pyfunc pickle."""
+    flavors = mlmodel.get("flavors") or {}
+    sk = flavors.get("sklearn") if isinstance(flavors, dict) else None
+    if not isinstance(sk, dict):
+        return "python_function pickle"
+    return str(sk.get("serialization_format", "pickle"))
 
 
 def _load_model_dir(

@@ -4,7 +4,11 @@ A skops file is a zip whose ``schema.json`` names every type and function it
 will build. We read that JSON (reading runs nothing), check each name against
 our allow-list, and only then ask ``skops.io.load`` to build the object, trusting
 exactly the names we approved. skops audits the tree again, so a name we missed
-is still refused.
+is still refused. Tree models are on the allow-list: every tree's node arrays are
+checked (``_tree_check``) before the object is handed to anyone who could predict.
+
+Registration checks a model against the same allow-list (``check_registrable``), so
+whatever registers without extra trust also loads without it.
 
 Pickle and cloudpickle run arbitrary code while loading; they are refused
 unless the caller passes ``allow_pickle=True``.
@@ -15,9 +19,11 @@ from __future__ import annotations
 import json
 import os
 import zipfile
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from pathlib import Path
+from typing import IO
 
+from ._tree_check import check_trees
 from .errors import UnsafeModelError
 
 #: Modules whose classes may appear in a model file.
@@ -53,16 +59,11 @@ TRUSTED_TYPES: frozenset[str] = frozenset(
         "collections.defaultdict",
     }
 )
-#: Types under the prefixes above that a crafted file can abuse: skops reports that tree
-#: node indices are used without bounds checks, so a malicious file can read out-of-bounds
-#: memory or crash the process at predict time. Trust them only explicitly, once reviewed.
-DENIED_TYPES: frozenset[str] = frozenset(
-    {
-        "sklearn.tree._tree.Tree",
-        "sklearn.ensemble._hist_gradient_boosting.predictor.TreePredictor",
-    }
-)
-#: Functions allowed by reference (e.g. in a FunctionTransformer): NumPy ufuncs only.
+#: Functions allowed by reference (e.g. in a FunctionTransformer) besides NumPy ufuncs:
+#: the input check histogram gradient boosting stores for its categorical inputs.
+TRUSTED_FUNCTIONS: frozenset[str] = frozenset({"sklearn.utils.validation.check_array"})
+# functools.partial only binds arguments to a function; that function is checked itself.
+_TRUSTED_WRAPPERS = frozenset({"functools.partial"})
 _FUNCTION_LOADERS = {"FunctionNode", "MethodNode"}
 
 ENV_TRUSTED = "MODELCARDS_TRUSTED_TYPES"
@@ -78,14 +79,48 @@ def _is_numpy_ufunc(name: str) -> bool:
 
 
 def is_trusted(name: str, extra: Iterable[str] = (), *, function: bool = False) -> bool:
-    """Whether a fully qualified type (or function) name is on the allow-list."""
+    """Whether a fully qualified type (or function) name is on the allow-list.
+
+    Args:
+        name: E.g. ``"sklearn.tree._tree.Tree"`` or ``"numpy.log1p"``.
+        extra: Names the caller trusts besides the allow-list.
+        function: Whether ``name`` is a function referenced by the file, not a type.
+    """
     if name in set(extra):
         return True
     if function:
-        return _is_numpy_ufunc(name)
-    if name in DENIED_TYPES:
-        return False
-    return name in TRUSTED_TYPES or name.startswith(TRUSTED_MODULE_PREFIXES)
+        return name in TRUSTED_FUNCTIONS or _is_numpy_ufunc(name)
+    return (
+        name in TRUSTED_TYPES
+        or name in _TRUSTED_WRAPPERS
+        or name.startswith(TRUSTED_MODULE_PREFIXES)
+    )
+
+
+def untrusted(found: Mapping[str, bool], extra: Iterable[str] = ()) -> list[str]:
+    """The names in a file outside the allow-list, sorted: the one rule for register and load.
+
+    Args:
+        found: ``{name: is_function}``, as ``skops_types`` returns.
+        extra: Names the caller trusts besides the allow-list.
+    """
+    extra = [*extra, *_extra_from_env()]
+    return sorted(n for n, fn in found.items() if not is_trusted(n, extra, function=fn))
+
+
+def _refused(what: str, names: list[str], *, registering: bool) -> UnsafeModelError:
+    listed = ",".join(names)
+    how = (
+        f"pass trusted_types=[...] to register() (loading will need the same trust: "
+        f"trusted_types=[...] in Python, --trust-type on the CLI or {ENV_TRUSTED}={listed})"
+        if registering
+        else f"trusted_types=[...] in Python, --trust-type on the CLI, or {ENV_TRUSTED}={listed}"
+    )
+    count = f"{len(names)} types" if len(names) > 1 else "a type"
+    return UnsafeModelError(
+        f"{what} holds {count} outside the allow-list: {', '.join(names)}.",
+        hint=f"If you wrote or reviewed that code, allow them all at once with {how}.",
+    )
 
 
 def _walk(node: object, found: dict[str, bool]) -> None:
@@ -101,8 +136,12 @@ def _walk(node: object, found: dict[str, bool]) -> None:
             _walk(value, found)
 
 
-def skops_types(path: str | os.PathLike[str]) -> dict[str, bool]:
-    """Every type and function name a skops file would build: ``{name: is_function}``."""
+def skops_types(path: str | os.PathLike[str] | IO[bytes]) -> dict[str, bool]:
+    """Every type and function name a skops file would build: ``{name: is_function}``.
+
+    Args:
+        path: The ``.skops`` file, or an open binary stream of one.
+    """
     try:
         with zipfile.ZipFile(path) as zf:
             schema = json.loads(zf.read("schema.json"))
@@ -120,39 +159,74 @@ def _extra_from_env() -> list[str]:
     return [t.strip() for t in os.environ.get(ENV_TRUSTED, "").split(",") if t.strip()]
 
 
-def load_skops(path: str | os.PathLike[str], *, trusted_types: Iterable[str] = ()) -> object:
-    """Load a skops file after checking every type in it against the allow-list.
+def load_skops(path: str | os.PathLike[str], *, trusted_types: Iterable[str] | None = ()) -> object:
+    """Load a skops file after checking every type in it against the allow-list, and every
+    tree in the result (``check_trees``).
 
     Args:
         path: The ``.skops`` file.
-        trusted_types: More type names to trust, e.g. ``["mypkg.MyTransformer"]``.
+        trusted_types: More type names to trust, e.g. ``["mypkg.MyTransformer"]``; None
+            for none.
     """
-    extra = [*trusted_types, *_extra_from_env()]
     found = skops_types(path)
-    refused = sorted(n for n, fn in found.items() if not is_trusted(n, extra, function=fn))
+    refused = untrusted(found, trusted_types or ())
     if refused:
-        raise UnsafeModelError(
-            f"{Path(path).name} contains types outside the allow-list: {', '.join(refused)}.",
-            hint=(
-                "If you wrote or reviewed that code, allow the types with "
-                f"trusted_types=[...] in Python, --trust-type on the CLI, or {ENV_TRUSTED}="
-                + ",".join(refused)
-            ),
-        )
+        raise _refused(Path(path).name, refused, registering=False)
     import skops.io as sio
     from skops.io.exceptions import UntrustedTypesFoundException
 
     try:
-        return sio.load(path, trusted=sorted(found))
+        model = sio.load(path, trusted=sorted(found))
     except UntrustedTypesFoundException as exc:  # our walk missed a name; skops did not
         raise UnsafeModelError(
             f"{Path(path).name} contains types outside the allow-list: {exc}.",
             hint=f"Allow them with trusted_types=[...] or {ENV_TRUSTED} once reviewed.",
         ) from exc
+    check_trees(model, source=Path(path).name)
+    return model
+
+
+def check_registrable(model: object, *, trusted_types: Iterable[str] | None = ()) -> list[str]:
+    """Refuse, before anything is stored, a model that loading would refuse.
+
+    Serializes the model with skops in memory and applies the load-time rules: the
+    allow-list (naming every type outside it at once) and the tree checks.
+
+    Args:
+        model: The fitted model about to be registered.
+        trusted_types: Types the caller trusts besides the allow-list; None for none.
+
+    Returns:
+        The types in the file that skops itself does not trust by default, which skops
+        must be told to accept when MLflow saves and re-reads the model.
+    """
+    import io
+
+    import skops.io as sio
+
+    name = type(model).__name__
+    try:
+        data = sio.dumps(model)
+    except (TypeError, NotImplementedError) as exc:  # skops' "unsupported type" errors
+        raise UnsafeModelError(
+            f"{name} cannot be saved in skops format: {exc}",
+            hint="Register a model built from scikit-learn (or allow-listed) parts.",
+        ) from exc
+    refused = untrusted(skops_types(io.BytesIO(data)), trusted_types or ())
+    if refused:
+        raise _refused(f"The model ({name})", refused, registering=True)
+    check_trees(model, source=f"The model ({name})")
+    return sorted(sio.get_untrusted_types(data=data))
 
 
 def load_pickle(path: str | os.PathLike[str], *, fmt: str, allow_pickle: bool) -> object:
-    """Load a pickle or cloudpickle file, only when explicitly allowed."""
+    """Load a pickle or cloudpickle file, only when explicitly allowed.
+
+    Args:
+        path: The pickle file.
+        fmt: ``"pickle"`` or ``"cloudpickle"``.
+        allow_pickle: The caller's explicit consent to run the file's code.
+    """
     if not allow_pickle:
         raise UnsafeModelError(
             f"{Path(path).name} is a {fmt} file; loading it would run any code it contains.",

@@ -10,6 +10,8 @@ from modelcards import profile_frame, register_examples, synthesize
 from modelcards._examples import NAME, SENSITIVE
 from modelcards._synth import DISADVANTAGED_GROUP
 
+TAG = "modelcards.example"
+
 
 def test_the_profile_matches_the_data(arrests):
     frame = arrests.copy()
@@ -59,6 +61,30 @@ def test_the_examples_register_two_versions_with_aliases_and_everything_a_card_n
         assert not set(m.feature_names) & {"colour", "sex"}
         assert m.card_spec["intended_use"]["out_of_scope_uses"]
         assert m.profile is not None and m.metrics["accuracy"] > 0.7
+
+
+def test_the_examples_compare_two_model_families_and_load_with_no_trust_flag(examples_registry):
+    champion = examples_registry.load(f"models:/{NAME}@champion")
+    challenger = examples_registry.load(f"models:/{NAME}@challenger")
+    assert type(champion.model[-1]).__name__ == "LogisticRegression"
+    assert type(challenger.model).__name__ == "HistGradientBoostingClassifier"
+    assert challenger.params["estimator"] == "HistGradientBoostingClassifier"
+    assert challenger.model.is_categorical_.sum() == 2  # employed and citizen
+
+
+def test_a_store_with_the_older_examples_gains_the_tree_ensemble_as_challenger(registry, fitted):
+    from conftest import register
+
+    pipe, train, test = fitted
+    for alias in ("champion", "challenger"):  # what `modelcards examples` registered before
+        register(registry, pipe, train, test, name=NAME, alias=alias, tags={TAG: alias})
+    added = register_examples(registry)
+    assert added == [f"models:/{NAME}/3 (@challenger)"]
+    (model,) = registry.list_models()
+    assert model.aliases == {"champion": 1, "challenger": 3}
+    assert registry.load(f"models:/{NAME}/3").params["estimator"] == (
+        "HistGradientBoostingClassifier"
+    )
 
 
 def test_registering_the_examples_twice_registers_nothing_new(examples_registry):
