@@ -10,9 +10,11 @@ A registered version carries, besides the skops model file:
   optionally, ``card_spec.yaml`` (the human-written card sections) and ``policy.yaml``
   (the release policy a card of this version is checked against by default).
 
-An optional file that is absent means "none". One that is present but cannot be fetched,
-read or parsed raises ``ArtifactError`` naming the file and the version: a damaged policy
-must never pass as "no policy".
+An optional file never stored means "none". One that registration recorded as stored
+(version tag ``modelcards.stored_files``) but is gone, or one that cannot be fetched, read
+or parsed, raises ``ArtifactError`` naming the file and the version: a damaged policy must
+never pass as "no policy". So does a ``modelcards.*`` tag that does not hold what
+registration wrote.
 
 Loaded versions are kept in memory, the most recently used first; ``MODELCARDS_MODEL_CACHE``
 sets how many (default 8, 0 keeps none).
@@ -45,6 +47,7 @@ from ._profile import Profile, profile_frame
 from ._safe_load import check_registrable, load_pickle, load_skops
 from .errors import (
     ArtifactError,
+    ModelFileError,
     ModelNotFoundError,
     RegistryError,
     UnsafeModelError,
@@ -547,18 +550,21 @@ class Registry:
                 model = _load_model_dir(local, mlmodel, allow_pickle, trusted_types, uri)
             tags = dict(mv.tags or {})
             run = self.client.get_run(mv.run_id) if mv.run_id else None
-            extras = self._read_run_extras(run, uri) if run else {}
+            recorded = _tag_json(tags, "stored_files", uri)
+            extras = self._read_run_extras(run, uri, recorded) if run else {}
         _verify_policy(extras.get("policy"), tags.get(POLICY_TAG), uri)
         if not inputs and example is not None:
             inputs = [SignatureColumn(c, str(example[c].dtype)) for c in example.columns]
-        classes = json.loads(tags.get(TAG + "classes", "null")) or list(
-            getattr(model, "classes_", [])
-        )
-        positive = (
-            json.loads(tags[TAG + "positive_label"])
-            if TAG + "positive_label" in tags
-            else (classes[-1] if classes else None)
-        )
+        classes = _tag_json(tags, "classes", uri) or list(getattr(model, "classes_", []))
+        if TAG + "positive_label" in tags:
+            positive = _tag_json(tags, "positive_label", uri)
+            if classes and positive not in classes:
+                raise _bad_tag(
+                    "positive_label", uri, tags[TAG + "positive_label"],
+                    f"is not one of the model's classes {classes}",
+                )  # fmt: skip
+        else:
+            positive = classes[-1] if classes else None
         return LoadedModel(
             name=name,
             version=int(version),
@@ -571,7 +577,7 @@ class Registry:
             classes=classes,
             positive_label=positive,
             target=tags.get(TAG + "target"),
-            sensitive_features=json.loads(tags.get(TAG + "sensitive_features", "[]")),
+            sensitive_features=_tag_json(tags, "sensitive_features", uri) or [],
             card_spec=extras.get("card_spec"),
             policy_text=extras.get("policy"),
             description=mv.description or "",
@@ -638,8 +644,22 @@ class Registry:
         except (*_READ_ERRORS, *errors) as exc:
             raise _unreadable(artifact, uri, exc, tmp) from exc
 
-    def _read_run_extras(self, run: Run, uri: str) -> dict[str, Any]:
+    def _read_run_extras(
+        self, run: Run, uri: str, recorded: list[str] | None = None
+    ) -> dict[str, Any]:
         files = self._stored_files(run, uri)
+        # Versions registered before the tag existed (None) keep the listing's word.
+        for name in recorded or ():
+            # The policy's own tag says more (its hash): _verify_policy reports it. The
+            # split is read on first use, which checks it: the model still predicts.
+            if name not in files and name not in {"policy.yaml", "evaluation.parquet"}:
+                raise ArtifactError(
+                    f"{ARTIFACT_DIR}/{name} stored with {uri} is missing, but the version "
+                    "was registered with it.",
+                    hint=f"It holds {_HOLDS.get(f'{ARTIFACT_DIR}/{name}', 'part of the model')}. "
+                    "Restore the file from the registration's source, or register the "
+                    "version again; a file recorded at registration is never taken as absent.",
+                )
         with tempfile.TemporaryDirectory(prefix="modelcards-") as tmp:
             out = {
                 "profile": self._read_stored(run, files, "profile.json", uri, tmp, _read_profile),
@@ -655,14 +675,31 @@ class Registry:
 
         from ._data import sha256_file
 
+        needed = [*loaded.feature_names, *filter(None, [loaded.target]), *loaded.sensitive_features]
+
         def read(path: Path) -> tuple[pd.DataFrame, str]:
-            return pd.read_parquet(path), sha256_file(path)
+            frame = pd.read_parquet(path)
+            lacking = [c for c in dict.fromkeys(needed) if c not in frame.columns]
+            if lacking:
+                raise ValueError(
+                    f"it lacks the column(s) {', '.join(map(repr, lacking))} that the version "
+                    f"was registered with (columns there: {', '.join(map(str, frame.columns))})"
+                )
+            return frame, sha256_file(path)
 
         with _quiet(), tempfile.TemporaryDirectory(prefix="modelcards-") as tmp:
             # evaluation_split, the only caller, has checked that run_id is set.
             run = self.client.get_run(loaded.run_id)  # type: ignore[arg-type]
             files = self._stored_files(run, loaded.uri)
             if "evaluation.parquet" not in files:
+                if "evaluation.parquet" in (
+                    _tag_json(loaded.tags, "stored_files", loaded.uri) or ()
+                ):
+                    raise ArtifactError(
+                        f"{ARTIFACT_DIR}/evaluation.parquet stored with {loaded.uri} is missing, "
+                        "but the version was registered with it.",
+                        hint=_hint(f"{ARTIFACT_DIR}/evaluation.parquet"),
+                    )
                 raise RegistryError(
                     f"{loaded.uri} has no evaluation split logged with it.",
                     hint="Pass --data FILE with the evaluation data.",
@@ -770,6 +807,14 @@ class Registry:
             TAG + "sensitive_features": json.dumps(list(sensitive_features)),
             # What the gate must find at load time: the policy's hash, or "none".
             POLICY_TAG: _sha256_text(policy) if policy is not None else "none",
+            # What loading must find: a recorded file that is gone is an error, not "none".
+            STORED_TAG: json.dumps(
+                sorted(
+                    ["profile.json", "evaluation.parquet"]
+                    + ["policy.yaml"] * (policy is not None)
+                    + ["card_spec.yaml"] * (card_spec is not None)
+                )
+            ),
             **(tags or {}),
         }
         if serialization_format != "skops":
@@ -942,6 +987,57 @@ def _log_sklearn(mlflow: ModuleType, model: Any, **kwargs: Any) -> Any:
 
 
 POLICY_TAG = TAG + "policy_sha256"
+STORED_TAG = TAG + "stored_files"
+
+
+def _scalar(value: object) -> bool:
+    return value is None or isinstance(value, str | int | float | bool)
+
+
+#: The JSON version tags: what each must hold, how to check it, and an example.
+_JSON_TAGS: dict[str, tuple[str, Callable[[Any], bool], str]] = {
+    "classes": (
+        "a JSON list of the model's classes",
+        # null: none recorded (a task without classes), as before the check existed
+        lambda v: v is None or (isinstance(v, list) and all(map(_scalar, v))),
+        '["No", "Yes"]',
+    ),
+    "positive_label": ("one JSON value, the positive class", _scalar, '"Yes"'),
+    "sensitive_features": (
+        "a JSON list of column names",
+        lambda v: isinstance(v, list) and all(isinstance(c, str) for c in v),
+        '["colour", "sex"]',
+    ),
+    "stored_files": (
+        "a JSON list of the file names stored under modelcards/",
+        lambda v: isinstance(v, list) and all(isinstance(c, str) for c in v),
+        '["evaluation.parquet", "profile.json"]',
+    ),
+}
+
+
+def _bad_tag(name: str, uri: str, raw: str, problem: str) -> ArtifactError:
+    shape, _, example = _JSON_TAGS[name]
+    shown = raw if len(raw) <= 80 else raw[:80] + "..."
+    return ArtifactError(
+        f"The version tag {TAG}{name} of {uri} {problem}: {shown!r}.",
+        hint=f"It should hold {shape}, e.g. {example}, as registration writes it. Set it "
+        "back in MLflow (MlflowClient().set_model_version_tag), or register the model again.",
+    )
+
+
+def _tag_json(tags: Mapping[str, str], name: str, uri: str) -> Any:
+    """The JSON value of version tag ``modelcards.NAME``, checked; None when absent."""
+    raw = tags.get(TAG + name)
+    if raw is None:
+        return None
+    try:
+        value = json.loads(raw)
+    except json.JSONDecodeError as exc:
+        raise _bad_tag(name, uri, raw, f"is not valid JSON ({exc.msg})") from exc
+    if not _JSON_TAGS[name][1](value):
+        raise _bad_tag(name, uri, raw, f"is not {_JSON_TAGS[name][0]}")
+    return value
 
 
 def _sha256_text(text: str) -> str:
@@ -1040,6 +1136,8 @@ def _reason(exc: BaseException, tmp: str | None) -> str:
     """What went wrong, in a few words and without our temporary download folder."""
     from pydantic import ValidationError
 
+    if isinstance(exc, ModelFileError):
+        return exc.reason
     if isinstance(exc, UnicodeDecodeError):
         return f"it is not UTF-8 text (byte {exc.object[exc.start]:#04x} at offset {exc.start})"
     if isinstance(exc, json.JSONDecodeError):
@@ -1080,18 +1178,45 @@ def _read_profile(path: Path) -> Profile:
 
 def _read_card_spec(path: Path) -> dict[str, Any]:
     spec = yaml.safe_load(_read_utf8(path))
-    if spec is None:
-        return {}
+    if spec is None:  # registration writes "{}" for an empty spec, never nothing
+        raise ValueError("it is empty")
     if not isinstance(spec, dict):
         raise ValueError(f"it holds a {type(spec).__name__}, not a mapping of card sections")
     return spec
 
 
+def _plain_name(value: object, what: str) -> str:
+    """A file name MLmodel gives: text, and inside the model folder (no path parts)."""
+    if not isinstance(value, str) or value in {"", ".", ".."} or "/" in value:
+        raise ValueError(f"its {what} {value!r} is not the name of a file in the model folder")
+    return value
+
+
 def _read_mlmodel(path: Path) -> tuple[dict[str, Any], list[SignatureColumn]]:
-    """The MLmodel mapping and the input columns of its signature."""
+    """The MLmodel mapping and the input columns of its signature.
+
+    Every field we read later is checked here, so a wrong shape is reported as this
+    file's fault and never surfaces as a TypeError while loading.
+    """
     mlmodel = yaml.safe_load(_read_utf8(path))
     if not isinstance(mlmodel, dict):
         raise ValueError(f"it holds a {type(mlmodel).__name__}, not a mapping")
+    flavors = mlmodel.get("flavors")
+    if not isinstance(flavors, dict):
+        raise ValueError("its flavors are not a mapping")
+    sk = flavors.get("sklearn")
+    if sk is not None:
+        if not isinstance(sk, dict):
+            raise ValueError("its sklearn flavor is not a mapping")
+        _plain_name(sk.get("pickled_model", "model.pkl"), "sklearn.pickled_model")
+        if not isinstance(sk.get("serialization_format", "pickle"), str):
+            raise ValueError("its sklearn.serialization_format is not text")
+    info = mlmodel.get("saved_input_example_info")
+    if info is not None:
+        if not isinstance(info, dict):
+            raise ValueError("its saved_input_example_info is not a mapping")
+        if "artifact_path" in info:
+            _plain_name(info["artifact_path"], "saved_input_example_info.artifact_path")
     return mlmodel, _signature_inputs(mlmodel)
 
 
@@ -1100,6 +1225,10 @@ def _parse_model_file(
 ) -> _T:
     """``parse`` applied to a required file of the model folder."""
     path = local / name
+    if path.is_dir():
+        raise ArtifactError(
+            f"The model's {name} stored with {uri} is a folder, not a file.", hint=_hint(name)
+        )
     if not path.is_file():
         raise ArtifactError(f"The model files stored with {uri} have no {name}.", hint=_hint(name))
     try:
@@ -1138,15 +1267,33 @@ def _load_model_dir(
 
         return mlflow.pyfunc.load_model(str(local))
     fmt = sk.get("serialization_format", "pickle")
-    path = local / sk.get("pickled_model", "model.pkl")
+    name = sk.get("pickled_model", "model.pkl")
+    path = local / name
+    if path.is_dir():
+        raise ArtifactError(
+            f"The model's {name} stored with {uri} is a folder, not a file.", hint=_hint(name)
+        )
     if not path.is_file():
         raise ArtifactError(
-            f"The model files stored with {uri} have no {path.name}, which MLmodel names.",
-            hint=_hint(path.name),
+            f"The model files stored with {uri} have no {name}, which MLmodel names.",
+            hint=_hint(name),
         )
-    if fmt == "skops":
-        return load_skops(path, trusted_types=trusted_types)
-    return load_pickle(path, fmt=fmt, allow_pickle=allow_pickle)
+    if fmt != "skops":  # code the caller chose to trust (allow_pickle): its result as is
+        try:
+            return load_pickle(path, fmt=fmt, allow_pickle=allow_pickle)
+        except ModelFileError as exc:
+            raise _unreadable(f"the model's {name}", uri, exc) from exc
+    try:
+        model = load_skops(path, trusted_types=trusted_types)
+    except ModelFileError as exc:
+        raise _unreadable(f"the model's {name}", uri, exc) from exc
+    if not callable(getattr(model, "predict", None)):
+        raise ArtifactError(
+            f"The model's {name} stored with {uri} holds a {type(model).__name__}, not a "
+            "model that predicts.",
+            hint=_hint(name),
+        )
+    return model
 
 
 def _signature_inputs(mlmodel: dict[str, Any]) -> list[SignatureColumn]:
@@ -1156,18 +1303,23 @@ def _signature_inputs(mlmodel: dict[str, Any]) -> list[SignatureColumn]:
     sig = signature.get("inputs")
     if not sig:
         return []
+    if not isinstance(sig, str):
+        raise ValueError("its signature inputs are not JSON text")
     cols = json.loads(sig)
     if not isinstance(cols, list) or not all(isinstance(c, dict) for c in cols):
         raise ValueError("its signature inputs are not a list of columns")
+    if not all(isinstance(c.get("name", ""), str) for c in cols):
+        raise ValueError("its signature names a column with something other than text")
     return [
-        SignatureColumn(c["name"], c.get("type", "string"), c.get("required", True))
+        SignatureColumn(c["name"], str(c.get("type", "string")), bool(c.get("required", True)))
         for c in cols
         if "name" in c
     ]
 
 
 def _input_example(local: Path, mlmodel: dict[str, Any], uri: str, tmp: str) -> pd.DataFrame | None:
-    """The logged input example; None when none was logged or its layout is not a table."""
+    """The logged input example; None when none was logged or it is not a table (MLflow
+    stores tensors and dictionaries as JSON objects of another layout)."""
     info = mlmodel.get("saved_input_example_info")
     name = info.get("artifact_path") if isinstance(info, dict) else None
     # MLmodel names a saved example; one it names must be there.
@@ -1176,8 +1328,18 @@ def _input_example(local: Path, mlmodel: dict[str, Any], uri: str, tmp: str) -> 
 
     def parse(path: Path) -> pd.DataFrame | None:
         data = json.loads(_read_utf8(path))
-        if isinstance(data, dict) and "columns" in data and "data" in data:
-            return pd.DataFrame(data["data"], columns=data["columns"])
-        return None
+        if not isinstance(data, dict):
+            # MLflow writes every example as a JSON object.
+            raise ValueError(f"it holds a JSON {type(data).__name__}, not an object")
+        if "columns" not in data and "data" not in data:
+            return None
+        columns, rows = data.get("columns"), data.get("data")
+        if not isinstance(columns, list) or not all(isinstance(c, str) for c in columns):
+            raise ValueError("its columns are not a list of names")
+        if not isinstance(rows, list) or not all(
+            isinstance(r, list) and len(r) == len(columns) for r in rows
+        ):
+            raise ValueError(f"its data are not rows of {len(columns)} values")
+        return pd.DataFrame(rows, columns=columns)
 
     return _parse_model_file(local, name or "input_example.json", uri, tmp, parse)

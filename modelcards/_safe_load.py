@@ -24,7 +24,7 @@ from pathlib import Path
 from typing import IO
 
 from ._tree_check import check_trees
-from .errors import UnsafeModelError
+from .errors import ModelFileError, UnsafeModelError
 
 #: Modules whose classes may appear in a model file.
 TRUSTED_MODULE_PREFIXES: tuple[str, ...] = (
@@ -67,6 +67,19 @@ _TRUSTED_WRAPPERS = frozenset({"functools.partial"})
 _FUNCTION_LOADERS = {"FunctionNode", "MethodNode"}
 
 ENV_TRUSTED = "MODELCARDS_TRUSTED_TYPES"
+
+#: What building a model from a damaged file raises (a member missing from the zip, a
+#: truncated or garbled array, a schema that names the wrong things): never our bug.
+_DAMAGED: tuple[type[Exception], ...] = (
+    zipfile.BadZipFile,
+    KeyError,
+    IndexError,
+    ValueError,
+    TypeError,
+    AttributeError,
+    EOFError,
+    OSError,
+)
 
 
 def _is_numpy_ufunc(name: str) -> bool:
@@ -136,20 +149,45 @@ def _walk(node: object, found: dict[str, bool]) -> None:
             _walk(value, found)
 
 
+def _damaged(
+    path: str | os.PathLike[str] | IO[bytes], reason: str, exc: BaseException
+) -> ModelFileError:
+    detail = " ".join(str(exc).split())[:200] or type(exc).__name__
+    name = Path(path).name if isinstance(path, str | os.PathLike) else "the model file"
+    return ModelFileError(
+        f"{name} is not a readable skops file: {reason} ({detail}).",
+        reason=f"{reason} ({detail})",
+        hint="Log the model again with mlflow.sklearn.log_model(..., "
+        "serialization_format='skops').",
+    )
+
+
 def skops_types(path: str | os.PathLike[str] | IO[bytes]) -> dict[str, bool]:
     """Every type and function name a skops file would build: ``{name: is_function}``.
+
+    A file that is not a skops file (not a zip, no ``schema.json``, a schema that is not
+    a JSON object) raises ``ModelFileError``.
 
     Args:
         path: The ``.skops`` file, or an open binary stream of one.
     """
     try:
         with zipfile.ZipFile(path) as zf:
-            schema = json.loads(zf.read("schema.json"))
-    except (zipfile.BadZipFile, KeyError, json.JSONDecodeError, OSError) as exc:
-        raise UnsafeModelError(
-            f"{path} is not a readable skops file ({exc}).",
-            hint="Log the model with mlflow.sklearn.log_model(..., serialization_format='skops').",
-        ) from exc
+            raw = zf.read("schema.json")
+    except zipfile.BadZipFile as exc:
+        raise _damaged(path, "it is not a zip archive, which every skops file is", exc) from exc
+    except KeyError as exc:
+        raise _damaged(path, "it has no schema.json, which every skops file has", exc) from exc
+    except OSError as exc:
+        raise _damaged(path, "it cannot be read", exc) from exc
+    try:
+        schema = json.loads(raw)
+    except ValueError as exc:  # JSONDecodeError and UnicodeDecodeError
+        raise _damaged(path, "its schema.json is not valid JSON", exc) from exc
+    if not isinstance(schema, dict):
+        raise _damaged(
+            path, "its schema.json is not a skops schema", TypeError(type(schema).__name__)
+        )
     found: dict[str, bool] = {}
     _walk(schema, found)
     return found
@@ -162,6 +200,9 @@ def _extra_from_env() -> list[str]:
 def load_skops(path: str | os.PathLike[str], *, trusted_types: Iterable[str] | None = ()) -> object:
     """Load a skops file after checking every type in it against the allow-list, and every
     tree in the result (``check_trees``).
+
+    Types outside it raise ``UnsafeModelError``; a damaged file (not a zip, no schema,
+    truncated or garbled contents) raises ``ModelFileError``.
 
     Args:
         path: The ``.skops`` file.
@@ -182,6 +223,8 @@ def load_skops(path: str | os.PathLike[str], *, trusted_types: Iterable[str] | N
             f"{Path(path).name} contains types outside the allow-list: {exc}.",
             hint=f"Allow them with trusted_types=[...] or {ENV_TRUSTED} once reviewed.",
         ) from exc
+    except _DAMAGED as exc:
+        raise _damaged(path, "its contents are damaged", exc) from exc
     check_trees(model, source=Path(path).name)
     return model
 
@@ -236,12 +279,20 @@ def load_pickle(path: str | os.PathLike[str], *, fmt: str, allow_pickle: bool) -
                 "allow_pickle=True in Python or --allow-pickle on the CLI."
             ),
         )
-    if fmt == "cloudpickle":
-        import cloudpickle
-
-        with open(path, "rb") as fh:
-            return cloudpickle.load(fh)
     import pickle
 
-    with open(path, "rb") as fh:
-        return pickle.load(fh)  # noqa: S301 - the caller opted in with allow_pickle
+    damaged: tuple[type[Exception], ...] = (pickle.UnpicklingError, ImportError, *_DAMAGED)
+    try:
+        with open(path, "rb") as fh:
+            if fmt == "cloudpickle":
+                import cloudpickle
+
+                return cloudpickle.load(fh)
+            return pickle.load(fh)  # noqa: S301 - the caller opted in with allow_pickle
+    except damaged as exc:
+        detail = " ".join(str(exc).split())[:200] or type(exc).__name__
+        raise ModelFileError(
+            f"{Path(path).name} is not a readable {fmt} file ({detail}).",
+            reason=f"it is not a readable {fmt} file ({detail})",
+            hint="Log the model again, in skops format.",
+        ) from exc

@@ -28,15 +28,28 @@ class ModelNotFoundError(RegistryError):
 
 
 class ArtifactError(RegistryError):
-    """A file stored with a model version exists but cannot be fetched, read or parsed.
+    """Something stored with a model version (a file, a ``modelcards.*`` tag) is damaged:
+    it cannot be fetched, read or parsed, or a file recorded at registration is gone.
 
-    Never raised for a file that is simply absent: only a damaged or unreachable one, which
-    must not be mistaken for "none" (a stored policy is a release gate).
+    Never raised for an optional file that was never stored: only a damaged, unreachable
+    or vanished one, which must not be mistaken for "none" (a stored policy is a gate).
     """
 
 
 class UnsafeModelError(ModelcardsError):
     """A model file holds types outside the allow-list, or is a pickle not allowed."""
+
+
+class ModelFileError(ModelcardsError):
+    """A model file is damaged: not a zip, no skops schema, truncated or garbled data.
+
+    ``reason`` says what is wrong in a few words, without the file's path, so that the
+    registry can name the stored file and the version instead of a download folder.
+    """
+
+    def __init__(self, message: str, *, reason: str, hint: str | None = None):
+        super().__init__(message, hint=hint)
+        self.reason = reason
 
 
 class DataError(ModelcardsError):
