@@ -30,7 +30,7 @@ from modelcards import (
     column_profile,
     password_required,
 )
-from modelcards.errors import ModelcardsError
+from modelcards.errors import ModelcardsError, StoreError
 
 DEFAULT_MODEL = "models:/arrests-release@champion"
 APP = "gradio"
@@ -99,7 +99,7 @@ def build(
         _check_names(model, inputs)
         return _predict(svc, model, inputs)
 
-    def flag_api(*values: Any) -> dict[str, Any]:
+    def flag_api(*values: Any, kept: str = "Try again in a moment.") -> dict[str, Any]:
         *given, comment = values
         inputs = dict(zip(names, given, strict=False))
         _check_names(model, inputs)
@@ -108,6 +108,8 @@ def build(
             flag_id = svc.flag(
                 model, inputs, comment=comment or "", app=APP, prediction=result["label"]
             )
+        except StoreError as exc:  # busy or unavailable: nothing was saved
+            raise gr.Error(f"{exc.message} {kept}", print_exception=False) from None
         except ModelcardsError as exc:
             raise gr.Error(exc.message, print_exception=False) from None
         return {"flag": flag_id, **result}
@@ -118,7 +120,8 @@ def build(
 
     def ui_flag(*values: Any) -> tuple[Any, str]:
         *inputs, comment = values
-        flag_api(*inputs, comment)
+        # On an error the textbox is not updated: the comment stays for another try.
+        flag_api(*inputs, comment, kept="Your comment is kept; try again.")
         return gr.update(value=""), "Thank you: the prediction is flagged for the team."
 
     cases = svc.edge_cases(model)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import logging
 import os
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import Any
 
 import streamlit as st
@@ -23,7 +23,7 @@ from modelcards import (
     markdown_text,
     password_required,
 )
-from modelcards.errors import ModelcardsError
+from modelcards.errors import ModelcardsError, StoreError
 
 log = logging.getLogger("modelcards.demo")
 
@@ -218,6 +218,43 @@ def guarded(page: Callable[[], None], name: str | None = None) -> Callable[[], N
 
     run.__name__ = run.__qualname__ = name or page.__name__
     return run
+
+
+def on_submit(
+    form: str, action: Callable[[], str], *, keep: Sequence[str], kept: str
+) -> Callable[[], None]:
+    """A form's submit callback, run before the page reruns: ``action`` saves what the
+    form holds and returns what to say. On success the fields in ``keep`` are emptied;
+    on any failure they keep the person's text (the form never clears itself) and the
+    page says why, with ``kept`` (e.g. "Your comment is kept").
+    ``said(form)`` shows the outcome."""
+
+    def run() -> None:
+        try:
+            done = action()
+        except StoreError as exc:  # busy or unavailable: nothing was saved
+            outcome = ("error", plain(f"{exc.message} {kept}; try again."))
+        except ModelcardsError as exc:  # the input itself, e.g. no comment
+            outcome = ("error", plain(str(exc)))
+        except Exception:  # a bug: log it for us, say little to the viewer
+            log.exception("demo form failed")
+            outcome = ("error", f"Something went wrong while saving. {kept}.")
+        else:
+            for key in keep:
+                st.session_state[key] = ""
+            outcome = ("success", done)
+        st.session_state[f"_said_{form}"] = outcome
+
+    return run
+
+
+def said(form: str) -> None:
+    """Show, once, what the last submit of ``form`` did."""
+    outcome = st.session_state.pop(f"_said_{form}", None)
+    if outcome is None:
+        return
+    level, text = outcome
+    (st.success if level == "success" else st.error)(text)
 
 
 def password_ok() -> bool:
