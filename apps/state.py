@@ -23,7 +23,7 @@ from modelcards import (
     markdown_text,
     password_required,
 )
-from modelcards.errors import ModelcardsError, StoreError
+from modelcards.errors import ModelcardsError, RegistryUnreachableError, StoreError
 
 log = logging.getLogger("modelcards.demo")
 
@@ -180,6 +180,8 @@ def selected_ref() -> str | None:
 
 
 def current_model() -> LoadedModel | None:
+    if st.session_state.get("_registry_down"):
+        return None  # the model picker has said the registry cannot be reached
     ref = selected_ref()
     if ref is None:
         st.info(
@@ -279,5 +281,13 @@ def _models(tracking_uri: str) -> list[RegisteredModel]:
 
 
 def model_list() -> list[RegisteredModel]:
-    """Registered models, re-read at most every 10 seconds (aliases may move)."""
-    return _models(registry().tracking_uri)
+    """Registered models, re-read at most every 10 seconds (aliases may move). A registry
+    that cannot be reached is remembered for this rerun, so no page waits on it again or
+    takes it for an empty one."""
+    try:
+        models = _models(registry().tracking_uri)
+    except RegistryUnreachableError:
+        st.session_state["_registry_down"] = True
+        raise
+    st.session_state["_registry_down"] = False
+    return models
