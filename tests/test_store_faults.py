@@ -25,6 +25,20 @@ def short_wait(monkeypatch):
     monkeypatch.setenv("MODELCARDS_DB_TIMEOUT", "0.5")
 
 
+def within_a_minute(call, *args, **kwargs):
+    """``call(...)``'s result or error; a failure, not a hung suite, when no timeout applies
+    (a guard, not a speed check)."""
+    from concurrent.futures import ThreadPoolExecutor, TimeoutError
+
+    pool = ThreadPoolExecutor(1)
+    try:
+        return pool.submit(call, *args, **kwargs).result(timeout=60)
+    except TimeoutError:
+        pytest.fail("the store was still waiting after 60 s: no timeout applied")
+    finally:
+        pool.shutdown(wait=False)
+
+
 @contextlib.contextmanager
 def exclusive_lock(path: Path):
     """Another program holding the SQLite store's write lock."""
@@ -74,7 +88,7 @@ def test_a_locked_postgres_table_says_busy_within_the_statement_timeout(postgres
     with psycopg.connect(dsn) as other:
         other.execute("LOCK TABLE flags IN ACCESS EXCLUSIVE MODE")
         with pytest.raises(StoreBusyError, match="more than 1 s"):
-            store.add_flag(comment="wrong", **FLAG)
+            within_a_minute(store.add_flag, comment="wrong", **FLAG)
         other.rollback()
     assert store.add_flag(comment="kept and sent again", **FLAG) > 0
 
@@ -101,7 +115,7 @@ def test_a_frozen_postgres_server_says_unavailable_within_the_connect_timeout(
         for pid in pids:
             os.kill(pid, signal.SIGSTOP)
         with pytest.raises(StoreUnavailableError, match="cannot be reached") as err:
-            store.add_flag(comment="wrong", **FLAG)
+            within_a_minute(store.add_flag, comment="wrong", **FLAG)
         assert "timeout" in str(err.value) and "127.0.0.1" in str(err.value)
     finally:
         for pid in pids:
@@ -158,3 +172,21 @@ def test_saving_an_edge_case_on_a_read_only_store_keeps_the_name_and_note(
     assert any("read-only" in e.value and "kept" in e.value for e in at.error)
     assert at.text_input(key="case_name").value == "teenager, five checks"
     assert at.text_input(key="case_note").value == "first arrest"
+
+
+def test_flagging_an_edge_case_on_a_busy_store_keeps_the_comment(
+    examples_registry, tmp_path, monkeypatch, short_wait
+):
+    db = tmp_path / "demo.db"
+    monkeypatch.setenv("MODELCARDS_DB_URL", f"sqlite:///{db}")
+    at = AppTest.from_string(
+        "from apps.demo import run_page\nrun_page('edge_cases')", default_timeout=90
+    ).run()
+    at.button(key="run_all").click().run()
+    at.text_area(key="flag_edge_comment").input("the teenager should be released")
+    with exclusive_lock(db):
+        at.button[1].click().run()  # Flag as wrong
+    assert not at.exception
+    assert any("busy" in e.value and "Your comment is kept" in e.value for e in at.error)
+    assert at.text_area(key="flag_edge_comment").value == "the teenager should be released"
+    assert Store(f"sqlite:///{db}").flags() == []
