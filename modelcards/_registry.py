@@ -375,14 +375,14 @@ class Registry:
                         tracking_uri=self.tracking_uri, registry_uri=self.tracking_uri
                     )
                     self._client.search_registered_models(max_results=1)
-                except RegistryUnreachableError:
+                except ModelcardsError:  # the probe's own, already worded
                     raise
                 except Exception as exc:  # MLflow raises many kinds here
                     self._client = None
                     if _unreachable(exc):
                         raise self._unreachable_error(exc) from exc
                     raise RegistryError(
-                        f"Cannot open the model registry at {self.tracking_uri}: {exc}",
+                        f"Cannot open the model registry at {_shown_uri(self.tracking_uri)}: {exc}",
                         hint="Check MLFLOW_TRACKING_URI, or unset it to use the embedded store.",
                     ) from exc
         return self._client
@@ -391,7 +391,7 @@ class Registry:
         """One connection attempt with a bounded wait, before MLflow's engine (which
         retries for about 100 s) is created: an unreachable database is said at once."""
         from sqlalchemy import create_engine, make_url
-        from sqlalchemy.exc import OperationalError
+        from sqlalchemy.exc import DBAPIError
         from sqlalchemy.pool import NullPool
 
         url = make_url(self.tracking_uri)
@@ -402,12 +402,17 @@ class Registry:
         try:
             with engine.connect():
                 pass
-        except OperationalError as exc:
-            # A server that answered with a refusal (bad password, no such database) is
-            # reachable: MLflow's own error says more.
-            state = getattr(exc.orig, "sqlstate", None)
-            if state is None or str(state).startswith("08"):
+        except DBAPIError as exc:
+            if _unreachable(exc):
                 raise self._unreachable_error(exc) from exc
+            # It answered, with a refusal (a bad password, no such database): said now, as
+            # MLflow would retry it for about 100 s before saying the same.
+            first = str(exc.orig).strip().splitlines()[0] if str(exc.orig).strip() else ""
+            raise RegistryError(
+                f"The registry database at {_shown_uri(self.tracking_uri)} refused the "
+                f"connection: {first or type(exc.orig).__name__}",
+                hint="Check the user, password and database name in MLFLOW_TRACKING_URI.",
+            ) from exc
         finally:
             engine.dispose()
 
@@ -1003,6 +1008,8 @@ def _chain(exc: BaseException) -> Iterator[BaseException]:
 def _unreachable(exc: BaseException) -> bool:
     """Whether an error says the registry did not answer (refused, silent, no such host),
     as opposed to answering with an error."""
+    import sqlite3
+
     import requests
     from sqlalchemy.exc import OperationalError
 
@@ -1011,8 +1018,14 @@ def _unreachable(exc: BaseException) -> bool:
             link, ConnectionError | TimeoutError | requests.ConnectionError | requests.Timeout
         ):
             return True
-        if isinstance(link, OperationalError) and getattr(link.orig, "sqlstate", None) is None:
-            return True
+        # SQLite's errors are about a local file, never about reaching anything. A server
+        # that answered says so: PostgreSQL's own refusals (a bad password, no such
+        # database) arrive as "FATAL:" lines, statement errors with a SQLSTATE.
+        if isinstance(link, OperationalError) and not isinstance(link.orig, sqlite3.Error):
+            state = getattr(link.orig, "sqlstate", None)
+            answered = "FATAL:" in str(link.orig) or (state and not str(state).startswith("08"))
+            if not answered:
+                return True
     return False
 
 

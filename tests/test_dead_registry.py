@@ -131,3 +131,14 @@ def test_the_registry_sets_mlflow_http_bounds_only_where_the_user_set_none(monke
     assert os.environ["MLFLOW_HTTP_REQUEST_TIMEOUT"] == "30"
     assert os.environ["MLFLOW_HTTP_REQUEST_MAX_RETRIES"] == "1"
     assert os.environ["MLFLOW_HTTP_REQUEST_BACKOFF_FACTOR"] == "1"
+
+
+def test_a_database_registry_that_answers_with_a_refusal_is_not_called_unreachable(
+    postgres_url,
+):
+    url = postgres_url.rsplit("/", 1)[0] + "/no_such_db"
+    out = cli("models", uri=url)
+    assert out.returncode == 2, out.stderr
+    assert f"Error: The registry database at {url} refused the connection" in out.stderr
+    assert 'database "no_such_db" does not exist' in out.stderr
+    assert "Cannot reach" not in out.stderr and "Traceback" not in out.stderr
