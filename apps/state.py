@@ -223,11 +223,11 @@ def guarded(page: Callable[[], None], name: str | None = None) -> Callable[[], N
 
 
 def on_submit(
-    form: str, action: Callable[[], str], *, keep: Sequence[str], kept: str
+    form: str, action: Callable[[], str], *, fields: Sequence[str], kept: str
 ) -> Callable[[], None]:
     """A form's submit callback, run before the page reruns: ``action`` saves what the
-    form holds and returns what to say. On success the fields in ``keep`` are emptied;
-    on any failure they keep the person's text (the form never clears itself) and the
+    form holds and returns what to say. On success the text ``fields`` (widget keys) are
+    emptied; on any failure they stay as typed (the form never clears itself) and the
     page says why, with ``kept`` (e.g. "Your comment is kept").
     ``said(form)`` shows the outcome."""
 
@@ -242,7 +242,7 @@ def on_submit(
             log.exception("demo form failed")
             outcome = ("error", f"Something went wrong while saving. {kept}.")
         else:
-            for key in keep:
+            for key in fields:
                 st.session_state[key] = ""
             outcome = ("success", done)
         st.session_state[f"_said_{form}"] = outcome
@@ -275,7 +275,8 @@ def password_ok() -> bool:
     return False
 
 
-@st.cache_data(ttl=10, show_spinner=False)
+# Shown only after half a second: a registry that is slow or silent is never a blank page.
+@st.cache_data(ttl=10, show_spinner="Reading the model registry...")
 def _models(tracking_uri: str) -> list[RegisteredModel]:
     return registry().list_models()
 

@@ -61,7 +61,7 @@ def render() -> None:
         flag_form(
             key="flag_edge",
             on_submit=state.on_submit(
-                "flag_edge", flag, keep=["flag_edge_comment"], kept="Your comment is kept"
+                "flag_edge", flag, fields=["flag_edge_comment"], kept="Your comment is kept"
             ),
         )
         state.said("flag_edge")

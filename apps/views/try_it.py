@@ -126,7 +126,7 @@ def render() -> None:
             on_submit=state.on_submit(
                 "save_case",
                 save_case,
-                keep=["case_name", "case_note"],
+                fields=["case_name", "case_note"],
                 kept="Your edge case is kept",
             ),
         )
@@ -135,7 +135,7 @@ def render() -> None:
         flag_form(
             key="flag_try",
             on_submit=state.on_submit(
-                "flag_try", flag, keep=["flag_try_comment"], kept="Your comment is kept"
+                "flag_try", flag, fields=["flag_try_comment"], kept="Your comment is kept"
             ),
         )
         state.said("flag_try")
