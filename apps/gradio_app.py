@@ -36,7 +36,7 @@ from modelcards import (
     markdown_text,
     password_required,
 )
-from modelcards.errors import ModelcardsError, UnsupportedTaskError
+from modelcards.errors import ModelcardsError, StoreError, UnsupportedTaskError
 
 DEFAULT_MODEL = "models:/arrests-release@champion"
 APP = "gradio"
@@ -119,7 +119,7 @@ def build(
         _check_names(model, inputs)
         return _explain(svc, model, inputs)
 
-    def flag_api(*values: Any) -> dict[str, Any]:
+    def flag_api(*values: Any, kept: str = "Try again in a moment.") -> dict[str, Any]:
         *given, comment = values
         inputs = dict(zip(names, given, strict=False))
         _check_names(model, inputs)
@@ -128,6 +128,8 @@ def build(
             flag_id = svc.flag(
                 model, inputs, comment=comment or "", app=APP, prediction=result["label"]
             )
+        except StoreError as exc:  # busy or unavailable: nothing was saved
+            raise gr.Error(f"{exc.message} {kept}", print_exception=False) from None
         except ModelcardsError as exc:
             raise gr.Error(exc.message, print_exception=False) from None
         return {"flag": flag_id, **result}
@@ -150,7 +152,8 @@ def build(
 
     def ui_flag(*values: Any) -> tuple[Any, str]:
         *inputs, comment = values
-        flag_api(*inputs, comment)
+        # On an error the textbox is not updated: the comment stays for another try.
+        flag_api(*inputs, comment, kept="Your comment is kept; try again.")
         return gr.update(value=""), "Thank you: the prediction is flagged for the team."
 
     cases = svc.edge_cases(model)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 import os
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import Any
 
 import streamlit as st
@@ -26,7 +26,7 @@ from modelcards import (
     markdown_text,
     password_required,
 )
-from modelcards.errors import ModelcardsError
+from modelcards.errors import ModelcardsError, RegistryUnreachableError, StoreError
 
 log = logging.getLogger("modelcards.demo")
 
@@ -196,6 +196,8 @@ def selected_ref() -> str | None:
 
 
 def current_model() -> LoadedModel | None:
+    if st.session_state.get("_registry_down"):
+        return None  # the model picker has said the registry cannot be reached
     ref = selected_ref()
     if ref is None:
         st.info(
@@ -241,6 +243,43 @@ def _session_id() -> str:
 
     ctx = get_script_run_ctx()
     return ctx.session_id if ctx is not None else ""
+
+
+def on_submit(
+    form: str, action: Callable[[], str], *, fields: Sequence[str], kept: str
+) -> Callable[[], None]:
+    """A form's submit callback, run before the page reruns: ``action`` saves what the
+    form holds and returns what to say. On success the text ``fields`` (widget keys) are
+    emptied; on any failure they stay as typed (the form never clears itself) and the
+    page says why, with ``kept`` (e.g. "Your comment is kept").
+    ``said(form)`` shows the outcome."""
+
+    def run() -> None:
+        try:
+            done = action()
+        except StoreError as exc:  # busy or unavailable: nothing was saved
+            outcome = ("error", plain(f"{exc.message} {kept}; try again."))
+        except ModelcardsError as exc:  # the input itself, e.g. no comment
+            outcome = ("error", plain(str(exc)))
+        except Exception:  # a bug: log it for us, say little to the viewer
+            log.exception("demo form failed")
+            outcome = ("error", f"Something went wrong while saving. {kept}.")
+        else:
+            for key in fields:
+                st.session_state[key] = ""
+            outcome = ("success", done)
+        st.session_state[f"_said_{form}"] = outcome
+
+    return run
+
+
+def said(form: str) -> None:
+    """Show, once, what the last submit of ``form`` did."""
+    outcome = st.session_state.pop(f"_said_{form}", None)
+    if outcome is None:
+        return
+    level, text = outcome
+    (st.success if level == "success" else st.error)(text)
 
 
 def password_ok() -> bool:
@@ -291,11 +330,20 @@ def _signed_in() -> bool:
     return False
 
 
-@st.cache_data(ttl=10, show_spinner=False)
+# Shown only after half a second: a registry that is slow or silent is never a blank page.
+@st.cache_data(ttl=10, show_spinner="Reading the model registry...")
 def _models(tracking_uri: str) -> list[RegisteredModel]:
     return registry().list_models()
 
 
 def model_list() -> list[RegisteredModel]:
-    """Registered models, re-read at most every 10 seconds (aliases may move)."""
-    return _models(registry().tracking_uri)
+    """Registered models, re-read at most every 10 seconds (aliases may move). A registry
+    that cannot be reached is remembered for this rerun, so no page waits on it again or
+    takes it for an empty one."""
+    try:
+        models = _models(registry().tracking_uri)
+    except RegistryUnreachableError:
+        st.session_state["_registry_down"] = True
+        raise
+    st.session_state["_registry_down"] = False
+    return models

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Any
 
 import streamlit as st
@@ -46,31 +46,24 @@ def explanation_view(explanation: Explanation) -> None:
     )
 
 
-def save_case_form(classes: list[Any]) -> dict[str, str] | None:
-    """A form to save the current inputs as a named edge case; its fields once submitted."""
-    with st.form("save_case", clear_on_submit=True):
+def save_case_form(classes: list[Any], *, on_submit: Callable[[], None]) -> None:
+    """A form to save the current inputs as a named edge case. Its fields (keys
+    ``case_name``, ``case_expected``, ``case_note``) are never cleared by the form:
+    ``on_submit`` reads them, and empties them once the case is saved."""
+    with st.form("save_case", clear_on_submit=False):
         st.markdown("**Save as an edge case**")
-        name = st.text_input("Name", key="case_name")
-        expected = st.selectbox("Expected outcome", [str(c) for c in classes], key="case_expected")
-        note = st.text_input("Note (optional)", key="case_note")
-        if st.form_submit_button("Save edge case"):
-            if not name.strip():
-                st.error("Give the edge case a name.")
-                return None
-            return {"name": name, "expected": expected, "note": note}
-    return None
+        st.text_input("Name", key="case_name")
+        st.selectbox("Expected outcome", [str(c) for c in classes], key="case_expected")
+        st.text_input("Note (optional)", key="case_note")
+        st.form_submit_button("Save edge case", on_click=on_submit)
 
 
-def flag_form(*, key: str) -> str | None:
-    """A form to flag a prediction as wrong; the comment once submitted."""
-    with st.form(key, clear_on_submit=True):
+def flag_form(*, key: str, on_submit: Callable[[], None]) -> None:
+    """A form to flag a prediction as wrong. The comment (key ``{key}_comment``) is never
+    cleared by the form: ``on_submit`` reads it, and empties it once the flag is stored."""
+    with st.form(key, clear_on_submit=False):
         st.markdown("**Is this answer wrong?**")
-        comment = st.text_area(
+        st.text_area(
             "What is wrong with it?", key=f"{key}_comment", height=80, max_chars=MAX_COMMENT_CHARS
         )
-        if st.form_submit_button("Flag as wrong"):
-            if not comment.strip():
-                st.error("Say what is wrong before flagging.")
-                return None
-            return comment
-    return None
+        st.form_submit_button("Flag as wrong", on_click=on_submit)

@@ -18,6 +18,11 @@ registration wrote.
 
 Loaded versions are kept in memory, the most recently used first; ``MODELCARDS_MODEL_CACHE``
 sets how many (default 8, 0 keeps none).
+
+A registry that does not answer raises ``RegistryUnreachableError`` within seconds, never
+"no model": MLflow's HTTP client gets bounded timeouts and retries (``HTTP_DEFAULTS``,
+unless the user set those variables), and a database-backed registry is tried once with a
+connect timeout before MLflow, whose own engine retries for about 100 s, touches it.
 """
 
 from __future__ import annotations
@@ -47,9 +52,11 @@ from ._profile import Profile, profile_frame
 from ._safe_load import check_registrable, load_pickle, load_skops
 from .errors import (
     ArtifactError,
+    ModelcardsError,
     ModelFileError,
     ModelNotFoundError,
     RegistryError,
+    RegistryUnreachableError,
     UnsafeModelError,
     UnsupportedTaskError,
 )
@@ -318,6 +325,20 @@ _CACHE_LOCK = threading.Lock()
 _MLFLOW_GLOBAL = threading.Lock()
 
 
+#: Bounds on MLflow's HTTP client, which reads only these variables; a value the user set
+#: wins. Two tries of at most 4 s each: a dead or silent server is said within about 8 s,
+#: where MLflow's defaults (120 s, 7 retries with backoff) take minutes.
+HTTP_DEFAULTS = {
+    "MLFLOW_HTTP_REQUEST_TIMEOUT": "4",
+    "MLFLOW_HTTP_REQUEST_MAX_RETRIES": "1",
+    "MLFLOW_HTTP_REQUEST_BACKOFF_FACTOR": "1",
+    "MLFLOW_HTTP_REQUEST_BACKOFF_JITTER": "0.5",
+}
+#: Seconds a database-backed registry has to accept a connection, unless its URI says
+#: ``connect_timeout=``.
+DB_CONNECT_TIMEOUT = 5
+
+
 class Registry:
     """The model registry: the embedded SQLite store, or the one MLFLOW_TRACKING_URI names.
 
@@ -340,6 +361,9 @@ class Registry:
                 )
             self.tracking_uri = uri
             self.embedded = False
+            if uri.startswith(("http://", "https://")):
+                for name, value in HTTP_DEFAULTS.items():
+                    os.environ.setdefault(name, value)
             if uri.startswith("sqlite:///"):
                 db = Path(uri.removeprefix("sqlite:///"))
                 self.artifact_location: str | None = (db.parent / "artifacts").resolve().as_uri()
@@ -362,17 +386,91 @@ class Registry:
                 from mlflow import MlflowClient
 
                 try:
+                    if _is_database(self.tracking_uri):
+                        self._probe_database()
                     self._client = MlflowClient(
                         tracking_uri=self.tracking_uri, registry_uri=self.tracking_uri
                     )
                     self._client.search_registered_models(max_results=1)
+                except ModelcardsError:  # the probe's own, already worded
+                    raise
                 except Exception as exc:  # MLflow raises many kinds here
                     self._client = None
+                    if _unreachable(exc):
+                        raise self._unreachable_error(exc) from exc
                     raise RegistryError(
-                        f"Cannot open the model registry at {self.tracking_uri}: {exc}",
+                        f"Cannot open the model registry at {_shown_uri(self.tracking_uri)}: {exc}",
                         hint="Check MLFLOW_TRACKING_URI, or unset it to use the embedded store.",
                     ) from exc
         return self._client
+
+    def _probe_database(self) -> None:
+        """One connection attempt with a bounded wait, before MLflow's engine (which
+        retries for about 100 s) is created: an unreachable database is said at once."""
+        from sqlalchemy import create_engine, make_url
+        from sqlalchemy.exc import DBAPIError
+        from sqlalchemy.pool import NullPool
+
+        url = make_url(self.tracking_uri)
+        args = {}
+        if url.get_backend_name() in {"postgresql", "mysql"} and "connect_timeout" not in url.query:
+            args["connect_timeout"] = DB_CONNECT_TIMEOUT
+        engine = create_engine(url, connect_args=args, poolclass=NullPool)
+        try:
+            with engine.connect():
+                pass
+        except DBAPIError as exc:
+            if _unreachable(exc):
+                raise self._unreachable_error(exc) from exc
+            # It answered, with a refusal (a bad password, no such database): said now, as
+            # MLflow would retry it for about 100 s before saying the same.
+            first = str(exc.orig).strip().splitlines()[0] if str(exc.orig).strip() else ""
+            raise RegistryError(
+                f"The registry database at {_shown_uri(self.tracking_uri)} refused the "
+                f"connection: {first or type(exc.orig).__name__}",
+                hint="Check the user, password and database name in MLFLOW_TRACKING_URI.",
+            ) from exc
+        finally:
+            engine.dispose()
+
+    def _unreachable_error(self, exc: BaseException) -> RegistryUnreachableError:
+        shown = _shown_uri(self.tracking_uri)
+        if _is_database(self.tracking_uri):
+            seconds = _query_value(self.tracking_uri, "connect_timeout") or DB_CONNECT_TIMEOUT
+            wait = f"{seconds} s"
+            hint = (
+                "Check that the database server is running and reachable from here (address, "
+                "port, firewall) and that MLFLOW_TRACKING_URI is right, or unset it to use the "
+                f"embedded store in .modelcards/. The wait is connect_timeout={seconds} s; set "
+                "connect_timeout=SECONDS in the URI to change it."
+            )
+        else:
+            timeout = os.environ.get("MLFLOW_HTTP_REQUEST_TIMEOUT", "?")
+            retries = os.environ.get("MLFLOW_HTTP_REQUEST_MAX_RETRIES", "?")
+            tries = int(retries) + 1 if retries.isdigit() else "several"
+            wait = f"{timeout} s, tried {tries} times"
+            hint = (
+                "Check that the MLflow server is running and reachable from here (address, "
+                "port, proxy, VPN) and that MLFLOW_TRACKING_URI is right, or unset it to use "
+                f"the embedded store in .modelcards/. Each request waits "
+                f"MLFLOW_HTTP_REQUEST_TIMEOUT={timeout} s and is retried "
+                f"MLFLOW_HTTP_REQUEST_MAX_RETRIES={retries} time(s)."
+            )
+        return RegistryUnreachableError(
+            f"Cannot reach the registry at {shown}: {_unreachable_reason(exc, wait)}.", hint=hint
+        )
+
+    @contextlib.contextmanager
+    def _reach(self) -> Iterator[None]:
+        """A registry that stops answering after the first contact is said as such too."""
+        try:
+            yield
+        except ModelcardsError:
+            raise
+        except Exception as exc:
+            if _unreachable(exc):
+                raise self._unreachable_error(exc) from exc
+            raise
 
     @contextlib.contextmanager
     def _fluent(self) -> Iterator[ModuleType]:
@@ -414,7 +512,7 @@ class Registry:
     def list_models(self) -> list[RegisteredModel]:
         """Every registered model with its versions (newest first), aliases, descriptions, tags."""
         out = []
-        with _quiet():
+        with _quiet(), self._reach():
             for rm in self.client.search_registered_models(order_by=["name ASC"]):
                 versions = self.client.search_model_versions(f"name='{_q(rm.name)}'")
                 aliases = {k: int(v) for k, v in (rm.aliases or {}).items()}
@@ -433,7 +531,7 @@ class Registry:
 
     def is_empty(self) -> bool:
         """Whether no model is registered yet."""
-        with _quiet():
+        with _quiet(), self._reach():
             return not self.client.search_registered_models(max_results=1)
 
     def resolve(self, ref: str | ModelRef) -> tuple[str, int, str | None]:
@@ -449,6 +547,8 @@ class Registry:
             try:
                 rm = self.client.get_registered_model(r.name)
             except MlflowException as exc:
+                if _unreachable(exc):
+                    raise self._unreachable_error(exc) from exc
                 if not _not_found(exc):  # only "does not exist" means absent
                     raise RegistryError(
                         f"Cannot read model {r.name!r} from the registry at "
@@ -1073,6 +1173,85 @@ def _verify_policy(text: str | None, recorded: str | None, uri: str) -> None:
             f"recorded {recorded[:12]}...).",
             hint=hint,
         )
+
+
+def _is_database(uri: str) -> bool:
+    """Whether the registry is a database server MLflow reaches through SQLAlchemy."""
+    scheme = uri.split("://", 1)[0].split("+", 1)[0].lower()
+    return scheme in {"postgresql", "mysql", "mssql"}
+
+
+def _query_value(uri: str, key: str) -> str | None:
+    from urllib.parse import parse_qs, urlsplit
+
+    values = parse_qs(urlsplit(uri).query).get(key)
+    return values[-1] if values else None
+
+
+def _shown_uri(uri: str) -> str:
+    """The URI without its password."""
+    from urllib.parse import urlsplit
+
+    parts = urlsplit(uri)
+    if parts.password is None:
+        return uri
+    netloc = parts.netloc.replace(f":{parts.password}@", ":***@", 1)
+    return parts._replace(netloc=netloc).geturl()
+
+
+def _chain(exc: BaseException) -> Iterator[BaseException]:
+    seen: set[int] = set()
+    link: BaseException | None = exc
+    while link is not None and id(link) not in seen:
+        seen.add(id(link))
+        yield link
+        link = link.__cause__ or link.__context__
+
+
+def _unreachable(exc: BaseException) -> bool:
+    """Whether an error says the registry did not answer (refused, silent, no such host),
+    as opposed to answering with an error."""
+    import sqlite3
+
+    import requests
+    from sqlalchemy.exc import OperationalError
+
+    for link in _chain(exc):
+        if isinstance(
+            link, ConnectionError | TimeoutError | requests.ConnectionError | requests.Timeout
+        ):
+            return True
+        # SQLite's errors are about a local file, never about reaching anything. A server
+        # that answered says so: PostgreSQL's own refusals (a bad password, no such
+        # database) arrive as "FATAL:" lines, statement errors with a SQLSTATE.
+        if isinstance(link, OperationalError) and not isinstance(link.orig, sqlite3.Error):
+            state = getattr(link.orig, "sqlstate", None)
+            answered = "FATAL:" in str(link.orig) or (state and not str(state).startswith("08"))
+            if not answered:
+                return True
+    return False
+
+
+def _unreachable_reason(exc: BaseException, wait: str) -> str:
+    import socket
+
+    text = " ".join(str(link) for link in _chain(exc))
+    if any(isinstance(link, ConnectionRefusedError) for link in _chain(exc)) or (
+        "Connection refused" in text
+    ):
+        return "connection refused (nothing listens at that address and port)"
+    if any(isinstance(link, socket.gaierror) for link in _chain(exc)) or (
+        "Name or service not known" in text or "Failed to resolve" in text
+    ):
+        return "its host name cannot be resolved"
+    if (
+        any(isinstance(link, TimeoutError) for link in _chain(exc))
+        or "timed out" in text
+        or ("timeout expired" in text)
+    ):
+        return f"no answer within {wait}"
+    first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+    return first if len(first) <= 200 else first[:197] + "..."
 
 
 def _not_found(exc: Exception) -> bool:

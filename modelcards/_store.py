@@ -4,14 +4,22 @@ SQLite in ``.modelcards/demo.db`` by default (WAL journal, so readers never bloc
 writer and concurrent writers wait their turn instead of failing); PostgreSQL or any
 SQLAlchemy URL when ``MODELCARDS_DB_URL`` says so. The Streamlit and Gradio demos write
 to the same tables, recording which app made each row.
+
+Every wait is bounded by ``MODELCARDS_DB_TIMEOUT`` seconds (default 5): SQLite's wait
+for another writer's lock, PostgreSQL's connect and statement timeouts. A store that is
+still busy then raises ``StoreBusyError``; one that cannot be reached or written raises
+``StoreUnavailableError``. Nothing is saved in either case, so the caller can keep the
+person's text and let them try again.
 """
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import json
+import math
 import os
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -28,13 +36,16 @@ from sqlalchemy import (
     create_engine,
     event,
     insert,
+    make_url,
     select,
 )
+from sqlalchemy.exc import OperationalError
+from sqlalchemy.pool import NullPool
 
-from .errors import DataError, ModelcardsError
+from .errors import DataError, ModelcardsError, StoreBusyError, StoreUnavailableError
 
 if TYPE_CHECKING:  # pragma: no cover
-    from sqlalchemy.engine import CursorResult
+    from sqlalchemy.engine import URL, CursorResult
     from sqlalchemy.engine.interfaces import DBAPIConnection
     from sqlalchemy.pool import ConnectionPoolEntry
 
@@ -79,6 +90,28 @@ class EdgeCaseRecord:
     source: str  # "card spec" or the app that saved it
 
 
+ENV_TIMEOUT = "MODELCARDS_DB_TIMEOUT"
+DEFAULT_TIMEOUT = 5.0
+
+
+def store_timeout() -> float:
+    """Seconds the store waits for a lock, a connection or a statement:
+    ``MODELCARDS_DB_TIMEOUT``, default 5."""
+    raw = os.environ.get(ENV_TIMEOUT, "").strip()
+    if not raw:
+        return DEFAULT_TIMEOUT
+    try:
+        seconds = float(raw)
+    except ValueError:
+        seconds = math.nan
+    if not (math.isfinite(seconds) and 0 < seconds <= 3600):
+        raise ModelcardsError(
+            f"{ENV_TIMEOUT}={raw!r} is not a number of seconds between 0 and 3600.",
+            hint=f"Set it to e.g. 5 (seconds), or unset it for the default of {DEFAULT_TIMEOUT:g}.",
+        )
+    return seconds
+
+
 def default_url() -> str:
     """The store's SQLAlchemy URL: ``MODELCARDS_DB_URL``, else SQLite in the home folder."""
     url = os.environ.get("MODELCARDS_DB_URL")
@@ -102,19 +135,42 @@ class Store:
 
     def __init__(self, url: str | None = None):
         self.url = url or default_url()
+        self.timeout = store_timeout()
         try:
-            kwargs: dict[str, Any] = {}
-            if self.url.startswith("sqlite"):
-                kwargs["connect_args"] = {"timeout": 30, "check_same_thread": False}
-            self.engine = create_engine(self.url, **kwargs)
+            parsed = make_url(self.url)
+            sqlite = parsed.get_backend_name() == "sqlite"
+            # How messages name the store: a SQLite file's path; a server's URL, no password.
+            self.shown = (
+                str(parsed.database or ":memory:").removeprefix("file:").split("?")[0]
+                if sqlite
+                else parsed.render_as_string(hide_password=True)
+            )
+            self.engine = create_engine(parsed, **_engine_options(parsed, self.timeout))
         except Exception as exc:  # bad URL or missing driver
             raise ModelcardsError(
                 f"Cannot open the demo database {self.url!r}: {exc}",
                 hint="Check MODELCARDS_DB_URL (e.g. postgresql+psycopg://user@host/db).",
             ) from exc
-        if self.url.startswith("sqlite"):
-            event.listen(self.engine, "connect", _sqlite_pragmas)
-        metadata.create_all(self.engine)
+        if sqlite:
+            busy_ms = round(self.timeout * 1000)
+
+            def pragmas(dbapi_conn: DBAPIConnection, _record: ConnectionPoolEntry) -> None:
+                cur = dbapi_conn.cursor()
+                cur.execute("PRAGMA journal_mode=WAL")
+                cur.execute(f"PRAGMA busy_timeout={busy_ms}")
+                cur.close()
+
+            event.listen(self.engine, "connect", pragmas)
+        with self._bounded():
+            metadata.create_all(self.engine)
+
+    @contextlib.contextmanager
+    def _bounded(self) -> Iterator[None]:
+        """SQLAlchemy's OperationalError as StoreBusyError or StoreUnavailableError."""
+        try:
+            yield
+        except OperationalError as exc:
+            raise _store_error(exc, self.shown, self.timeout) from exc
 
     def add_edge_case(
         self,
@@ -140,7 +196,7 @@ class Store:
         """
         if not name or not name.strip():
             raise DataError("An edge case needs a name.", hint="Give it a short name.")
-        with self.engine.begin() as conn:
+        with self._bounded(), self.engine.begin() as conn:
             result = conn.execute(
                 insert(edge_cases).values(
                     model=model,
@@ -161,7 +217,7 @@ class Store:
         Args:
             model: The registered model's name.
         """
-        with self.engine.connect() as conn:
+        with self._bounded(), self.engine.connect() as conn:
             rows = (
                 conn.execute(
                     select(edge_cases).where(edge_cases.c.model == model).order_by(edge_cases.c.id)
@@ -207,7 +263,7 @@ class Store:
                 f"{MAX_COMMENT_CHARS:,}.",
                 hint="Shorten it to what is wrong and why.",
             )
-        with self.engine.begin() as conn:
+        with self._bounded(), self.engine.begin() as conn:
             result = conn.execute(
                 insert(flags).values(
                     model=model,
@@ -230,7 +286,7 @@ class Store:
         query = select(flags).order_by(flags.c.id)
         if model is not None:
             query = query.where(flags.c.model == model)
-        with self.engine.connect() as conn:
+        with self._bounded(), self.engine.connect() as conn:
             return [dict(r) for r in conn.execute(query).mappings().all()]
 
 
@@ -254,11 +310,56 @@ def spec_edge_cases(card_spec: Mapping[str, Any] | None) -> list[EdgeCaseRecord]
     return out
 
 
-def _sqlite_pragmas(dbapi_conn: DBAPIConnection, _record: ConnectionPoolEntry) -> None:
-    cur = dbapi_conn.cursor()
-    cur.execute("PRAGMA journal_mode=WAL")
-    cur.execute("PRAGMA busy_timeout=30000")
-    cur.close()
+def _engine_options(url: URL, timeout: float) -> dict[str, Any]:
+    """Bounded waits for the store's database; a setting in the URL itself wins."""
+    backend = url.get_backend_name()
+    if backend == "sqlite":
+        return {"connect_args": {"timeout": timeout, "check_same_thread": False}}
+    if backend != "postgresql":
+        return {}
+    args: dict[str, Any] = {}
+    if "connect_timeout" not in url.query:
+        args["connect_timeout"] = max(2, math.ceil(timeout))  # libpq's floor is 2 s
+    if "options" not in url.query:
+        ms = round(timeout * 1000)
+        args["options"] = f"-c statement_timeout={ms} -c lock_timeout={ms}"
+    # A pooled connection to a frozen server waits forever: the statement timeout is the
+    # server's to enforce. A new connection per use is bounded by connect_timeout, and
+    # costs milliseconds on the rare occasions the demos write or list.
+    return {"connect_args": args, "poolclass": NullPool}
+
+
+# SQLSTATEs of a statement that gave up waiting: statement timeout, lock timeout, deadlock.
+_BUSY_SQLSTATES = {"57014", "55P03", "40P01"}
+
+
+def _store_error(
+    exc: OperationalError, shown: str, timeout: float
+) -> StoreBusyError | StoreUnavailableError:
+    """What a failed store operation means for the person who was saving."""
+    text = str(exc.orig)
+    first = text.strip().splitlines()[0] if text.strip() else type(exc.orig).__name__
+    sqlstate = getattr(exc.orig, "sqlstate", None)
+    if sqlstate in _BUSY_SQLSTATES or "database is locked" in text or "database is busy" in text:
+        return StoreBusyError(
+            f"The feedback store is busy: another connection held it for more than "
+            f"{timeout:g} s, so nothing was saved.",
+            hint=f"Try again in a moment. If it stays busy, look for a program holding a long "
+            f"transaction on {shown}; {ENV_TIMEOUT} sets how many seconds to wait.",
+        )
+    if "readonly database" in text or sqlstate == "25006":
+        return StoreUnavailableError(
+            f"The feedback store {shown} is read-only, so nothing was saved.",
+            hint="Give the demo's user write access to the file and its folder (SQLite "
+            "writes beside it), or set MODELCARDS_DB_URL to a writable database.",
+        )
+    return StoreUnavailableError(
+        "The feedback store cannot be reached, so nothing was saved.",
+        # The driver's words go in the hint: the Gradio API sends callers the message only.
+        hint=f"{first.rstrip('.')}. Check that the database at {shown} is running and "
+        f"reachable from here, and MODELCARDS_DB_URL; {ENV_TIMEOUT} sets how many seconds "
+        "to wait.",
+    )
 
 
 def _inserted_id(result: CursorResult[Any]) -> int:

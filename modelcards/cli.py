@@ -489,6 +489,7 @@ def _gradio(host: str, port: int, model: str | None) -> None:
 
         ModelRef.parse(model)  # a clear error before anything starts
         os.environ["MODELCARDS_GRADIO_MODEL"] = model
-    click.echo(f"Serving the Gradio app on http://{host}:{port} (API: /predict, /flag)", err=True)
+    # The app announces serving itself, once the model has loaded: a dead registry gives
+    # its message and exit code 2, never a "Serving" line first.
     cmd = [sys.executable, "-m", "apps.gradio_app", "--host", host, "--port", str(port)]
     os.execv(sys.executable, cmd)

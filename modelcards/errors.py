@@ -66,3 +66,20 @@ class PolicyError(ModelcardsError):
 
 class UnsupportedTaskError(ModelcardsError):
     """The model or data is not a binary classification task."""
+
+
+class RegistryUnreachableError(RegistryError):
+    """The registry did not answer: nothing listens at its address, it never replies, or
+    its database refuses connections. Never taken to mean "no model is registered"."""
+
+
+class StoreError(ModelcardsError):
+    """The feedback store (saved edge cases and flags) could not be used; nothing was saved."""
+
+
+class StoreBusyError(StoreError):
+    """Another connection held the feedback store longer than we wait for it."""
+
+
+class StoreUnavailableError(StoreError):
+    """The feedback store cannot be reached, or cannot be written (a read-only file)."""

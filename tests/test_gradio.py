@@ -279,3 +279,24 @@ def test_internal_exception_text_never_reaches_a_caller(examples_registry, db_ur
         assert "secret" not in str(err.value) and "/srv/models" not in str(err.value)
     finally:
         module.demo.close()
+
+
+@pytest.fixture
+def short_store_wait(monkeypatch):
+    monkeypatch.setenv("MODELCARDS_DB_TIMEOUT", "0.5")  # read when the app opens its store
+
+
+def test_a_flag_on_a_busy_store_says_busy_and_saves_nothing(short_store_wait, served, db_url):
+    import sqlite3
+
+    _, client = served
+    other = sqlite3.connect(db_url.removeprefix("sqlite:///"), isolation_level=None)
+    other.execute("BEGIN EXCLUSIVE")  # another program holding the write lock
+    try:
+        with pytest.raises(AppError, match="The feedback store is busy") as err:
+            client.predict(**INPUTS, comment="should be released", api_name="/flag")
+        assert "Try again in a moment" in str(err.value)
+    finally:
+        other.execute("ROLLBACK")
+        other.close()
+    assert Store(db_url).flags() == []

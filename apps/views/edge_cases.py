@@ -49,12 +49,22 @@ def render() -> None:
         )
         st.subheader("Flag an answer as wrong")
         pick = st.selectbox("Case", [c.name for c in cases], key=state.vkey(model, "flag_case"))
-        comment = flag_form(key="flag_edge")
-        if comment is not None:
+
+        def flag() -> str:
+            comment = str(st.session_state.get("flag_edge_comment") or "")
             chosen = next(o for o in outcomes if o.case.name == pick)
             answer = chosen.actual if chosen.actual is not None else f"cannot run: {chosen.problem}"
             svc.flag(model, chosen.case.inputs, comment=comment, app="streamlit", prediction=answer)
-            st.success(state.plain(f"Flagged the answer to {state.shorten(pick)!r}."))
+            return state.plain(f"Flagged the answer to {state.shorten(pick)!r}.")
+
+        # The form never clears itself: a busy store must not cost anyone their comment.
+        flag_form(
+            key="flag_edge",
+            on_submit=state.on_submit(
+                "flag_edge", flag, fields=["flag_edge_comment"], kept="Your comment is kept"
+            ),
+        )
+        state.said("flag_edge")
     flags = svc.store.flags(model.name)
     if flags:
         st.subheader("Flags so far")

@@ -18,7 +18,7 @@ from modelcards import (
     input_default,
     input_warnings,
 )
-from modelcards.errors import UnsupportedTaskError
+from modelcards.errors import DataError, UnsupportedTaskError
 
 
 def current_inputs(model: LoadedModel) -> dict[str, Any]:
@@ -121,14 +121,43 @@ def render() -> None:
     st.markdown("**Link to this prediction** (copy it with the button on the right)")
     st.code(share_link({k: v for k, v in params.items() if v is not None}), language=None)
 
+    def save_case() -> str:
+        name = str(st.session_state.get("case_name") or "")
+        if not name.strip():
+            raise DataError("Give the edge case a name.")
+        svc.save_edge_case(
+            model,
+            values,
+            app="streamlit",
+            name=name,
+            expected=st.session_state.get("case_expected"),
+            note=st.session_state.get("case_note"),
+        )
+        return state.plain(f"Saved the edge case {state.shorten(name)!r}.")
+
+    def flag() -> str:
+        comment = str(st.session_state.get("flag_try_comment") or "")
+        svc.flag(model, values, comment=comment, app="streamlit", prediction=prediction.label)
+        return "Thank you: the prediction is flagged for the team."
+
+    # The forms never clear themselves: a store that is busy must not cost anyone their text.
     left, right = st.columns(2)
     with left:
-        saved = save_case_form(model.classes)
-        if saved is not None:
-            svc.save_edge_case(model, values, app="streamlit", **saved)
-            st.success(state.plain(f"Saved the edge case {state.shorten(saved['name'])!r}."))
+        save_case_form(
+            model.classes,
+            on_submit=state.on_submit(
+                "save_case",
+                save_case,
+                fields=["case_name", "case_note"],
+                kept="Your edge case is kept",
+            ),
+        )
+        state.said("save_case")
     with right:
-        comment = flag_form(key="flag_try")
-        if comment is not None:
-            svc.flag(model, values, comment=comment, app="streamlit", prediction=prediction.label)
-            st.success("Thank you: the prediction is flagged for the team.")
+        flag_form(
+            key="flag_try",
+            on_submit=state.on_submit(
+                "flag_try", flag, fields=["flag_try_comment"], kept="Your comment is kept"
+            ),
+        )
+        state.said("flag_try")
