@@ -41,6 +41,14 @@ import pandas as pd
 import yaml
 from numpy.typing import NDArray
 
+from ._flavors import (
+    load_native,
+    log_native,
+    model_frameworks,
+    native_framework,
+    plan_native,
+    recorded_versions,
+)
 from ._profile import Profile, profile_frame
 from ._safe_load import load_pickle, load_skops
 from .errors import ArtifactError, ModelNotFoundError, RegistryError, UnsupportedTaskError
@@ -148,6 +156,8 @@ class LoadedModel:
     metrics: dict[str, float]
     run_id: str | None
     tracking_uri: str
+    # Framework versions recorded at registration, e.g. {"scikit-learn": "1.9.1"}.
+    frameworks: dict[str, str] = field(default_factory=dict)
     _registry: Registry | None = field(default=None, repr=False)
     # Shared by every alias view of this version, so the split is read once.
     _loaded: dict[str, Any] = field(default_factory=dict, repr=False)
@@ -526,6 +536,11 @@ class Registry:
                 mlmodel, inputs = _parse_model_file(local, "MLmodel", uri, tmp, _read_mlmodel)
                 example = _input_example(local, mlmodel, uri, tmp)
                 model = _load_model_dir(local, mlmodel, allow_pickle, trusted_types, uri)
+                requirements = (
+                    _parse_model_file(local, "requirements.txt", uri, tmp, _read_utf8)
+                    if (local / "requirements.txt").exists()
+                    else None
+                )
             tags = dict(mv.tags or {})
             run = self.client.get_run(mv.run_id) if mv.run_id else None
             extras = self._read_run_extras(run, uri) if run else {}
@@ -563,6 +578,11 @@ class Registry:
             metrics={k: float(v) for k, v in run.data.metrics.items()} if run else {},
             run_id=mv.run_id,
             tracking_uri=self.tracking_uri,
+            frameworks={
+                k: v
+                for k, v in recorded_versions(requirements, mlmodel).items()
+                if k in model_frameworks(model)
+            },
             _registry=self,
         )
 
@@ -673,6 +693,7 @@ class Registry:
         tags: dict[str, str] | None = None,
         serialization_format: str = "skops",
         trusted_types: list[str] | None = None,
+        class_labels: Sequence[Any] | None = None,
     ) -> RegisteredVersion:
         """Log a fitted binary classifier and register it as a new version of ``name``.
 
@@ -680,7 +701,8 @@ class Registry:
         registry alone.
 
         Args:
-            model: A fitted scikit-learn classifier with two classes.
+            model: A fitted scikit-learn classifier with two classes; an XGBoost or
+                LightGBM classifier (alone or ending a Pipeline) is stored natively.
             name: The registered model's name, e.g. ``"loan-approval"``.
             X_train: The training inputs: the signature, input example and profile come
                 from them.
@@ -701,8 +723,13 @@ class Registry:
                 loaded.
             trusted_types: Types skops may save beyond its defaults (tree models); loading
                 them later needs the same explicit trust.
+            class_labels: For an XGBoost/LightGBM classifier fitted on labels encoded as
+                0..n-1: the label of each class, e.g. ``encoder.classes_``. They are stored
+                with the version and applied at predict.
         """
-        classes = list(getattr(model, "classes_", []))
+        # XGBoost and LightGBM are stored in their native formats (see _flavors).
+        native = plan_native(model, class_labels=class_labels)
+        classes = native.classes if native else list(getattr(model, "classes_", []))
         if len(classes) != 2:
             raise UnsupportedTaskError(
                 f"{type(model).__name__} has classes {classes}; modelcards supports binary "
@@ -750,19 +777,28 @@ class Registry:
                     mlflow.log_params(params)
                 if metrics:
                     mlflow.log_metrics(metrics)
-                info = _log_sklearn(
-                    mlflow,
-                    model,
-                    name="model",
-                    signature=signature,
-                    input_example=X_train.head(3),
-                    serialization_format=serialization_format,
-                    skops_trusted_types=trusted_types,
-                    pip_requirements=[
-                        f"scikit-learn=={sklearn.__version__}",
-                        f"skops=={skops.__version__}",
-                    ],
-                )
+                if native is not None:
+                    info = log_native(
+                        mlflow,
+                        native,
+                        signature=signature,
+                        input_example=X_train.head(3),
+                        trusted_types=trusted_types or (),
+                    )
+                else:
+                    info = _log_sklearn(
+                        mlflow,
+                        model,
+                        name="model",
+                        signature=signature,
+                        input_example=X_train.head(3),
+                        serialization_format=serialization_format,
+                        skops_trusted_types=trusted_types,
+                        pip_requirements=[
+                            f"scikit-learn=={sklearn.__version__}",
+                            f"skops=={skops.__version__}",
+                        ],
+                    )
                 mlflow.log_text(profile.model_dump_json(indent=2), f"{ARTIFACT_DIR}/profile.json")
                 if policy is not None:
                     from ._policy import parse_policy
@@ -999,6 +1035,8 @@ def _parse_model_file(
 def _load_model_dir(
     local: Path, mlmodel: dict[str, Any], allow_pickle: bool, trusted_types: Iterable[str], uri: str
 ) -> Any:
+    if native_framework(mlmodel) is not None:  # XGBoost, LightGBM: never unpickled
+        return load_native(local, mlmodel, uri, trusted_types=trusted_types)
     flavors = mlmodel.get("flavors", {})
     sk = flavors.get("sklearn")
     if sk is None:
