@@ -133,7 +133,8 @@ def plan_native(model: Any, *, class_labels: Sequence[Any] | None) -> NativePlan
             )
     fitted = list(getattr(final, "classes_", []))
     classes = list(class_labels) if class_labels is not None else fitted
-    if class_labels is not None and [int(c) for c in fitted] != list(range(len(fitted))):
+    encoded = [_json_value(c) for c in fitted] == list(range(len(fitted)))
+    if class_labels is not None and not encoded:
         raise UnsupportedTaskError(
             f"class_labels was given, but the model's classes are {fitted}, not the "
             "encoded 0..n-1.",
@@ -254,6 +255,9 @@ def native_framework(mlmodel: dict[str, Any]) -> Framework | None:
     return None
 
 
+#: How messages name each framework's models.
+_NAMED: dict[Framework, str] = {"xgboost": "an XGBoost", "lightgbm": "a LightGBM"}
+
 _HINT = (
     "It is part of the registered model; a damaged file is not loaded. Check the artifact "
     "store (permissions, disk, network), or register the model again."
@@ -292,7 +296,7 @@ def _read_spec(local: Path, framework: Framework, uri: str) -> dict[str, Any]:
     estimator = spec.get("estimator")
     if NATIVE_CLASSIFIERS.get(str(estimator)) != framework or spec.get("framework") != framework:
         raise _bad(
-            what, uri, f"its estimator {estimator!r} is not a {framework} classifier we load"
+            what, uri, f"its estimator {estimator!r} is not {_NAMED[framework]} classifier we load"
         )
     classes, params, final = spec.get("classes"), spec.get("params"), spec.get("final_step")
     if not isinstance(classes, list) or len(classes) < 2:
@@ -328,23 +332,30 @@ def _load_booster(path: Path, framework: Framework, local: Path, uri: str) -> An
         if framework == "xgboost":
             import xgboost
 
+            from ._boost_check import check_xgboost_model
+
             booster: Any = xgboost.XGBClassifier()
-            booster.load_model(str(path))
+            booster.load_model(str(path))  # checks array lengths, not indices
+            # Prediction follows child and feature indices unchecked: check them first.
+            check_xgboost_model(json.loads(booster.get_booster().save_raw("json")))
             return booster
         import lightgbm
 
-        # LightGBM prints its fatal errors before raising them; the error says it all.
+        from ._boost_check import check_lightgbm_model
+
+        data = path.read_bytes()
+        check_lightgbm_model(data)  # LightGBM's loader aborts the process on a bad tree
+        # LightGBM prints warnings before raising; the error says it all.
         with contextlib.redirect_stdout(io.StringIO()):
-            return lightgbm.Booster(model_file=str(path))
+            return lightgbm.Booster(model_str=data.decode("utf-8"))
     except ImportError as exc:
         raise ArtifactError(
             f"{uri} is a {framework} model, and {framework} is not installed.",
             hint=f"pip install {framework} (or modelcards[boost]).",
         ) from exc
     except Exception as exc:  # XGBoostError, LightGBMError, ValueError, OSError
-        raise _bad(
-            f"the model's {path.name}", uri, f"it is not a {framework} model ({_clean(exc, local)})"
-        ) from exc
+        reason = f"it is not {_NAMED[framework]} model we can load ({_clean(exc, local)})"
+        raise _bad(f"the model's {path.name}", uri, reason) from exc
 
 
 def _booster_classes(booster: Any, framework: Framework) -> int:
