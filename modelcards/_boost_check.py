@@ -209,9 +209,13 @@ def _check_xgb_tree(index: int, tree: Any, features: int) -> None:
     rights = _int_list(tree.get("right_children"), "right_children", where, nodes)
     splits = _int_list(tree.get("split_indices"), "split_indices", where, nodes)
     kinds = _int_list(tree.get("split_type", [0] * nodes), "split_type", where, nodes)
+    if _param(params, "num_deleted", where) != 0:
+        raise ValueError(f"{where} has deleted nodes")
     parents = _int_list(tree.get("parents"), "parents", where, nodes)
-    if parents[0] != _NO_PARENT:
-        raise ValueError(f"{where}: its root has a parent")
+    if parents[0] != _NO_PARENT or any(not 0 <= p < n for n, p in enumerate(parents[1:], 1)):
+        raise ValueError(f"{where}: a node's parent lies outside the tree or after it")
+    if any(k not in (0, 1) for k in kinds):
+        raise ValueError(f"{where}: split_type holds a kind other than 0 and 1")
     for node, (left, right) in enumerate(zip(lefts, rights, strict=True)):
         if left == -1 and right == -1:
             continue  # a leaf
@@ -237,15 +241,15 @@ def _check_xgb_tree(index: int, tree: Any, features: int) -> None:
 
 
 def check_xgboost_model(model: Any) -> int:
-    """Check an XGBoost model's trees (its JSON form) before anything predicts with it;
-    the number of classes.
+    """Check an XGBoost model's trees (its JSON form) before XGBoost sees it; the number
+    of classes.
 
-    XGBoost's loader checks array lengths, but prediction follows child indices and
-    feature indices unchecked: a crafted file crashes the process (segmentation fault)
+    XGBoost's loader follows parent indices and its prediction child and feature indices
+    unchecked: a crafted file crashes the process (segmentation fault) while loading or
     at the first predict. Raises ValueError saying what is wrong.
 
     Args:
-        model: The model as parsed JSON (``booster.save_raw("json")``).
+        model: The model file, parsed as JSON.
     """
     learner = model.get("learner") if isinstance(model, dict) else None
     if not isinstance(learner, dict):
@@ -267,6 +271,11 @@ def check_xgboost_model(model: Any) -> int:
     info = _int_list(booster["model"].get("tree_info"), "tree_info", "its model", len(trees))
     if any(not 0 <= g < groups for g in info):
         raise ValueError("its tree_info names a class beyond num_class")
+    indptr = booster["model"].get("iteration_indptr")
+    if indptr is not None:
+        steps = _int_list(indptr, "iteration_indptr", "its model")
+        if not steps or steps[0] != 0 or steps[-1] != len(trees) or steps != sorted(steps):
+            raise ValueError("its iteration_indptr does not divide its trees")
     for i, tree in enumerate(trees):
         _check_xgb_tree(i, tree, features)
     return classes if classes > 1 else 2

@@ -2,7 +2,7 @@
 
 skops cannot store these models safely (it would have to trust ``xgboost.*`` and
 ``lightgbm.*`` types), and pickle runs code when loaded. So a boosted classifier is logged
-through its MLflow flavor in the library's native format (XGBoost UBJSON through
+through its MLflow flavor in the library's native format (XGBoost JSON through
 ``mlflow.xgboost``; LightGBM's text model through ``mlflow.lightgbm``, which would pickle
 or skops the scikit-learn wrapper, so we log the wrapper's booster). Beside it, in the
 model folder's ``extra_files/``:
@@ -59,7 +59,7 @@ ESTIMATOR_FILE = "estimator.json"
 PREPROCESSING_FILE = "preprocessing.skops"
 #: The model file each flavor writes; MLmodel's own ``data`` entry is not trusted as a path.
 _DATA_FILES: dict[Framework, tuple[str, ...]] = {
-    "xgboost": ("model.ubj", "model.json"),
+    "xgboost": ("model.json",),
     "lightgbm": ("model.lgb",),
 }
 
@@ -234,7 +234,8 @@ def log_native(
             "extra_files": extra,
         }
         if plan.framework == "xgboost":
-            return mlflow.xgboost.log_model(plan.final, model_format="ubj", **common)
+            # JSON, not UBJSON: the file is checked in Python before XGBoost parses it.
+            return mlflow.xgboost.log_model(plan.final, model_format="json", **common)
         return mlflow.lightgbm.log_model(plan.final.booster_, **common)
 
 
@@ -334,10 +335,12 @@ def _load_booster(path: Path, framework: Framework, local: Path, uri: str) -> An
 
             from ._boost_check import check_xgboost_model
 
+            raw = path.read_bytes()
+            # XGBoost's loader and prediction follow tree indices unchecked: check first,
+            # then load the very bytes that were checked.
+            check_xgboost_model(json.loads(raw))
             booster: Any = xgboost.XGBClassifier()
-            booster.load_model(str(path))  # checks array lengths, not indices
-            # Prediction follows child and feature indices unchecked: check them first.
-            check_xgboost_model(json.loads(booster.get_booster().save_raw("json")))
+            booster.load_model(bytearray(raw))
             return booster
         import lightgbm
 

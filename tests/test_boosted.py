@@ -31,7 +31,7 @@ from modelcards.errors import ArtifactError, UnsupportedTaskError
 
 SCRIPT = Path(sys.executable).parent / "modelcards"
 NUMERIC = ["year", "age", "checks"]
-DATA_FILE = {"xgboost": "model.ubj", "lightgbm": "model.lgb"}
+DATA_FILE = {"xgboost": "model.json", "lightgbm": "model.lgb"}
 NAMED = {"xgboost": "an XGBoost", "lightgbm": "a LightGBM"}
 
 
@@ -230,18 +230,11 @@ def test_a_garbage_booster_file_is_refused_naming_it_and_the_version(damage, fam
     _assert_clean(err.value, f"models:/{family}/1", DATA_FILE[family], f"not {NAMED[family]} model")
 
 
-def _crafted_xgboost(original: bytes, tmp_path: Path, change) -> bytes:
-    """The stored UBJSON model with ``change`` applied to its first tree, as UBJSON."""
-    model = xgboost.XGBClassifier()
-    (tmp_path / "in.ubj").write_bytes(original)
-    model.load_model(tmp_path / "in.ubj")
-    data = json.loads(model.get_booster().save_raw("json"))
+def _crafted_xgboost(original: bytes, change) -> bytes:
+    """The stored JSON model with ``change`` applied to its first tree."""
+    data = json.loads(original)
     change(data["learner"]["gradient_booster"]["model"]["trees"][0])
-    (tmp_path / "crafted.json").write_text(json.dumps(data))
-    crafted = xgboost.XGBClassifier()
-    crafted.load_model(tmp_path / "crafted.json")  # XGBoost's loader accepts it
-    crafted.save_model(tmp_path / "crafted.ubj")
-    return (tmp_path / "crafted.ubj").read_bytes()
+    return json.dumps(data).encode()
 
 
 def _crafted_lightgbm(original: bytes, edit) -> bytes:
@@ -249,8 +242,9 @@ def _crafted_lightgbm(original: bytes, edit) -> bytes:
     return edit(text).encode()
 
 
-# Files that LightGBM or XGBoost load, then crash or abort the process on (checked by hand:
-# exit 134 "terminate called without an active exception", exit 139 segmentation fault).
+# Files that make LightGBM or XGBoost crash or abort the process, while loading or at the
+# first predict (checked by hand: exit 134 "terminate called without an active exception",
+# exit 139 segmentation fault).
 CRAFTED = {
     "lightgbm truncated": (
         "lightgbm",
@@ -270,14 +264,19 @@ CRAFTED = {
     "xgboost child index": (
         "xgboost",
         lambda b, tmp: _crafted_xgboost(
-            b, tmp, lambda tree: tree["left_children"].__setitem__(0, 10**6)
+            b, lambda tree: tree["left_children"].__setitem__(0, 10**6)
         ),
         "tree 0: node 0 has a child outside the tree",
+    ),
+    "xgboost parent index": (
+        "xgboost",
+        lambda b, tmp: _crafted_xgboost(b, lambda tree: tree["parents"].__setitem__(-1, -5)),
+        "tree 0: a node's parent lies outside the tree",
     ),
     "xgboost feature index": (
         "xgboost",
         lambda b, tmp: _crafted_xgboost(
-            b, tmp, lambda tree: tree["split_indices"].__setitem__(0, 10**6)
+            b, lambda tree: tree["split_indices"].__setitem__(0, 10**6)
         ),
         "tree 0: node 0 splits on a feature beyond num_feature",
     ),
@@ -299,14 +298,14 @@ def test_a_crafted_booster_that_would_crash_the_process_is_refused_before_predic
 
 def test_a_garbage_booster_exits_2_from_the_cli_and_writes_nothing(damage, tmp_path):
     registry, change = damage
-    change("xgboost", "model.ubj", b"{garbage")
+    change("xgboost", "model.json", b"{garbage")
     out = subprocess.run(
         [str(SCRIPT), "card", "--model", "models:/xgboost/1", "--out", str(tmp_path / "c")],
         capture_output=True, text=True, cwd=tmp_path, timeout=300,
         env={**os.environ, "MODELCARDS_HOME": str(registry.home)},
     )  # fmt: skip
     assert out.returncode == 2, out.stderr
-    assert "model.ubj" in out.stderr and "models:/xgboost/1" in out.stderr
+    assert "model.json" in out.stderr and "models:/xgboost/1" in out.stderr
     assert "Traceback" not in out.stderr + out.stdout
     assert not (tmp_path / "c").exists()
 
