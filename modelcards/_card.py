@@ -70,6 +70,26 @@ class EdgeCase(_Strict):
     note: str | None = None
 
 
+# What the card says about the estimator: its class, the pipeline steps before it, and its
+# hyperparameters (``get_params(deep=False)``), those that differ from the class's defaults
+# first. Class names are fully qualified; values are shown as text.
+class PipelineStep(_Strict):
+    name: str
+    class_name: str
+
+
+class Hyperparameter(_Strict):
+    name: str
+    value: str
+    default: bool
+
+
+class Estimator(_Strict):
+    class_name: str
+    steps: list[PipelineStep] = []
+    hyperparameters: list[Hyperparameter] = []
+
+
 # -- the card: one declaration per section ----------------------------------------------
 class ModelDetails(_Strict):
     name: str
@@ -89,6 +109,9 @@ class ModelDetails(_Strict):
     classes: list[str] = []
     input_features: list[str] = []
     framework: str | None = None
+    # Distribution -> version recorded at registration, e.g. {"xgboost": "3.2.0"}.
+    frameworks: dict[str, str] = {}
+    estimator: Estimator | None = None
     params: dict[str, str] = {}
     logged_metrics: dict[str, float] = {}
     tags: dict[str, str] = {}
@@ -438,6 +461,8 @@ def computed_sections(
             "classes": [str(c) for c in reg.get("classes", [])],
             "input_features": reg.get("input_features", []),
             "framework": reg.get("framework"),
+            "frameworks": reg.get("frameworks", {}),
+            "estimator": reg.get("estimator"),
             "params": reg.get("params", {}),
             "logged_metrics": reg.get("metrics", {}),
             "tags": reg.get("tags", {}),

@@ -40,6 +40,7 @@ from ._card import load_spec as _load_spec
 from ._card import parse_spec as _parse_spec
 from ._data import read_table, require_columns, sha256_file
 from ._evaluate import Assessment, Groups, assess_groups, prepare_groups
+from ._flavors import DISTRIBUTIONS, describe_estimator, final_framework
 from ._policy import Policy, PolicyResult, load_policy, no_policy, parse_policy
 from .errors import DataError, ModelcardsError, UnsupportedTaskError
 
@@ -696,7 +697,9 @@ def registered_metadata(m: LoadedModel) -> dict[str, Any]:
         "created": m.created.date().isoformat(),
         "classes": m.classes,
         "input_features": m.feature_names,
-        "framework": _framework(m.model),
+        "framework": _framework(m),
+        "frameworks": dict(m.frameworks),
+        "estimator": describe_estimator(m.model),
         "params": {k: str(v) for k, v in sorted(m.params.items())},
         "metrics": dict(sorted(m.metrics.items())),
         "tags": {k: v for k, v in sorted(m.tags.items()) if not k.startswith("mlflow.")},
@@ -704,10 +707,16 @@ def registered_metadata(m: LoadedModel) -> dict[str, Any]:
     }
 
 
-def _framework(model: Any) -> str:
-    mod = type(model).__module__.split(".")[0]
+def _framework(m: LoadedModel) -> str:
+    """The final estimator's library and version: the one recorded at registration, else
+    the installed one."""
+    mod = final_framework(m.model)
+    dist = DISTRIBUTIONS.get(mod, mod)
+    version = m.frameworks.get(dist)
+    if version is not None:
+        return f"{mod} {version}"
     try:
-        return f"{mod} {metadata.version('scikit-learn' if mod == 'sklearn' else mod)}"
+        return f"{mod} {metadata.version(dist)}"
     except metadata.PackageNotFoundError:
         return mod
 

@@ -48,6 +48,14 @@ import pandas as pd
 import yaml
 from numpy.typing import NDArray
 
+from ._flavors import (
+    load_native,
+    log_native,
+    model_frameworks,
+    native_framework,
+    plan_native,
+    recorded_versions,
+)
 from ._profile import Profile, profile_frame
 from ._safe_load import check_registrable, load_pickle, load_skops
 from .errors import (
@@ -166,6 +174,8 @@ class LoadedModel:
     tracking_uri: str
     # How the model file was stored: "skops", or a pickle format loaded with allow_pickle.
     serialization: str = "skops"
+    # Framework versions recorded at registration, e.g. {"scikit-learn": "1.9.1"}.
+    frameworks: dict[str, str] = field(default_factory=dict)
     _registry: Registry | None = field(default=None, repr=False)
     # Shared by every alias view of this version, so the split is read once.
     _loaded: dict[str, Any] = field(default_factory=dict, repr=False)
@@ -648,6 +658,11 @@ class Registry:
                 mlmodel, inputs = _parse_model_file(local, "MLmodel", uri, tmp, _read_mlmodel)
                 example = _input_example(local, mlmodel, uri, tmp)
                 model = _load_model_dir(local, mlmodel, allow_pickle, trusted_types, uri)
+                requirements = (
+                    _parse_model_file(local, "requirements.txt", uri, tmp, _read_utf8)
+                    if (local / "requirements.txt").exists()
+                    else None
+                )
             tags = dict(mv.tags or {})
             run = self.client.get_run(mv.run_id) if mv.run_id else None
             recorded = _tag_json(tags, "stored_files", uri)
@@ -689,6 +704,11 @@ class Registry:
             run_id=mv.run_id,
             tracking_uri=self.tracking_uri,
             serialization=_serialization(mlmodel),
+            frameworks={
+                k: v
+                for k, v in recorded_versions(requirements, mlmodel).items()
+                if k in model_frameworks(model)
+            },
             _registry=self,
         )
 
@@ -831,6 +851,7 @@ class Registry:
         serialization_format: Literal["skops", "pickle", "cloudpickle"] = "skops",
         trusted_types: Sequence[str] | None = None,
         allow_pickle: bool = False,
+        class_labels: Sequence[Any] | None = None,
     ) -> RegisteredVersion:
         """Log a fitted binary classifier and register it as a new version of ``name``.
 
@@ -840,7 +861,8 @@ class Registry:
         a broken policy leaves no run, logged model or version behind.
 
         Args:
-            model: A fitted scikit-learn classifier with two classes.
+            model: A fitted scikit-learn classifier with two classes; an XGBoost or
+                LightGBM classifier (alone or ending a Pipeline) is stored natively.
             name: The registered model's name, e.g. ``"loan-approval"``.
             X_train: The training inputs: the signature, input example and profile come
                 from them.
@@ -863,8 +885,13 @@ class Registry:
                 transformer); loading needs the same explicit trust. None for none.
             allow_pickle: Accept a pickle format; the version is tagged
                 ``modelcards.serialization`` and its cards carry a warning.
+            class_labels: For an XGBoost/LightGBM classifier fitted on labels encoded as
+                0..n-1: the label of each class, e.g. ``encoder.classes_``. They are stored
+                with the version and applied at predict.
         """
-        classes = list(getattr(model, "classes_", []))
+        # XGBoost and LightGBM are stored in their native formats (see _flavors).
+        native = plan_native(model, class_labels=class_labels)
+        classes = native.classes if native else list(getattr(model, "classes_", []))
         if len(classes) != 2:
             raise UnsupportedTaskError(
                 f"{type(model).__name__} has classes {classes}; modelcards supports binary "
@@ -890,7 +917,12 @@ class Registry:
             from ._policy import parse_policy
 
             parse_policy(policy, source="the policy")  # refuse a broken one before storing
-        skops_trusted = _check_format(model, serialization_format, allow_pickle, trusted_types)
+        # Native boosters are checked by their own path (_flavors); everything else here.
+        skops_trusted = (
+            _check_format(model, serialization_format, allow_pickle, trusted_types)
+            if native is None
+            else []
+        )
         import sklearn
         import skops
         from mlflow.models import infer_signature
@@ -929,19 +961,28 @@ class Registry:
                         mlflow.log_params(params)
                     if metrics:
                         mlflow.log_metrics(metrics)
-                    info = _log_sklearn(
-                        mlflow,
-                        model,
-                        name="model",
-                        signature=signature,
-                        input_example=X_train.head(3),
-                        serialization_format=serialization_format,
-                        skops_trusted_types=skops_trusted,
-                        pip_requirements=[
-                            f"scikit-learn=={sklearn.__version__}",
-                            f"skops=={skops.__version__}",
-                        ],
-                    )
+                    if native is not None:
+                        info = log_native(
+                            mlflow,
+                            native,
+                            signature=signature,
+                            input_example=X_train.head(3),
+                            trusted_types=trusted_types or (),
+                        )
+                    else:
+                        info = _log_sklearn(
+                            mlflow,
+                            model,
+                            name="model",
+                            signature=signature,
+                            input_example=X_train.head(3),
+                            serialization_format=serialization_format,
+                            skops_trusted_types=skops_trusted,
+                            pip_requirements=[
+                                f"scikit-learn=={sklearn.__version__}",
+                                f"skops=={skops.__version__}",
+                            ],
+                        )
                     self._log_extras(mlflow, profile, policy, card_spec, evaluation)
                 stored.created_model = self._ensure_model(name, model_description)
                 mv = self.client.create_model_version(
@@ -1428,6 +1469,8 @@ def _serialization(mlmodel: dict[str, Any]) -> str:
 def _load_model_dir(
     local: Path, mlmodel: dict[str, Any], allow_pickle: bool, trusted_types: Iterable[str], uri: str
 ) -> Any:
+    if native_framework(mlmodel) is not None:  # XGBoost, LightGBM: never unpickled
+        return load_native(local, mlmodel, uri, trusted_types=trusted_types)
     flavors = mlmodel.get("flavors", {})
     sk = flavors.get("sklearn")
     if sk is None:

@@ -76,6 +76,7 @@ def _env(autoescape: bool) -> Environment:
         md=markdown_text,
         label=metric_label,
         group=group_label,
+        short=lambda class_name: class_name.rpartition(".")[2],
     )
     env.globals.update(NOT_PROVIDED=NOT_PROVIDED, why_undefined=why_undefined)
     return env
