@@ -78,6 +78,8 @@ _EXPORTS: dict[str, tuple[str, str]] = {
             "DISPARITIES",
             "RATE_METRICS",
             "SCORE_METRICS",
+            "ERROR_METRICS",
+            "Task",
             "HEADLINE",
             "MetricSpec",
             "DisparitySpec",
@@ -99,6 +101,16 @@ _EXPORTS: dict[str, tuple[str, str]] = {
             "Disparity",
             "Groups",
             "group_label",
+        )
+    },
+    **{
+        n: ("._regression", n)
+        for n in (
+            "assess_regression",
+            "prepare_regression_groups",
+            "assess_regression_groups",
+            "RegressionGroups",
+            "REGRESSION_METRICS",
         )
     },
     # the card pipeline
@@ -224,6 +236,7 @@ __all__ = [
     "DemoService",
     "Disparity",
     "DisparitySpec",
+    "ERROR_METRICS",
     "EdgeCase",
     "EdgeCaseOutcome",
     "EdgeCaseRecord",
@@ -253,21 +266,26 @@ __all__ = [
     "Predictions",
     "Profile",
     "RATE_METRICS",
+    "REGRESSION_METRICS",
     "RegisteredModel",
     "RegisteredVersion",
     "Registry",
+    "RegressionGroups",
     "SCORE_METRICS",
     "SignatureColumn",
     "SpecBase",
     "Store",
     "TRUSTED_MODULE_PREFIXES",
     "TRUSTED_TYPES",
+    "Task",
     "VerdictDisplay",
     "Written",
     "__version__",
     "assess",
     "assess_groups",
     "assess_inputs",
+    "assess_regression",
+    "assess_regression_groups",
     "build_card",
     "check_password",
     "check_ranges",
@@ -311,6 +329,7 @@ __all__ = [
     "plain_summary",
     "predict_row",
     "prepare_groups",
+    "prepare_regression_groups",
     "probability_figure",
     "profile_frame",
     "rate_intervals",
@@ -385,12 +404,14 @@ if TYPE_CHECKING:  # pragma: no cover
     )
     from ._metrics import (
         DISPARITIES,
+        ERROR_METRICS,
         HEADLINE,
         METRICS,
         RATE_METRICS,
         SCORE_METRICS,
         DisparitySpec,
         MetricSpec,
+        Task,
         disparity_names,
         metric_definition,
         metric_label,
@@ -438,6 +459,13 @@ if TYPE_CHECKING:  # pragma: no cover
         RegisteredVersion,
         Registry,
         SignatureColumn,
+    )
+    from ._regression import (
+        REGRESSION_METRICS,
+        RegressionGroups,
+        assess_regression,
+        assess_regression_groups,
+        prepare_regression_groups,
     )
     from ._render import render_html, render_json, render_markdown, why_undefined
     from ._safe_load import TRUSTED_MODULE_PREFIXES, TRUSTED_TYPES, load_skops

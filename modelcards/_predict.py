@@ -30,9 +30,19 @@ MAX_BATCH_ROWS = 100_000
 
 @dataclass
 class Prediction:
+    """One prediction: a class label with its probabilities, or a regression's number.
+
+    Attributes:
+        label: What is shown: the class, or the predicted number as text.
+        probabilities: Probability by class; empty for a regression.
+        positive_probability: The positive class's probability; None for a regression.
+        value: The predicted number of a regression; None for a classifier.
+    """
+
     label: str
     probabilities: dict[str, float]
     positive_probability: float | None
+    value: float | None = None
 
 
 def coerce_value(col: SignatureColumn, raw: Any) -> InputValue:
@@ -97,6 +107,9 @@ def predict_row(model: LoadedModel, frame: pd.DataFrame) -> Prediction:
         frame: The inputs (``coerce_row``).
     """
     features = model.features(frame)
+    if model.task == "regression":
+        value = float(model.model.predict(features)[0])
+        return Prediction(f"{value:.6g}", {}, None, value)
     if not hasattr(model.model, "predict_proba"):
         return Prediction(str(model.model.predict(features)[0]), {}, None)
     proba = model.model.predict_proba(features)[0]
@@ -129,7 +142,8 @@ def sweep_values(profile_col: ColumnProfile, points: int = 41) -> list[InputValu
 def sweep(
     model: LoadedModel, frame: pd.DataFrame, feature: str, values: Sequence[InputValue]
 ) -> pd.DataFrame:
-    """Positive-class probability as ``feature`` takes each of ``values``, others fixed.
+    """Positive-class probability (for a regression, the predicted number, in column
+    ``prediction``) as ``feature`` takes each of ``values``, others fixed.
 
     Args:
         model: The loaded version.
@@ -140,6 +154,10 @@ def sweep(
     rows = pd.concat([frame] * len(values), ignore_index=True)
     rows[feature] = pd.Series(values, dtype=frame[feature].dtype)
     labels, scores = model.predict_with_scores(rows)
+    if model.task == "regression":
+        return pd.DataFrame(
+            {"value": values, "prediction": np.asarray(labels, dtype=float), "label": ""}
+        )
     return pd.DataFrame(
         {
             "value": values,
