@@ -33,7 +33,10 @@ def model_summary(model: LoadedModel) -> None:
         st.markdown(f"**This version:** {markdown_text(model.description)}")
     cols = st.columns(3)
     cols[0].metric("Task", model.task.replace("_", " "))
-    cols[1].metric("Positive class", str(model.positive_label))
+    if model.task == "regression":
+        cols[1].metric("Predicts", str(model.target or "a number"))
+    else:
+        cols[1].metric("Positive class", str(model.positive_label))
     cols[2].metric("Inputs", len(model.inputs))
     st.markdown("**Signature** (the inputs the model takes)")
     st.dataframe(signature_table(model), hide_index=True, width="stretch")
@@ -67,8 +70,10 @@ def card_overview(card: ModelCard) -> None:
     with right:
         verdict_banner("Fairness policy", card.policy.verdict, card.policy.source)
         overall = card.quantitative_analyses.overall
-        cols = st.columns(3)
-        for col, spec in zip(cols, metric_specs(overview=True), strict=True):
+        task = "regression" if card.model_details.task == "regression" else "binary"
+        specs = metric_specs(overview=True, task=task)
+        cols = st.columns(len(specs))
+        for col, spec in zip(cols, specs, strict=True):
             metric = spec.name
             e = overall.metrics.get(metric)
             if e is not None and e.value is not None:

@@ -23,7 +23,12 @@ def save_case_form(classes: list[Any]) -> dict[str, str] | None:
     with st.form("save_case", clear_on_submit=True):
         st.markdown("**Save as an edge case**")
         name = st.text_input("Name", key="case_name")
-        expected = st.selectbox("Expected outcome", [str(c) for c in classes], key="case_expected")
+        if classes:
+            expected = st.selectbox(
+                "Expected outcome", [str(c) for c in classes], key="case_expected"
+            )
+        else:  # a regression: the number the model should predict
+            expected = st.text_input("Expected value", key="case_expected")
         note = st.text_input("Note (optional)", key="case_note")
         if st.form_submit_button("Save edge case"):
             if not name.strip():

@@ -9,11 +9,10 @@ from components.model_info import verdict_banner
 from components.tables import disparity_frame, group_table
 from modelcards import (
     DISPARITIES,
-    KEY_METRICS,
-    METRICS,
     group_metrics_figure,
     markdown_text,
     metric_label,
+    metric_specs,
 )
 
 
@@ -37,10 +36,11 @@ def render() -> None:
         key="audit_intersection",
         disabled=len(features) < 2,
     )
+    task = "regression" if model.task == "regression" else "binary"
     metrics = st.multiselect(
         "Metrics",
-        [m for m in METRICS if m != "count"],
-        default=KEY_METRICS,
+        [m.name for m in metric_specs(task=task) if m.name != "count"],
+        default=[m.name for m in metric_specs(task=task, key=True)],
         format_func=metric_label,
         key="audit_metrics",
     )
