@@ -276,7 +276,11 @@ def score_batch(model: LoadedModel, frame: pd.DataFrame) -> BatchResult:
     if good_rows:
         inputs = _frame(model, good_rows)
         labels, scores = model.predict_with_scores(inputs)
-        scored["prediction"] = [str(v) for v in labels]
+        # A regression's predictions stay numbers: the per-group errors need them.
+        regression = model.task == "regression"
+        scored["prediction"] = (
+            np.asarray(labels, dtype=float) if regression else [str(v) for v in labels]
+        )
         if scores is not None:
             scored[f"probability_{model.positive_label}"] = scores
     scored.insert(0, "row", [i + 1 for i in good_index])

@@ -109,3 +109,50 @@ def test_the_gradio_api_returns_the_predicted_number(examples_registry, tmp_path
         app.close()
     assert got["value"] == pytest.approx(expected_value(examples_registry))
     assert got["probabilities"] == {} and got["reference"] == "models:/diabetes-progression/1"
+
+
+def test_batch_scoring_keeps_a_regression_s_predictions_as_numbers(examples_registry):
+    from modelcards import score_batch
+    from modelcards._example_diabetes import load_diabetes_frame
+
+    model = examples_registry.load(REF)
+    rows = load_diabetes_frame().head(5)
+    scored = score_batch(model, rows).scored
+    assert scored["prediction"].dtype == float
+    assert scored["prediction"].tolist() == pytest.approx(model.predict(rows).tolist())
+
+
+@pytest.mark.browser
+def test_a_batch_upload_for_a_regression_shows_per_group_errors(page, examples_home, tmp_path):
+    from test_demo_server import running_demo
+
+    from modelcards._example_diabetes import FEATURES, SENSITIVE, TARGET, load_diabetes_frame
+
+    rows = load_diabetes_frame().head(80)
+    rows[[*FEATURES, TARGET, *SENSITIVE]].to_csv(tmp_path / "batch.csv", index=False)
+    db = tmp_path / "demo.db"
+    with running_demo(
+        MODELCARDS_HOME=str(examples_home), MODELCARDS_DB_URL=f"sqlite:///{db}"
+    ) as port:
+        page.goto(f"http://127.0.0.1:{port}/batch?model=diabetes-progression&ref=%40champion")
+        page.get_by_text("Columns the model needs").wait_for(timeout=90_000)
+        page.locator('input[type="file"]').set_input_files(str(tmp_path / "batch.csv"))
+        page.get_by_text("Scored 80 of 80 rows").wait_for()
+        page.get_by_text("Per-group metrics on this file").wait_for()
+        page.get_by_text("By sex").first.wait_for()  # the group tables were drawn
+        assert page.get_by_text("went wrong").count() == 0
+        assert page.get_by_text("binary classification only").count() == 0
+
+
+def test_a_regression_s_edge_case_shows_its_number_and_is_not_judged(examples_registry, tmp_path):
+    from modelcards import DemoService, Store
+
+    store = Store(f"sqlite:///{tmp_path / 'demo.db'}")
+    store.add_edge_case(
+        model="diabetes-progression", name="typical", inputs=INPUTS, expected="150", app="test"
+    )
+    model = examples_registry.load(REF)
+    (outcome,) = DemoService(examples_registry, store).run_edge_cases(model)
+    # An exact match of a predicted number is luck: the case shows it, without a verdict.
+    assert float(outcome.actual) == pytest.approx(expected_value(examples_registry), rel=1e-5)
+    assert outcome.as_expected is None

@@ -8,7 +8,7 @@ from streamlit.runtime.uploaded_file_manager import UploadedFile
 
 from apps import state
 from components.tables import group_table
-from modelcards import assess, csv_safe, read_csv_bytes, score_batch
+from modelcards import assess, assess_regression, csv_safe, read_csv_bytes, score_batch
 from modelcards.errors import DataError
 
 MAX_MB = 20
@@ -66,12 +66,16 @@ def render() -> None:
     if model.target and model.target in result.scored.columns and sensitive and len(result.scored):
         st.subheader("Per-group metrics on this file")
         scored = result.scored
-        y = scored[model.target].astype(str)
-        a = assess(
-            y,
-            scored["prediction"],
-            sensitive_features=scored[sensitive],
-            pos_label=str(model.positive_label),
-        )
+        if model.task == "regression":
+            a = assess_regression(
+                scored[model.target], scored["prediction"], sensitive_features=scored[sensitive]
+            )
+        else:
+            a = assess(
+                scored[model.target].astype(str),
+                scored["prediction"],
+                sensitive_features=scored[sensitive],
+                pos_label=str(model.positive_label),
+            )
         for features in a.feature_sets():
             group_table(a, features)
