@@ -4,7 +4,8 @@
 ``MODELCARDS_GRADIO_MODEL`` names (default ``models:/arrests-release@champion``), without
 launching; `modelcards demo --ui gradio` launches it. Endpoints for programs:
 
-* ``/predict``: the model's inputs by name; returns label, probabilities, resolved version;
+* ``/predict``: the model's inputs by name; returns label, probabilities, resolved version
+  (for a regression, ``value``: the predicted number, and no probabilities);
 * ``/flag``: the same inputs plus a comment; stores the flag with the Streamlit demo's;
 * ``/explain``: the model's inputs by name; returns why: the baseline, the prediction and
   each input's contribution (they add up), the output space and the method.
@@ -66,9 +67,11 @@ def _predict(svc: DemoService, model: LoadedModel, values: dict[str, Any]) -> di
         p = svc.predict(model, values)
     except ModelcardsError as exc:
         raise gr.Error(exc.message, print_exception=False) from None
+    number = {"value": p.value} if model.task == "regression" else {}
     return {
         "label": p.label,
         "meaning": data_dictionary(model).class_phrase(p.label),
+        **number,
         "probabilities": p.probabilities,
         "model": model.name,
         "version": model.version,

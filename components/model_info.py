@@ -40,17 +40,22 @@ def model_summary(model: LoadedModel) -> None:
     cols[0].metric(
         "Task",
         model.task.replace("_", " "),
-        help="Binary classification: the model answers one of two outcomes.",
+        help="Binary classification: the model answers one of two outcomes."
+        if model.task != "regression"
+        else "Regression: the model answers with a number.",
     )
     outcome = data_dictionary(model).outcome
     if outcome is not None and outcome.description:
         st.markdown(f"**What it predicts:** {markdown_text(outcome.description)}")
-    cols[1].metric(
-        "Positive class",
-        str(model.positive_label),
-        help="The outcome the fairness rates count: a true positive is someone with this "
-        "outcome whom the model predicts to have it.",
-    )
+    if model.task == "regression":
+        cols[1].metric("Predicts", str(model.target or "a number"))
+    else:
+        cols[1].metric(
+            "Positive class",
+            str(model.positive_label),
+            help="The outcome the fairness rates count: a true positive is someone with this "
+            "outcome whom the model predicts to have it.",
+        )
     cols[2].metric("Inputs", len(model.inputs))
     st.markdown("**Signature** (the inputs the model takes)")
     st.dataframe(signature_table(model), hide_index=True, width="stretch")
@@ -100,9 +105,11 @@ def card_overview(card: ModelCard) -> None:
     with right:
         verdict_banner("Fairness policy", card.policy.verdict, card.policy.source)
         overall = card.quantitative_analyses.overall
-        cols = st.columns(3)
+        task = "regression" if card.model_details.task == "regression" else "binary"
+        specs = metric_specs(overview=True, task=task)
+        cols = st.columns(len(specs))
         level = f"{card.fairness.confidence:.0%}"
-        for col, spec in zip(cols, metric_specs(overview=True), strict=True):
+        for col, spec in zip(cols, specs, strict=True):
             metric = spec.name
             e = overall.metrics.get(metric)
             if e is not None and e.value is not None:

@@ -53,7 +53,10 @@ def save_case_form(classes: list[Any], *, on_submit: Callable[[], None]) -> None
     with st.form("save_case", clear_on_submit=False):
         st.markdown("**Save as an edge case**")
         st.text_input("Name", key="case_name")
-        st.selectbox("Expected outcome", [str(c) for c in classes], key="case_expected")
+        if classes:
+            st.selectbox("Expected outcome", [str(c) for c in classes], key="case_expected")
+        else:  # a regression: the number the model should predict
+            st.text_input("Expected value", key="case_expected")
         st.text_input("Note (optional)", key="case_note")
         st.form_submit_button("Save edge case", on_click=on_submit)
 

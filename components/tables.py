@@ -33,16 +33,17 @@ def estimate_text(g: GroupResult, metric: str) -> str:
 def group_frame(
     assessment: Assessment, features: Sequence[str], metrics: Sequence[str] | None = None
 ) -> pd.DataFrame:
-    """One row per group: n, positives, negatives and each metric with its interval."""
+    """One row per group: n, positives, negatives (not for a regression) and each metric
+    with its interval."""
     metrics = metrics or [m for m in assessment.metrics if m != "count"]
     rows = []
     for g in assessment.groups_for(features):
         row: dict[str, object] = {
             "group": group_label(g.features) + (" (small)" if g.small else ""),
             "n": g.n,
-            "positives": g.positives,
-            "negatives": g.negatives,
         }
+        if g.positives is not None:
+            row.update(positives=g.positives, negatives=g.negatives)
         for m in metrics:
             row[metric_label(m)] = estimate_text(g, m)
         rows.append(row)

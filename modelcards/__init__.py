@@ -81,6 +81,8 @@ _EXPORTS: dict[str, tuple[str, str]] = {
             "DISPARITIES",
             "RATE_METRICS",
             "SCORE_METRICS",
+            "ERROR_METRICS",
+            "Task",
             "HEADLINE",
             "MetricSpec",
             "DisparitySpec",
@@ -102,6 +104,16 @@ _EXPORTS: dict[str, tuple[str, str]] = {
             "Disparity",
             "Groups",
             "group_label",
+        )
+    },
+    **{
+        n: ("._regression", n)
+        for n in (
+            "assess_regression",
+            "prepare_regression_groups",
+            "assess_regression_groups",
+            "RegressionGroups",
+            "REGRESSION_METRICS",
         )
     },
     # the card pipeline
@@ -257,6 +269,7 @@ __all__ = [
     "DemoService",
     "Disparity",
     "DisparitySpec",
+    "ERROR_METRICS",
     "EdgeCase",
     "EdgeCaseOutcome",
     "EdgeCaseRecord",
@@ -291,9 +304,11 @@ __all__ = [
     "Predictions",
     "Profile",
     "RATE_METRICS",
+    "REGRESSION_METRICS",
     "RegisteredModel",
     "RegisteredVersion",
     "Registry",
+    "RegressionGroups",
     "ReleaseSummary",
     "SCORE_METRICS",
     "SignatureColumn",
@@ -303,12 +318,15 @@ __all__ = [
     "SummaryFlag",
     "TRUSTED_MODULE_PREFIXES",
     "TRUSTED_TYPES",
+    "Task",
     "VerdictDisplay",
     "Written",
     "__version__",
     "assess",
     "assess_groups",
     "assess_inputs",
+    "assess_regression",
+    "assess_regression_groups",
     "build_card",
     "check_password",
     "check_ranges",
@@ -359,6 +377,7 @@ __all__ = [
     "plain_summary",
     "predict_row",
     "prepare_groups",
+    "prepare_regression_groups",
     "probability_figure",
     "profile_frame",
     "rate_intervals",
@@ -446,12 +465,14 @@ if TYPE_CHECKING:  # pragma: no cover
     )
     from ._metrics import (
         DISPARITIES,
+        ERROR_METRICS,
         HEADLINE,
         METRICS,
         RATE_METRICS,
         SCORE_METRICS,
         DisparitySpec,
         MetricSpec,
+        Task,
         disparity_names,
         metric_definition,
         metric_label,
@@ -507,6 +528,13 @@ if TYPE_CHECKING:  # pragma: no cover
         RegisteredVersion,
         Registry,
         SignatureColumn,
+    )
+    from ._regression import (
+        REGRESSION_METRICS,
+        RegressionGroups,
+        assess_regression,
+        assess_regression_groups,
+        prepare_regression_groups,
     )
     from ._render import render_html, render_json, render_markdown, why_undefined
     from ._safe_load import TRUSTED_MODULE_PREFIXES, TRUSTED_TYPES, load_skops

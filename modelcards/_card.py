@@ -32,6 +32,17 @@ from ._profile import Profile
 from .errors import SpecError
 
 SCHEMA_VERSION = "2.0"
+#: The methods line of a regression card.
+REGRESSION_METHODS = (
+    "{confidence} intervals: Student's t-interval for each group's mean prediction, mean "
+    "actual value, mean error and mean absolute error; for the root mean squared error, "
+    "the t-interval of the mean squared error with both bounds square-rooted; for R², a "
+    "delta-method (influence function) standard error with a t quantile. No resampling: "
+    "the same data give the same intervals. For disparities, simultaneous intervals over "
+    "the groups compared (each group at the Bonferroni-adjusted level); ratios only for "
+    "the absolute and squared errors. A group under the minimum group size is left out of "
+    "the disparities and checks."
+)
 #: The card's methods line (Metrics > Variation approaches).
 METHODS = (
     "{confidence} intervals: exact (Clopper-Pearson, 1934) for each group's rates; for "
@@ -105,7 +116,7 @@ class ModelDetails(_Strict):
     citation: Annotated[str | None, OPTIONAL] = None
     created: str | None = None
     task: str = "binary_classification"
-    positive_label: str
+    positive_label: str | None
     classes: list[str] = []
     input_features: list[str] = []
     framework: str | None = None
@@ -145,9 +156,10 @@ class DataProvenance(_Strict):
     rows: int
     columns: list[str]
     target: str
-    positives: int
-    negatives: int
-    positive_share: float
+    # None for a regression, whose target has no classes.
+    positives: int | None
+    negatives: int | None
+    positive_share: float | None
 
 
 class EvaluationData(_Strict):
@@ -420,7 +432,7 @@ def computed_sections(
     assessment: Assessment,
     policy: PolicyResult,
     data: DataProvenance,
-    positive_label: str,
+    positive_label: str | None,
     predictions: str,
     generated: str,
     versions: dict[str, str],
@@ -435,7 +447,7 @@ def computed_sections(
         assessment: The fairness assessment.
         policy: The policy verdicts.
         data: Where the evaluation data came from, with its hash and label balance.
-        positive_label: The positive outcome, as text.
+        positive_label: The positive outcome, as text (None for a regression).
         predictions: Where the predictions came from, e.g. ``"column 'decision'"``.
         generated: The card's date (ISO).
         versions: Library versions, for provenance.
@@ -457,6 +469,7 @@ def computed_sections(
             "description": reg.get("description") or None,
             "version_description": reg.get("version_description") or None,
             "created": reg.get("created"),
+            "task": "regression" if a.task == "regression" else "binary_classification",
             "positive_label": positive_label,
             "classes": [str(c) for c in reg.get("classes", [])],
             "input_features": reg.get("input_features", []),
@@ -471,7 +484,11 @@ def computed_sections(
         "factors": {"evaluation_factors": a.sensitive_features},
         "metrics": {
             "decision_threshold": decision_threshold,
-            "variation_approaches": [METHODS.format(confidence=f"{a.confidence:.0%}")],
+            "variation_approaches": [
+                (REGRESSION_METHODS if a.task == "regression" else METHODS).format(
+                    confidence=f"{a.confidence:.0%}"
+                )
+            ],
             "reported": a.metrics,
         },
         "evaluation_data": {"provenance": data},

@@ -14,7 +14,7 @@ import plotly.graph_objects as go
 
 from ._evaluate import GroupResult, group_label
 from ._explain import Explanation
-from ._metrics import metric_label, metric_specs
+from ._metrics import METRICS, metric_label, metric_specs
 
 #: Charted by default: the fairness-critical metrics of the vocabulary.
 KEY_METRICS = [m.name for m in metric_specs(key=True)]
@@ -96,6 +96,10 @@ def group_metrics_spec(
         "plot_bgcolor": "#ffffff",
         "font": {"family": "system-ui, sans-serif"},
     }
+    if any(METRICS[m].kind == "error" for m in rate_metrics):
+        # Regression errors are in the target's units (and can be negative): no 0-1 axis.
+        layout["xaxis"].pop("range")
+        layout["xaxis"]["title"] = {"text": "in the target's units"}
     if auc:
         layout["xaxis2"] = {
             "range": [0, 1.02],
@@ -166,6 +170,41 @@ def _fmt(x: float | None) -> str:
     return "n/a" if x is None else f"{x:.3f}"
 
 
+def _value_sweep(
+    curve: pd.DataFrame,
+    x: list[Any],
+    trace: Any,
+    feature: str,
+    current: object,
+    numeric: bool,
+    target: str,
+) -> go.Figure:
+    """``sweep_figure`` for a regression: the predicted value as the feature sweeps."""
+    y = [float(v) for v in curve["prediction"]]
+    fig = go.Figure(trace(x=x, y=y, name=f"predicted {_text(target)}"))
+    if current is not None:
+        cur_x = current if numeric else _text(str(current))
+        hit = [p for v, p in zip(x, y, strict=True) if v == cur_x]
+        if hit:
+            fig.add_trace(
+                go.Scatter(
+                    x=[cur_x],
+                    y=hit[:1],
+                    mode="markers",
+                    marker={"size": 14, "color": PALETTE[3], "symbol": "diamond"},
+                    name="current input",
+                )
+            )
+    fig.update_layout(
+        xaxis={"title": {"text": _text(feature)}},
+        yaxis={"title": {"text": f"predicted {_text(target)}"}},
+        height=380,
+        margin={"l": 60, "r": 20, "t": 30, "b": 50},
+        template="plotly_white",
+    )
+    return fig
+
+
 def probability_figure(probabilities: dict[str, float], positive: str) -> go.Figure:
     """Class probabilities of one prediction, the positive class highlighted.
 
@@ -203,12 +242,16 @@ def sweep_figure(
         feature: The swept input's name.
         current: Its current value, marked on the curve when the curve has it (None:
             no marker).
-        positive: The positive class's label.
-        threshold: The decision threshold, drawn as a line (default 0.5).
+        positive: The positive class's label (for a regression's curve, which has a
+            ``prediction`` column, the target's name).
+        threshold: The decision threshold, drawn as a line (default 0.5; none for a
+            regression).
     """
     numeric = all(isinstance(v, int | float) for v in curve["value"])
     x = list(curve["value"]) if numeric else [_text(str(v)) for v in curve["value"]]
     trace = go.Scatter if numeric else go.Bar
+    if "prediction" in curve:  # a regression: the predicted number, no threshold
+        return _value_sweep(curve, x, trace, feature, current, numeric, positive)
     fig = go.Figure(trace(x=x, y=list(curve["probability"]), name=f"P({_text(positive)})"))
     cur_x = current if numeric else _text(str(current))
     # The marker sits on the curve's own point for the current value (``sweep_values``

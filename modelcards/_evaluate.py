@@ -35,14 +35,17 @@ from ._metrics import (
     RATE_METRICS,
     Denominator,
     DisparityKind,
+    Task,
     metric_phrase,
+    metric_specs,
 )
 from .errors import DataError, UnsupportedTaskError
 
 MISSING = "(missing)"
 
-#: Names reported for every group, in table order (see ``_metrics`` for what each means).
-METRIC_NAMES = list(METRICS)
+#: Names reported for every group of a binary classifier, in table order (see ``_metrics``
+#: for what each means).
+METRIC_NAMES = [m.name for m in metric_specs(task="binary")]
 
 #: One value (a label or a score) per row: a Series, an array or a list.
 PerRow: TypeAlias = "pd.Series[Any] | NDArray[Any] | Sequence[Any]"
@@ -67,14 +70,15 @@ class Estimate(BaseModel):
 class GroupResult(BaseModel):
     """One group: its size, label balance and metrics. ``small`` flags a group with
     fewer rows than the minimum group size; ``too_small_for`` names the metrics whose own
-    denominator is under it (left out of those metrics' disparities and checks)."""
+    denominator is under it (left out of those metrics' disparities and checks).
+    A regression has no label balance: ``positives`` and ``negatives`` are None."""
 
     model_config = ConfigDict(extra="forbid")
 
     features: dict[str, str]
     n: int
-    positives: int
-    negatives: int
+    positives: int | None
+    negatives: int | None
     small: bool
     too_small_for: list[str] = []
     metrics: dict[str, Estimate]
@@ -132,6 +136,7 @@ class Assessment(BaseModel):
     confidence: float
     min_group_size: int
     notes: list[str]
+    task: Task = "binary"
 
     def feature_sets(self) -> list[list[str]]:
         """The feature sets assessed, in order: each sensitive feature, then their intersection."""

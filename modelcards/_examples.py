@@ -1,6 +1,7 @@
 """The example models: a logistic regression (``@champion``) and a gradient-boosted tree
 ensemble (``@challenger``) on the Toronto arrests data shipped by scikit-lego, so the pair
-compares two model families.
+compares two model families; and, in ``_example_diabetes``, a regression on
+scikit-learn's diabetes data.
 
 The data (5,226 people arrested in Toronto for simple possession of marijuana,
 published by the Toronto Star) is read from the installed ``sklego`` package at run
@@ -231,7 +232,8 @@ def _pipelines() -> list[_Example]:
 def register_examples(
     registry: Registry, *, progress: Callable[[str], None] = lambda msg: None
 ) -> list[str]:
-    """Train and register the example versions that are not registered yet.
+    """Train and register the example versions that are not registered yet: the two
+    classifiers here and the regression example (``_example_diabetes``).
 
     Idempotent: each version is matched by its ``modelcards.example`` tag, so a second
     run registers nothing. Returns the references registered by this call.
@@ -240,6 +242,14 @@ def register_examples(
         registry: Where to register them.
         progress: Called with a short message per step.
     """
+    from ._example_diabetes import register_diabetes_example
+
+    registered = _register_arrests(registry, progress)
+    return registered + register_diabetes_example(registry, progress=progress)
+
+
+def _register_arrests(registry: Registry, progress: Callable[[str], None]) -> list[str]:
+    """The two arrests classifiers that are not registered yet."""
     from sklearn.metrics import accuracy_score, balanced_accuracy_score, roc_auc_score
     from sklearn.model_selection import train_test_split
 

@@ -24,7 +24,9 @@ Denominator = Literal[
     "positive_negative_pairs",
 ]
 Better = Literal["higher", "lower", "neither"]
-MetricKind = Literal["count", "rate", "score"]
+MetricKind = Literal["count", "rate", "score", "error"]
+#: What a model predicts: one of two classes, one of several, or a number.
+Task = Literal["binary", "multiclass", "regression"]
 DisparityKind = Literal["difference", "ratio"]
 
 #: What each denominator counts, in two or three words (``"3 actual positives"``).
@@ -49,11 +51,16 @@ class MetricSpec:
         denominator: What the metric divides by; a group with none of it has no value.
         better: Which direction is better for the people scored (``"neither"`` for the
             selection rate, whose right level depends on the use).
-        kind: ``"count"``, ``"rate"`` (a function of the confusion-matrix counts) or
-            ``"score"`` (needs the model's scores).
-        key: Fairness-critical (the selection rate and the four error rates): charted by
-            default and shown first.
+        kind: ``"count"``, ``"rate"`` (a function of the confusion-matrix counts),
+            ``"score"`` (needs the model's scores) or ``"error"`` (a regression metric, in
+            the target's units except R²).
+        key: Fairness-critical (the selection rate and the four error rates; for
+            regression the absolute, squared and signed errors): charted by default and
+            shown first.
         overview: One of the few overall figures a model's summary page shows.
+        tasks: The tasks it is reported for (``count`` for every task).
+        ratio: Whether a ratio between groups means something: not for a signed value
+            (mean error) or one that can be negative (R²).
     """
 
     name: str
@@ -64,6 +71,8 @@ class MetricSpec:
     kind: MetricKind
     key: bool = False
     overview: bool = False
+    tasks: tuple[Task, ...] = ("binary",)
+    ratio: bool = True
 
 
 @dataclass(frozen=True)
@@ -96,6 +105,7 @@ _TABLE = [
         "rows",
         "neither",
         "count",
+        tasks=("binary", "regression"),
     ),
     MetricSpec(
         "selection_rate",
@@ -179,6 +189,74 @@ _TABLE = [
         "score",
         overview=True,
     ),
+    # Regression: Fairlearn's MetricFrame over scikit-learn's regression metrics.
+    MetricSpec(
+        "mean_absolute_error",
+        "Mean absolute error",
+        "Average distance between the prediction and the actual value, in the target's units.",
+        "rows",
+        "lower",
+        "error",
+        key=True,
+        overview=True,
+        tasks=("regression",),
+    ),
+    MetricSpec(
+        "root_mean_squared_error",
+        "Root mean squared error",
+        "Square root of the average squared distance between prediction and actual value; "
+        "large misses weigh more.",
+        "rows",
+        "lower",
+        "error",
+        key=True,
+        overview=True,
+        tasks=("regression",),
+    ),
+    MetricSpec(
+        "mean_error",
+        "Mean error (bias)",
+        "Average of prediction minus actual value: above 0 the model overestimates the "
+        "group, below 0 it underestimates it.",
+        "rows",
+        "neither",
+        "error",
+        key=True,
+        tasks=("regression",),
+        ratio=False,
+    ),
+    MetricSpec(
+        "mean_prediction",
+        "Mean prediction",
+        "Average predicted value for the group.",
+        "rows",
+        "neither",
+        "error",
+        tasks=("regression",),
+        ratio=False,
+    ),
+    MetricSpec(
+        "mean_target",
+        "Mean actual value",
+        "Average actual value of the target for the group.",
+        "rows",
+        "neither",
+        "error",
+        tasks=("regression",),
+        ratio=False,
+    ),
+    MetricSpec(
+        "r2_score",
+        "R²",
+        "Share of the variance of the actual values within the group that the predictions "
+        "explain (1 is perfect, 0 is no better than the group's mean, it can be negative).",
+        "rows",
+        "higher",
+        "error",
+        overview=True,
+        tasks=("regression",),
+        ratio=False,
+    ),
 ]
 
 _SUMMARIES = [
@@ -254,6 +332,7 @@ RULE_PHRASES: dict[str, str] = {
     "{q} of the time",
 }
 SCORE_METRICS: list[str] = [m.name for m in _TABLE if m.kind == "score"]
+ERROR_METRICS: list[str] = [m.name for m in _TABLE if m.kind == "error"]
 
 
 def _rank(d: DisparitySpec) -> int:
@@ -265,15 +344,21 @@ HEADLINE = [d.name for d in sorted(_SUMMARIES, key=_rank) if d.headline is not N
 
 
 def metric_specs(
-    *, kind: MetricKind | None = None, key: bool | None = None, overview: bool | None = None
+    *,
+    kind: MetricKind | None = None,
+    key: bool | None = None,
+    overview: bool | None = None,
+    task: Task | None = None,
 ) -> list[MetricSpec]:
     """The metrics of the table, optionally of one kind or only the fairness-critical ones.
 
     Args:
-        kind: ``"count"``, ``"rate"`` or ``"score"``; None (the default) for all.
+        kind: ``"count"``, ``"rate"``, ``"score"`` or ``"error"``; None (the default) for
+            all.
         key: True for the fairness-critical metrics only, False for the others, None
             (the default) for both.
         overview: True for the metrics of a model's summary, likewise.
+        task: Only the metrics reported for this task; None (the default) for all.
 
     >>> [m.name for m in metric_specs(key=True)][:2]
     ['selection_rate', 'true_positive_rate']
@@ -284,6 +369,7 @@ def metric_specs(
         if (kind is None or m.kind == kind)
         and (key is None or m.key == key)
         and (overview is None or m.overview == overview)
+        and (task is None or task in m.tasks)
     ]
 
 
@@ -345,12 +431,13 @@ def metric_definition(name: str) -> str:
 
 def disparity_names() -> list[str]:
     """Every name a policy may bound as a disparity: the named summaries, then
-    ``METRIC_difference`` and ``METRIC_ratio`` for each rate and score metric.
+    ``METRIC_difference`` and ``METRIC_ratio`` for each rate, score and error metric
+    (no ratio where it means nothing, see ``MetricSpec.ratio``).
 
     >>> disparity_names()[:2]
     ['demographic_parity_difference', 'demographic_parity_ratio']
     """
     names = list(DISPARITIES)
-    for m in (*RATE_METRICS, *SCORE_METRICS):
-        names += [f"{m}_difference", f"{m}_ratio"]
+    for m in (*RATE_METRICS, *SCORE_METRICS, *ERROR_METRICS):
+        names += [f"{m}_difference"] + ([f"{m}_ratio"] if METRICS[m].ratio else [])
     return names

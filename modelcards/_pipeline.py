@@ -41,7 +41,9 @@ from ._card import parse_spec as _parse_spec
 from ._data import read_table, require_columns, sha256_file
 from ._evaluate import Assessment, Groups, assess_groups, prepare_groups
 from ._flavors import DISTRIBUTIONS, describe_estimator, final_framework
+from ._metrics import Task
 from ._policy import Policy, PolicyResult, load_policy, no_policy, parse_policy
+from ._regression import RegressionGroups, assess_regression_groups, prepare_regression_groups
 from .errors import DataError, ModelcardsError, UnsupportedTaskError
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -189,10 +191,12 @@ def load_model(
         )
     else:
         loaded = source.model
+    if loaded.task == "regression":
+        return loaded
     if loaded.task not in ("binary_classification", "unknown") or len(loaded.classes) != 2:
         raise UnsupportedTaskError(
             f"{loaded.uri} is a {loaded.task} model with classes {loaded.classes}; "
-            "modelcards supports binary classification only."
+            "modelcards supports binary classification and regression only."
         )
     return loaded
 
@@ -242,13 +246,14 @@ class EvaluationInputs:
         frame: The rows.
         target: The target column.
         sensitive: The sensitive columns.
-        positive: The positive outcome, as the target holds it.
-        negative: The other outcome.
-        values: The target's two values.
+        positive: The positive outcome, as the target holds it (None for a regression).
+        negative: The other outcome (None for a regression).
+        values: The target's two values (empty for a regression).
         where: How messages name the data (``"eval.csv"``).
         source: How the card names the data.
         sha256: The data's SHA-256 (computed on a second core for files).
         groups: The encoded groups (computed on a second core while the model predicts).
+        task: ``"binary"`` or ``"regression"``: from the model, else from the target.
     """
 
     frame: pd.DataFrame
@@ -260,7 +265,8 @@ class EvaluationInputs:
     where: str
     source: str
     sha256: Future[str]
-    groups: Future[Groups] = field(repr=False)
+    groups: Future[Groups] | Future[RegressionGroups] = field(repr=False)
+    task: Task = "binary"
 
 
 def read_evaluation(
@@ -302,6 +308,22 @@ def read_evaluation(
     if target in cols:
         raise DataError(f"{target!r} is both the target and a sensitive column.")
     y_true = frame[target]
+    if _task_of(loaded, y_true) == "regression":
+        if options.positive_label is not None:
+            raise DataError(
+                f"--positive-label applies to classifiers; the target {target!r} holds "
+                "numbers and the card is a regression card.",
+                hint="Drop --positive-label.",
+            )
+        reg_groups = background(
+            prepare_regression_groups,
+            y_true.to_numpy(),
+            sensitive_features=frame[cols],
+            intersection=options.intersection,
+        )
+        return EvaluationInputs(
+            frame, target, cols, None, None, [], where, source, digest, reg_groups, "regression"
+        )
     values = _check_target(y_true, target)
     model_positive = loaded.positive_label if loaded else None
     pos = _positive_label(values, options.positive_label, model_positive, target)
@@ -316,6 +338,15 @@ def read_evaluation(
         intersection=options.intersection,
     )
     return EvaluationInputs(frame, target, cols, pos, neg, values, where, source, digest, groups)
+
+
+def _task_of(loaded: LoadedModel | None, y: pd.Series) -> Task:
+    """The model's task; without a model, a regression when the target holds numbers
+    with more than two distinct values (a classifier's labels are two)."""
+    if loaded is not None:
+        return "regression" if loaded.task == "regression" else "binary"
+    numeric = pd.api.types.is_numeric_dtype(y) and not pd.api.types.is_bool_dtype(y)
+    return "regression" if numeric and y.nunique() > 2 else "binary"
 
 
 def _load_frame(
@@ -441,13 +472,25 @@ def obtain_predictions(
         loaded: The model, for ``source.kind == "model"`` (from ``load_model``).
         progress: Called with a short message as the step starts.
     """
+    if inputs.task == "regression" and source.kind == "scores":
+        raise DataError(
+            "--scores and --threshold cut scores into classes; the target "
+            f"{inputs.target!r} holds numbers, so this is a regression card.",
+            hint="Give the predicted values with --predictions COLUMN.",
+        )
     if source.kind == "model":
         if loaded is None:
             raise DataError("A model source needs the loaded model (see load_model).")
+        if inputs.task == "regression":
+            return _regression_predictions(loaded, inputs, source.threshold, progress)
         return _model_predictions(loaded, inputs, source.threshold, progress)
     assert source.column is not None  # set by PredictionSource.choose
     role = "predictions" if source.kind == "column" else "scores"
     require_columns(inputs.frame, [source.column], where=inputs.where, role=role)
+    if source.kind == "column" and inputs.task == "regression":
+        return Predictions(
+            inputs.frame[source.column].to_numpy(), None, f"column {source.column!r}"
+        )
     if source.kind == "column":
         return _column_predictions(inputs, source.column)
     assert source.threshold is not None
@@ -480,6 +523,26 @@ def _model_predictions(
         ) from exc
     described = loaded.uri + (f" at threshold {threshold:g}" if threshold is not None else "")
     return Predictions(labels, scores, described, threshold)
+
+
+def _regression_predictions(
+    loaded: LoadedModel, inputs: EvaluationInputs, threshold: float | None, progress: Progress
+) -> Predictions:
+    if threshold is not None:
+        raise DataError(
+            f"--threshold cuts a classifier's probabilities; {loaded.uri} is a regression model.",
+            hint="Drop --threshold.",
+        )
+    require_columns(inputs.frame, loaded.feature_names, where=inputs.where, role="model input")
+    progress(f"predicting {len(inputs.frame):,} rows with {loaded.uri}")
+    try:
+        values = np.asarray(loaded.predict(inputs.frame), dtype=float)
+    except (ValueError, TypeError, KeyError) as exc:
+        raise DataError(
+            f"{loaded.uri} could not predict on {inputs.where}: {str(exc).splitlines()[0]}",
+            hint="Check that the input columns have the types of the model's signature.",
+        ) from exc
+    return Predictions(values, None, loaded.uri)
 
 
 def _column_predictions(inputs: EvaluationInputs, column: str) -> Predictions:
@@ -560,8 +623,18 @@ def assess_inputs(
         options: Confidence level, minimum group size and reference groups.
         progress: Called with a short message per phase.
     """
+    groups = inputs.groups.result()
+    if isinstance(groups, RegressionGroups):
+        return assess_regression_groups(
+            groups,
+            predictions.labels,
+            confidence=options.confidence,
+            min_group_size=options.min_group_size,
+            reference_groups=options.reference_groups,
+            progress=progress,
+        )
     return assess_groups(
-        inputs.groups.result(),
+        groups,
         predictions.labels,
         y_score=predictions.scores,
         confidence=options.confidence,
@@ -624,14 +697,16 @@ def make_card(
         target=inputs.target,
         positives=overall.positives,
         negatives=overall.negatives,
-        positive_share=overall.positives / len(inputs.frame),
+        positive_share=(
+            overall.positives / len(inputs.frame) if overall.positives is not None else None
+        ),
     )
     computed = computed_sections(
         name=name or (loaded.name if loaded else Path(inputs.source).stem or "model"),
         assessment=assessment,
         policy=verdicts,
         data=data,
-        positive_label=str(inputs.positive),
+        positive_label=str(inputs.positive) if inputs.task != "regression" else None,
         predictions=predictions.described,
         generated=card_date(),
         versions=library_versions(),

@@ -244,6 +244,8 @@ def imbalance_note(card: ModelCard) -> str | None:
         card: The card (its evaluation data's label balance).
     """
     share = card.evaluation_data.provenance.positive_share
+    if share is None:  # a regression: no classes to be imbalanced
+        return None
     common = max(share, 1 - share)
     if common < IMBALANCED:
         return None

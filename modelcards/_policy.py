@@ -31,6 +31,7 @@ from ._evaluate import Assessment, Disparity, Estimate, GroupResult, group_label
 from ._metrics import (
     DENOMINATOR_NOUNS,
     DISPARITIES,
+    ERROR_METRICS,
     METRICS,
     RATE_METRICS,
     SCORE_METRICS,
@@ -50,10 +51,10 @@ _OPS: dict[Op, Callable[[float, float], bool]] = {
     "<": operator.lt,
 }
 _CHECK = re.compile(
-    r"^\s*(?P<metric>[a-z_]+)\s*(?P<op><=|>=|<|>)\s*(?P<bound>[-+]?(\d+\.?\d*|\.\d+)([eE][-+]?\d+)?)"
+    r"^\s*(?P<metric>[a-z_][a-z0-9_]*)\s*(?P<op><=|>=|<|>)\s*(?P<bound>[-+]?(\d+\.?\d*|\.\d+)([eE][-+]?\d+)?)"
     r"\s*(?P<every>for every group)?\s*$"
 )
-GROUP_METRICS = [*RATE_METRICS, *SCORE_METRICS]
+GROUP_METRICS = [*RATE_METRICS, *SCORE_METRICS, *ERROR_METRICS]
 
 
 class Check(BaseModel):
@@ -297,7 +298,12 @@ def _evaluate(check: Check, a: Assessment, source: str) -> CheckResult:
         sets = [wanted]
     metric = _base_metric(check)
     if metric not in a.metrics:
-        return _result(check, "inconclusive", [], [], "ROC AUC needs scores; none were given.")
+        why = (
+            "ROC AUC needs scores; none were given."
+            if a.task == "binary" and metric == "roc_auc_score"
+            else f"The {metric_phrase(metric)} is not reported for a {a.task} model."
+        )
+        return _result(check, "inconclusive", [], [], why)
     items: list[Item] = []
     left_out: list[str] = []
 

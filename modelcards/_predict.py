@@ -33,9 +33,19 @@ MAX_UPLOAD_MB = 20
 
 @dataclass
 class Prediction:
+    """One prediction: a class label with its probabilities, or a regression's number.
+
+    Attributes:
+        label: What is shown: the class, or the predicted number as text.
+        probabilities: Probability by class; empty for a regression.
+        positive_probability: The positive class's probability; None for a regression.
+        value: The predicted number of a regression; None for a classifier.
+    """
+
     label: str
     probabilities: dict[str, float]
     positive_probability: float | None
+    value: float | None = None
 
 
 def coerce_value(col: SignatureColumn, raw: Any) -> InputValue:
@@ -100,6 +110,9 @@ def predict_row(model: LoadedModel, frame: pd.DataFrame) -> Prediction:
         frame: The inputs (``coerce_row``).
     """
     features = model.features(frame)
+    if model.task == "regression":
+        value = float(model.model.predict(features)[0])
+        return Prediction(f"{value:.6g}", {}, None, value)
     if not hasattr(model.model, "predict_proba"):
         return Prediction(str(model.model.predict(features)[0]), {}, None)
     proba = model.model.predict_proba(features)[0]
@@ -155,7 +168,8 @@ def sweep_values(
 def sweep(
     model: LoadedModel, frame: pd.DataFrame, feature: str, values: Sequence[InputValue]
 ) -> pd.DataFrame:
-    """Positive-class probability as ``feature`` takes each of ``values``, others fixed.
+    """Positive-class probability (for a regression, the predicted number, in column
+    ``prediction``) as ``feature`` takes each of ``values``, others fixed.
 
     Args:
         model: The loaded version.
@@ -166,6 +180,10 @@ def sweep(
     rows = pd.concat([frame] * len(values), ignore_index=True)
     rows[feature] = pd.Series(values, dtype=frame[feature].dtype)
     labels, scores = model.predict_with_scores(rows)
+    if model.task == "regression":
+        return pd.DataFrame(
+            {"value": values, "prediction": np.asarray(labels, dtype=float), "label": ""}
+        )
     return pd.DataFrame(
         {
             "value": values,
@@ -313,7 +331,11 @@ def score_batch(model: LoadedModel, frame: pd.DataFrame) -> BatchResult:
         for name in model.feature_names:
             scored[name] = inputs[name].to_numpy()
         labels, scores = model.predict_with_scores(inputs)
-        scored["prediction"] = [str(v) for v in labels]
+        # A regression's predictions stay numbers: the per-group errors need them.
+        regression = model.task == "regression"
+        scored["prediction"] = (
+            np.asarray(labels, dtype=float) if regression else [str(v) for v in labels]
+        )
         if scores is not None:
             scored[f"probability_{model.positive_label}"] = scores
     scored.insert(0, "row", [i + 1 for i in good_index])

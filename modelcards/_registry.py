@@ -82,6 +82,7 @@ EXPERIMENT = "modelcards"
 ARTIFACT_DIR = "modelcards"
 TAG = "modelcards."
 BINARY = "binary_classification"
+REGRESSION = "regression"
 
 _REF = re.compile(r"^models:/(?P<name>[^/@]+)(?:@(?P<alias>[^/@]+)|/(?P<version>\d+))$")
 
@@ -838,7 +839,7 @@ class Registry:
         X_train: pd.DataFrame,
         evaluation: pd.DataFrame,
         target: str,
-        positive_label: object,
+        positive_label: object = None,
         sensitive_features: Sequence[str] = (),
         card_spec: Mapping[str, Any] | None = None,
         policy: str | None = None,
@@ -853,7 +854,8 @@ class Registry:
         allow_pickle: bool = False,
         class_labels: Sequence[Any] | None = None,
     ) -> RegisteredVersion:
-        """Log a fitted binary classifier and register it as a new version of ``name``.
+        """Log a fitted binary classifier or regressor and register it as a new version of
+        ``name``.
 
         The evaluation split is stored with the version so that a card can be made from the
         registry alone. Everything is checked before anything is stored: a refused model
@@ -861,15 +863,17 @@ class Registry:
         a broken policy leaves no run, logged model or version behind.
 
         Args:
-            model: A fitted scikit-learn classifier with two classes; an XGBoost or
-                LightGBM classifier (alone or ending a Pipeline) is stored natively.
+            model: A fitted scikit-learn classifier with two classes, or a regressor
+                (``model._estimator_type == "regressor"``); an XGBoost or LightGBM
+                classifier (alone or ending a Pipeline) is stored natively.
             name: The registered model's name, e.g. ``"loan-approval"``.
             X_train: The training inputs: the signature, input example and profile come
                 from them.
             evaluation: The held-out split: the model's input columns, ``target`` and any
                 sensitive columns.
             target: The true outcome column in ``evaluation``.
-            positive_label: The positive outcome, one of the model's classes.
+            positive_label: The positive outcome, one of the model's classes (a
+                classifier needs it; a regressor takes none).
             sensitive_features: Columns of ``evaluation`` to audit by default.
             card_spec: The human-written card sections (a mapping), stored as YAML.
             policy: Release policy YAML text checked by this version's cards by default.
@@ -889,16 +893,29 @@ class Registry:
                 0..n-1: the label of each class, e.g. ``encoder.classes_``. They are stored
                 with the version and applied at predict.
         """
+        from sklearn.base import is_regressor
+
         # XGBoost and LightGBM are stored in their native formats (see _flavors).
         native = plan_native(model, class_labels=class_labels)
-        classes = native.classes if native else list(getattr(model, "classes_", []))
-        if len(classes) != 2:
+        regression = native is None and is_regressor(model)
+        if native is not None:
+            classes = list(native.classes)
+        else:
+            classes = [] if regression else list(getattr(model, "classes_", []))
+        if regression and positive_label is not None:
+            raise UnsupportedTaskError(
+                f"{type(model).__name__} is a regressor; positive_label={positive_label!r} "
+                "applies to classifiers only.",
+                hint="Drop positive_label.",
+            )
+        if not regression and len(classes) != 2:
             raise UnsupportedTaskError(
                 f"{type(model).__name__} has classes {classes}; modelcards supports binary "
-                "classification only.",
-                hint="Register a classifier fitted on a target with exactly two values.",
+                "classification and regression only.",
+                hint="Register a classifier fitted on a target with exactly two values, "
+                "or a regressor.",
             )
-        if positive_label not in classes:
+        if not regression and positive_label not in classes:
             raise UnsupportedTaskError(
                 f"positive_label={positive_label!r} is not one of the model's classes {classes}."
             )
@@ -929,12 +946,13 @@ class Registry:
 
         sample = X_train.head(200)
         with _quiet():
-            signature = infer_signature(sample, model.predict_proba(sample))
+            output = model.predict(sample) if regression else model.predict_proba(sample)
+            signature = infer_signature(sample, output)
         profile = profile_frame(X_train)
         tags = {
-            TAG + "task": BINARY,
+            TAG + "task": REGRESSION if regression else BINARY,
             TAG + "classes": json.dumps(_plain(classes)),
-            TAG + "positive_label": json.dumps(_plain(positive_label)),
+            **({} if regression else {TAG + "positive_label": json.dumps(_plain(positive_label))}),
             TAG + "target": target,
             TAG + "sensitive_features": json.dumps(list(sensitive_features)),
             # What the gate must find at load time: the policy's hash, or "none".

@@ -78,7 +78,9 @@ def _env(autoescape: bool) -> Environment:
         group=group_label,
         short=lambda class_name: class_name.rpartition(".")[2],
     )
-    env.globals.update(NOT_PROVIDED=NOT_PROVIDED, why_undefined=why_undefined)
+    env.globals.update(
+        NOT_PROVIDED=NOT_PROVIDED, why_undefined=why_undefined, disparity_name=disparity_name
+    )
     return env
 
 
@@ -101,6 +103,16 @@ class _Context(TypedDict):
     critical: list[str]  # the fairness-critical rates: the first table, first in charts
     other: list[str]  # the other metrics: a second table
     rule: Callable[[CheckResult], str]  # a policy check as a sentence
+    classes: bool  # the target has classes (not a regression): positives and negatives
+
+
+def disparity_name(d: Disparity) -> str:
+    """A disparity's name as a policy writes it: a named summary, or ``METRIC_KIND``.
+
+    Args:
+        d: The disparity.
+    """
+    return d.metric if d.metric in DISPARITIES else f"{d.metric}_{d.kind}"
 
 
 def why_undefined(metric: str) -> str:
@@ -130,6 +142,8 @@ def _context(card: ModelCard) -> _Context:
         groups = [g for g in f.groups if list(g.features) == features]
         disp = [d for d in f.disparities if d.features == features]
         headline = [d for name in HEADLINE for d in disp if d.metric == name]
+        if card.model_details.task == "regression":  # no named summaries: the key errors'
+            headline = [d for d in disp if METRICS[d.metric].key]
         per_metric: dict[str, dict[str, Disparity]] = {}
         for d in disp:
             if d.metric not in DISPARITIES:
@@ -148,6 +162,7 @@ def _context(card: ModelCard) -> _Context:
         "critical": critical,
         "other": other,
         "rule": lambda check: rule_sentence(check, **outcome_words(card)),
+        "classes": card.model_details.task != "regression",
     }
 
 
@@ -208,17 +223,22 @@ def render_markdown(card: ModelCard) -> str:
         card: The card.
     """
     overall = card.quantitative_analyses.overall.metrics
+    regression = card.model_details.task == "regression"
+    kind = "tabular-regression" if regression else "tabular-classification"
     front = {
         "license": card.model_details.license or "other",
         "library_name": (card.model_details.framework or "").split(" ")[0] or None,
-        "tags": ["model-card", "fairness", "tabular-classification"],
+        "tags": ["model-card", "fairness", kind],
         "model_name": card.model_details.name,
         "model-index": [
             {
                 "name": card.model_details.name,
                 "results": [
                     {
-                        "task": {"type": "tabular-classification", "name": "Binary classification"},
+                        "task": {
+                            "type": kind,
+                            "name": "Regression" if regression else "Binary classification",
+                        },
                         "dataset": {
                             "name": card.evaluation_data.provenance.source,
                             "type": "tabular",

@@ -317,7 +317,8 @@ class EdgeCaseOutcome:
         actual: The predicted label, or None when the case cannot run on this version.
         probability: The positive class's probability, when the model gives one.
         problem: Why the case cannot run (an input missing or of the wrong type).
-        as_expected: True or False when the case names an expected outcome, else None.
+        as_expected: True or False when the case names an expected outcome, else None
+            (always None for a regression, whose number is shown, not judged).
     """
 
     case: EdgeCaseRecord
@@ -401,7 +402,9 @@ class DemoService:
             except DataError as exc:
                 out.append(EdgeCaseOutcome(case, None, None, exc.message, None))
                 continue
-            expected = None if not case.expected else case.expected == got.label
+            # A regression's number is never exactly the one expected: shown, not judged.
+            judged = case.expected and model.task != "regression"
+            expected = None if not judged else case.expected == got.label
             out.append(EdgeCaseOutcome(case, got.label, got.positive_probability, None, expected))
         return out
 

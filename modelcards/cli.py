@@ -89,8 +89,9 @@ def examples(if_empty: bool) -> None:
     """Train and register the example models (idempotent).
 
     Two versions of `arrests-release`, trained on the Toronto arrests data that
-    scikit-lego ships: a logistic regression (@champion) and gradient-boosted trees
-    (@challenger).
+    scikit-lego ships: a logistic regression (@champion) and one with pairwise
+    interactions (@challenger); and `diabetes-progression` (@champion), a ridge
+    regression on the diabetes data that scikit-learn ships.
     """
     from ._examples import register_examples
 

@@ -521,7 +521,10 @@ def test_a_fairness_audit_link_opens_the_same_choices(examples_registry):
     at = page("fairness", **link)
     no_failure(at)
     assert at.multiselect(key=key("audit_features", 2)).value == ["colour"]
-    assert at.multiselect(key="audit_metrics").value == ["selection_rate", "false_negative_rate"]
+    assert at.multiselect(key=key("audit_metrics", 2)).value == [
+        "selection_rate",
+        "false_negative_rate",
+    ]
     assert at.slider(key=key("audit_threshold", 2)).value == 0.7
     assert any("The model card uses the threshold 0.50" in c.value for c in at.caption)
     assert {k: at.query_params[k] for k in link} == link

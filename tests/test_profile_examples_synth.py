@@ -51,8 +51,9 @@ def test_the_arrests_data_comes_from_the_installed_package(arrests):
 def test_the_examples_register_two_versions_with_aliases_and_everything_a_card_needs(
     examples_registry,
 ):
-    (model,) = examples_registry.list_models()
-    assert model.name == NAME
+    models = {m.name: m for m in examples_registry.list_models()}
+    assert sorted(models) == [NAME, "diabetes-progression"]
+    model = models[NAME]
     assert model.aliases == {"champion": 1, "challenger": 2}
     for alias in ("champion", "challenger"):
         m = examples_registry.load(f"models:/{NAME}@{alias}")
@@ -89,8 +90,9 @@ def test_a_store_with_the_older_examples_gains_the_tree_ensemble_as_challenger(r
 
 def test_registering_the_examples_twice_registers_nothing_new(examples_registry):
     assert register_examples(examples_registry) == []
-    (model,) = examples_registry.list_models()
-    assert [v.version for v in model.versions] == [2, 1]
+    models = {m.name: m for m in examples_registry.list_models()}
+    assert [v.version for v in models[NAME].versions] == [2, 1]
+    assert [v.version for v in models["diabetes-progression"].versions] == [1]
 
 
 def test_synthetic_data_is_seeded_and_has_the_documented_shape():

@@ -12,6 +12,7 @@ import pytest
 import modelcards as mc
 from modelcards import (
     DISPARITIES,
+    ERROR_METRICS,
     HEADLINE,
     METRICS,
     RATE_METRICS,
@@ -29,18 +30,30 @@ def test_every_metric_has_a_label_a_definition_a_denominator_and_a_direction():
     assert len(set(labels)) == len(labels)
     for m in METRICS.values():
         assert m.label and m.definition.endswith(".") and m.denominator and m.better
-    assert list(METRICS) == ["count", *RATE_METRICS, *SCORE_METRICS]
+    assert list(METRICS) == ["count", *RATE_METRICS, *SCORE_METRICS, *ERROR_METRICS]
+
+
+def test_each_task_reports_its_own_metrics_and_count_is_shared():
+    binary = [m.name for m in mc.metric_specs(task="binary")]
+    regression = [m.name for m in mc.metric_specs(task="regression")]
+    assert binary == ["count", *RATE_METRICS, *SCORE_METRICS]
+    assert regression == ["count", *ERROR_METRICS] == mc.REGRESSION_METRICS
+    # A ratio of a signed value, or of one that can be negative, means nothing.
+    names = mc.disparity_names()
+    assert "mean_absolute_error_ratio" in names and "root_mean_squared_error_ratio" in names
+    assert "mean_error_difference" in names and "mean_error_ratio" not in names
+    assert "r2_score_difference" in names and "r2_score_ratio" not in names
 
 
 def test_the_vocabulary_selects_fairness_critical_and_overview_metrics():
-    assert [m.name for m in mc.metric_specs(key=True)] == [
+    assert [m.name for m in mc.metric_specs(key=True, task="binary")] == [
         "selection_rate",
         "true_positive_rate",
         "false_positive_rate",
         "false_negative_rate",
         "true_negative_rate",
     ]
-    assert [m.name for m in mc.metric_specs(overview=True)] == [
+    assert [m.name for m in mc.metric_specs(overview=True, task="binary")] == [
         "accuracy_score",
         "balanced_accuracy_score",
         "roc_auc_score",
@@ -80,7 +93,7 @@ def test_an_assessment_reports_only_metrics_of_the_vocabulary():
         sensitive_features=data[["sex"]],
         y_score=data["score"],
     )
-    assert a.metrics == list(METRICS)
+    assert a.metrics == [m.name for m in mc.metric_specs(task="binary")]
     assert {d.metric for d in a.disparities} <= {*METRICS, *DISPARITIES}
 
 

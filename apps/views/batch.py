@@ -12,6 +12,7 @@ from modelcards import (
     KEY_METRICS,
     MAX_UPLOAD_MB,
     assess,
+    assess_regression,
     csv_safe,
     group_metrics_figure,
     read_csv_bytes,
@@ -91,13 +92,17 @@ def render() -> None:
     if model.target and model.target in result.scored.columns and sensitive and len(result.scored):
         st.subheader("Per-group metrics on this file")
         scored = result.scored
-        y = scored[model.target].astype(str)
-        a = assess(
-            y,
-            scored["prediction"],
-            sensitive_features=scored[sensitive],
-            pos_label=str(model.positive_label),
-        )
+        if model.task == "regression":
+            a = assess_regression(
+                scored[model.target], scored["prediction"], sensitive_features=scored[sensitive]
+            )
+        else:
+            a = assess(
+                scored[model.target].astype(str),
+                scored["prediction"],
+                sensitive_features=scored[sensitive],
+                pos_label=str(model.positive_label),
+            )
         for features in a.feature_sets():
             st.markdown("**By " + " & ".join(features) + "**")
             # The same chart as the Fairness audit and the card: rates with intervals.

@@ -11,11 +11,10 @@ from components.model_info import verdict_banner
 from components.tables import disparity_frame, group_table
 from modelcards import (
     DISPARITIES,
-    KEY_METRICS,
-    METRICS,
     group_metrics_figure,
     markdown_text,
     metric_label,
+    metric_specs,
     outcome_words,
     rule_sentence,
 )
@@ -43,12 +42,21 @@ def render() -> None:
         key="audit_intersection",
         disabled=len(features) < 2,
     )
-    state.sync_param("audit_metrics", KEY_METRICS, partial(_names, list(METRICS)), param="metrics")
+    task = "regression" if model.task == "regression" else "binary"
+    shown_metrics = [m.name for m in metric_specs(task=task) if m.name != "count"]
+    # Keyed by version: a regression's metrics are not a classifier's.
+    mkey = state.vkey(model, "audit_metrics")
+    state.sync_param(
+        mkey,
+        [m.name for m in metric_specs(task=task, key=True)],
+        partial(_names, shown_metrics),
+        param="metrics",
+    )
     metrics = st.multiselect(
         "Metrics",
-        [m for m in METRICS if m != "count"],
+        shown_metrics,
         format_func=metric_label,
-        key="audit_metrics",
+        key=mkey,
     )
     threshold = None
     if hasattr(model.model, "predict_proba"):

@@ -1,4 +1,5 @@
-"""What if: how the predicted probability moves as one input sweeps its range."""
+"""What if: how the predicted probability (or a regression's number) moves as one input
+sweeps its range."""
 
 from __future__ import annotations
 
@@ -40,7 +41,12 @@ def render() -> None:
     curve = sweep(
         model, frame, feature, sweep_values(model.profile.column(feature), current=values[feature])
     )
-    st.plotly_chart(sweep_figure(curve, feature, values[feature], str(model.positive_label)))
+    regression = model.task == "regression"
+    what = (model.target or "value") if regression else str(model.positive_label)
+    st.plotly_chart(sweep_figure(curve, feature, values[feature], what))
+    if regression:
+        st.caption("A regression predicts a number: there is no decision to flip.")
+        return
 
     st.subheader("Smallest change that flips the decision")
     flips = _flips(model.tracking_uri, model.name, model.version, tuple(values.items()))
