@@ -49,6 +49,7 @@ class Run:
     seconds: float
     errors: list[str] = field(default_factory=list)
     number_inputs: dict[str, tuple[str, bool]] = field(default_factory=dict)  # label: id, int
+    code: list[str] = field(default_factory=list)  # st.code texts: the Try it link
 
 
 @dataclass
@@ -147,6 +148,8 @@ class StreamlitSession:
         # Every widget outside a form, as the browser's widget manager holds it: the
         # browser sends all of them with every rerun, not only the one that changed.
         self.widgets: dict[str, object] = {}
+        self.fragment_of: dict[str, str] = {}  # widget id: the fragment it is drawn in
+        self.fragment = ""  # a change inside a fragment reruns only that fragment
 
     async def run(self, *, first: bool, timeout: float) -> Run:
         from streamlit.proto.BackMsg_pb2 import BackMsg
@@ -162,6 +165,7 @@ class StreamlitSession:
             state.page_name = PAGE
         else:
             state.page_script_hash = self.page_hash
+            state.fragment_id = self.fragment
             state.widget_states.widgets.extend(self.widgets.values())
         start = time.perf_counter()
         await self.ws.send(msg.SerializeToString())
@@ -174,7 +178,7 @@ class StreamlitSession:
                 if kind == "navigation":
                     self.page_hash = fwd.navigation.page_script_hash
                 elif kind == "delta" and fwd.delta.WhichOneof("type") == "new_element":
-                    self._element(fwd.delta.new_element, run)
+                    self._element(fwd.delta.new_element, fwd.delta.fragment_id, run)
                 elif kind == "script_finished":
                     if fwd.script_finished == ForwardMsg.FINISHED_EARLY_FOR_RERUN:
                         continue
@@ -183,7 +187,7 @@ class StreamlitSession:
                         run.errors.append("the script did not compile")
                     return run
 
-    def _element(self, element: object, run: Run) -> None:
+    def _element(self, element: object, fragment: str, run: Run) -> None:
         from streamlit.proto.Alert_pb2 import Alert
         from streamlit.proto.NumberInput_pb2 import NumberInput
         from streamlit.proto.WidgetStates_pb2 import WidgetState
@@ -196,15 +200,20 @@ class StreamlitSession:
             run.errors.append(f"error: {el.body}")
         elif kind == "number_input" and not el.form_id:
             integer = el.data_type == NumberInput.INT
-            value = el.value if el.set_value else el.default
-            w = WidgetState(id=el.id)
-            if integer:
-                w.int_value = int(value)
-            else:
-                w.double_value = value
-            self.widgets[el.id] = w
             run.number_inputs[el.label] = (el.id, integer)
-        elif kind == "selectbox" and not el.form_id:
+            self.fragment_of[el.id] = fragment
+            # A widget the page already shows keeps its value unless the server sets one.
+            if el.set_value or el.id not in self.widgets:
+                value = el.value if el.set_value else el.default
+                w = WidgetState(id=el.id)
+                if integer:
+                    w.int_value = int(value)
+                else:
+                    w.double_value = value
+                self.widgets[el.id] = w
+        elif kind == "code":
+            run.code.append(el.code_text)
+        elif kind == "selectbox" and not el.form_id and (el.set_value or el.id not in self.widgets):
             value = el.raw_value if el.set_value else el.options[el.default]
             self.widgets[el.id] = WidgetState(id=el.id, string_value=value)
 
@@ -213,6 +222,7 @@ class StreamlitSession:
         from streamlit.proto.WidgetStates_pb2 import WidgetState
 
         widget_id, integer = run.number_inputs[label]
+        self.fragment = self.fragment_of.get(widget_id, "")
         w = WidgetState(id=widget_id)
         if integer:
             w.int_value = value
@@ -248,10 +258,14 @@ async def streamlit_session(
                 result.errors.append(f"the Try it page has no {CHANGED!r} input")
                 return result
             for i in range(reruns):
-                session.change(run, CHANGED, (i % 5) + 1)
+                value = (i % 5) + 1
+                session.change(run, CHANGED, value)
                 run = await session.run(first=False, timeout=timeout)
                 result.times.append(run.seconds)
                 result.errors += run.errors
+                # The rerun really used the new value: the page's link carries it.
+                if not any(f"in_{CHANGED}={value}&" in f"{c}&" for c in run.code):
+                    result.errors.append(f"the link does not show {CHANGED}={value}")
     except TimeoutError:
         result.errors.append("timed out")
     except (OSError, websockets.WebSocketException) as exc:

@@ -6,14 +6,14 @@ from typing import Any
 
 import streamlit as st
 
-from modelcards import MAX_COMMENT_CHARS, Prediction, probability_figure
+from modelcards import MAX_COMMENT_CHARS, Prediction, probability_spec
 
 
 def prediction_view(prediction: Prediction, positive_label: Any) -> None:
     st.metric("Prediction", prediction.label)
     if prediction.probabilities:
         st.plotly_chart(
-            probability_figure(prediction.probabilities, str(positive_label)),
+            probability_spec(prediction.probabilities, str(positive_label)),
             config={"displayModeBar": False},
         )
 

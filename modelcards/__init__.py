@@ -149,7 +149,13 @@ _EXPORTS: dict[str, tuple[str, str]] = {
     **{n: ("._render", n) for n in ("render_html", "render_markdown", "render_json")},
     **{
         n: ("._charts", n)
-        for n in ("KEY_METRICS", "group_metrics_figure", "probability_figure", "sweep_figure")
+        for n in (
+            "KEY_METRICS",
+            "group_metrics_figure",
+            "probability_figure",
+            "probability_spec",
+            "sweep_figure",
+        )
     },
     **{
         n: ("._format", n)
@@ -312,6 +318,7 @@ __all__ = [
     "predict_row",
     "prepare_groups",
     "probability_figure",
+    "probability_spec",
     "profile_frame",
     "rate_intervals",
     "read_csv_bytes",
@@ -356,7 +363,13 @@ if TYPE_CHECKING:  # pragma: no cover
         spec_model,
         written_fields,
     )
-    from ._charts import KEY_METRICS, group_metrics_figure, probability_figure, sweep_figure
+    from ._charts import (
+        KEY_METRICS,
+        group_metrics_figure,
+        probability_figure,
+        probability_spec,
+        sweep_figure,
+    )
     from ._data import read_csv_bytes, read_table, require_columns
     from ._evaluate import (
         Assessment,

@@ -49,6 +49,35 @@ def render() -> None:
     pinned = state.sync_param("v", None, int)
     for problem in state.link_problems():
         st.warning(problem)
+    prediction_part(model, pinned)
+    values = st.session_state.get(state.vkey(model, "inputs"))
+    if values is None:  # the inputs failed; the fragment says why
+        return
+    svc = state.service()
+
+    left, right = st.columns(2)
+    with left:
+        saved = save_case_form(model.classes)
+        if saved is not None:
+            svc.save_edge_case(model, values, app="streamlit", **saved)
+            st.success(state.plain(f"Saved the edge case {state.shorten(saved['name'])!r}."))
+    with right:
+        comment = flag_form(key="flag_try")
+        if comment is not None:
+            label = svc.predict(model, values).label
+            svc.flag(model, values, comment=comment, app="streamlit", prediction=label)
+            st.success("Thank you: the prediction is flagged for the team.")
+
+
+@st.fragment
+def prediction_part(model: LoadedModel, pinned: int | None) -> None:
+    """The inputs, the prediction and its link. A changed input reruns only this
+    fragment (the browser asks for it alone), not the sidebar, title and forms: under
+    load that more than halves a rerun's server time."""
+    state.guarded(partial(_prediction_part, model, pinned), "try_it_prediction")()
+
+
+def _prediction_part(model: LoadedModel, pinned: int | None) -> None:
     values = {}
     with st.container(border=True):
         cols = st.columns(3)
@@ -97,15 +126,3 @@ def render() -> None:
     state.write_params(**params)
     st.markdown("**Link to this prediction** (copy it with the button on the right)")
     st.code(share_link({k: v for k, v in params.items() if v is not None}), language=None)
-
-    left, right = st.columns(2)
-    with left:
-        saved = save_case_form(model.classes)
-        if saved is not None:
-            svc.save_edge_case(model, values, app="streamlit", **saved)
-            st.success(state.plain(f"Saved the edge case {state.shorten(saved['name'])!r}."))
-    with right:
-        comment = flag_form(key="flag_try")
-        if comment is not None:
-            svc.flag(model, values, comment=comment, app="streamlit", prediction=prediction.label)
-            st.success("Thank you: the prediction is flagged for the team.")
