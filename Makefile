@@ -61,6 +61,7 @@ coverage: install
 bench: install
 	$(PY) benchmarks/card_speed.py
 	$(PY) benchmarks/demo_speed.py
+	$(PY) benchmarks/demo_load.py
 
 clean:
 	rm -rf $(VENV) .pytest_cache .ruff_cache .mypy_cache

@@ -39,6 +39,7 @@ SCRIPT = Path(sys.executable).parent / "modelcards"
 PAGE = "try"  # the Try it page's url_path
 QUERY = "model=arrests-release&ref=%40champion"
 CHANGED = "checks"  # the Try it input every rerun changes
+ISOLATE = ("MLFLOW_TRACKING_URI", "MODELCARDS_DEMO_PASSWORD")  # never the team's store
 PREDICT_INPUTS = {"year": 2000, "age": 19, "employed": "No", "citizen": "Yes", "checks": 5}
 
 
@@ -436,11 +437,7 @@ def main() -> None:
     with tempfile.TemporaryDirectory(prefix="modelcards-load-") as home:
         # The temporary store only: no team registry, no password prompt.
         env = {
-            **{
-                k: v
-                for k, v in os.environ.items()
-                if k not in ("MLFLOW_TRACKING_URI", "MODELCARDS_DEMO_PASSWORD")
-            },
+            **{k: v for k, v in os.environ.items() if k not in ISOLATE},
             "MODELCARDS_HOME": home,
             "MODELCARDS_DB_URL": f"sqlite:///{home}/demo.db",
         }
