@@ -7,13 +7,16 @@ Registers the example models in a temporary store, then:
   ``ForwardMsg`` protobufs, no browser). Each session loads the Try it page, then changes
   one input (``checks``) ``--reruns`` times; a rerun is timed from sending the widget
   change to the ``script_finished`` message, so it is the server's time (loopback only).
-* **Gradio:** starts `modelcards demo --ui gradio` and has 20 concurrent callers post to
-  ``/predict`` (Gradio's HTTP API: ``/gradio_api/call/predict``, then its event stream)
-  for ``--seconds``; prints calls a second and the median and p95 call time.
+* **Gradio:** starts `modelcards demo --ui gradio` and has 1, then 20, concurrent callers
+  post to ``/predict`` (Gradio's HTTP API: ``/gradio_api/call/predict``, then its event
+  stream) back to back for ``--seconds``; prints calls a second and the median and p95
+  call time.
 
-Prints one table per app, with errors (script errors on the page, timeouts, failed calls)
-and the server's resident memory (``VmRSS`` from ``/proc``) after each level. Everything is
-bounded: a fixed number of reruns per session and ``--timeout`` seconds per level.
+Prints one table per app, with errors (script errors on the page, a link that does not
+carry the new value, timeouts, failed calls), the server's resident memory (``VmRSS``
+from ``/proc``) after each level and its CPU time per rerun or call. Everything is
+bounded: a fixed number of reruns per session, ``--timeout`` seconds per run or call, and
+``--max-minutes`` for the whole script (what is left over counts as timed out).
 """
 
 from __future__ import annotations
@@ -40,6 +43,7 @@ PAGE = "try"  # the Try it page's url_path
 QUERY = "model=arrests-release&ref=%40champion"
 CHANGED = "checks"  # the Try it input every rerun changes
 ISOLATE = ("MLFLOW_TRACKING_URI", "MODELCARDS_DEMO_PASSWORD")  # never the team's store
+DEADLINE = float("inf")  # time.monotonic() by which everything stops; set by main
 PREDICT_INPUTS = {"year": 2000, "age": 19, "employed": "No", "citizen": "Yes", "checks": 5}
 
 
@@ -104,36 +108,38 @@ def serving(*args: str, health: str, env: dict[str, str]) -> Iterator[tuple[int,
     """`modelcards demo ARGS` on a free loopback port, with exactly ``env``, until the
     block ends: (pid, port)."""
     port = free_port()
-    proc = subprocess.Popen(
-        [str(SCRIPT), "demo", *args, "--host", "127.0.0.1", "--port", str(port)],
-        env=env,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.PIPE,
-        text=True,
-        start_new_session=True,  # `modelcards demo` execs the server: the same pid
-    )
-    try:
-        deadline = time.monotonic() + 120
-        while True:
-            if proc.poll() is not None:
-                raise RuntimeError(
-                    f"the server exited with {proc.returncode}: {proc.stderr.read()}"
-                )
-            try:
-                with urllib.request.urlopen(f"http://127.0.0.1:{port}{health}", timeout=2):
-                    break
-            except OSError:
-                if time.monotonic() > deadline:
-                    raise RuntimeError("the server did not answer within 120 s") from None
-                time.sleep(0.1)
-        yield proc.pid, port
-    finally:
-        os.killpg(proc.pid, signal.SIGTERM)
+    # The server's log goes to a file, not a pipe: a chatty server never blocks on it.
+    with tempfile.TemporaryFile() as log:
+        proc = subprocess.Popen(
+            [str(SCRIPT), "demo", *args, "--host", "127.0.0.1", "--port", str(port)],
+            env=env,
+            stdout=subprocess.DEVNULL,
+            stderr=log,
+            start_new_session=True,  # `modelcards demo` execs the server: the same pid
+        )
         try:
-            proc.communicate(timeout=30)
-        except subprocess.TimeoutExpired:
-            os.killpg(proc.pid, signal.SIGKILL)
-            proc.communicate()
+            deadline = time.monotonic() + 120
+            while True:
+                if proc.poll() is not None:
+                    log.seek(0)
+                    error = log.read().decode(errors="replace")[-2000:]
+                    raise RuntimeError(f"the server exited with {proc.returncode}: {error}")
+                try:
+                    with urllib.request.urlopen(f"http://127.0.0.1:{port}{health}", timeout=2):
+                        break
+                except OSError:
+                    if time.monotonic() > deadline:
+                        raise RuntimeError("the server did not answer within 120 s") from None
+                    time.sleep(0.1)
+            yield proc.pid, port
+        finally:
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(proc.pid, signal.SIGTERM)
+            try:
+                proc.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                os.killpg(proc.pid, signal.SIGKILL)
+                proc.wait()
 
 
 # --- Streamlit ------------------------------------------------------------------------
@@ -171,7 +177,7 @@ class StreamlitSession:
         start = time.perf_counter()
         await self.ws.send(msg.SerializeToString())
         run = Run(seconds=0.0)
-        async with asyncio.timeout(timeout):
+        async with asyncio.timeout(min(timeout, DEADLINE - time.monotonic())):
             while True:
                 fwd = ForwardMsg()
                 fwd.ParseFromString(await self.ws.recv())
@@ -336,7 +342,7 @@ async def gradio_level(
     stop = time.perf_counter() + seconds
 
     async def caller(client: httpx.AsyncClient) -> None:
-        while time.perf_counter() < stop:
+        while time.perf_counter() < stop and time.monotonic() < DEADLINE:
             t = time.perf_counter()
             try:
                 answer = await gradio_call(client, port)
@@ -432,8 +438,11 @@ def main() -> None:
     ap.add_argument("--callers", type=ints, default=[1, 20], help="Gradio levels")
     ap.add_argument("--seconds", type=float, default=10.0, help="Gradio seconds per level")
     ap.add_argument("--timeout", type=float, default=120.0, help="seconds, per run or call")
+    ap.add_argument("--max-minutes", type=float, default=15.0, help="for the whole script")
     ap.add_argument("--only", choices=["streamlit", "gradio"], help="one app only")
     args = ap.parse_args()
+    global DEADLINE
+    DEADLINE = time.monotonic() + args.max_minutes * 60
     with tempfile.TemporaryDirectory(prefix="modelcards-load-") as home:
         # The temporary store only: no team registry, no password prompt.
         env = {
