@@ -69,6 +69,7 @@ bench: install
 	$(PY) benchmarks/tree_check.py
 	$(PY) benchmarks/demo_speed.py
 	$(PY) benchmarks/explain_speed.py
+	$(PY) benchmarks/demo_load.py
 
 clean:
 	rm -rf $(VENV) .pytest_cache .ruff_cache .mypy_cache

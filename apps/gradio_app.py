@@ -197,11 +197,14 @@ def build(
                 run_on_click=True,
                 cache_examples=False,
             )
+        # Predictions read a shared, unchanging model: any number run at once (Gradio's
+        # default is one at a time, which held 20 callers to about 10 calls a second).
         go.click(
             ui_predict,
             inputs=inputs,
             outputs=[label, version, why_plot, why_text],
             api_visibility="private",
+            concurrency_limit=None,
         )
         flag.click(
             ui_flag, inputs=[*inputs, comment], outputs=[comment, thanks], api_visibility="private"
@@ -210,6 +213,7 @@ def build(
             _named(predict_api, model),
             api_name="predict",
             api_description="Predict from the model's inputs, given by name.",
+            concurrency_limit=None,
         )
         gr.api(
             _named(explain_api, model),

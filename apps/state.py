@@ -184,11 +184,15 @@ def plain(text: str) -> str:
 
 
 def write_params(**values: Any) -> None:
+    """Set URL query parameters (None removes one). Every write sends the browser a
+    message, so only changed ones are written, together."""
+    qp = st.query_params
     for k, v in values.items():
-        if v is None:
-            st.query_params.pop(k, None)
-        else:
-            st.query_params[k] = str(v)
+        if v is None and k in qp:
+            del qp[k]
+    changed = {k: str(v) for k, v in values.items() if v is not None and qp.get(k) != str(v)}
+    if changed:
+        qp.update(changed)
 
 
 def selected_ref() -> str | None:

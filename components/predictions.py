@@ -13,7 +13,7 @@ from modelcards import (
     Prediction,
     explanation_figure,
     markdown_text,
-    probability_figure,
+    probability_spec,
 )
 
 
@@ -27,7 +27,7 @@ def prediction_view(
         st.caption(markdown_text(f"{prediction.label}: {words}"))
     if prediction.probabilities:
         st.plotly_chart(
-            probability_figure(prediction.probabilities, str(positive_label)),
+            probability_spec(prediction.probabilities, str(positive_label)),
             config={"displayModeBar": False},
         )
 

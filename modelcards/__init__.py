@@ -164,7 +164,13 @@ _EXPORTS: dict[str, tuple[str, str]] = {
     **{n: ("._render", n) for n in ("render_html", "render_markdown", "render_json")},
     **{
         n: ("._charts", n)
-        for n in ("KEY_METRICS", "group_metrics_figure", "probability_figure", "sweep_figure")
+        for n in (
+            "KEY_METRICS",
+            "group_metrics_figure",
+            "probability_figure",
+            "probability_spec",
+            "sweep_figure",
+        )
     },
     **{
         n: ("._format", n)
@@ -379,6 +385,7 @@ __all__ = [
     "prepare_groups",
     "prepare_regression_groups",
     "probability_figure",
+    "probability_spec",
     "profile_frame",
     "rate_intervals",
     "read_csv_bytes",
@@ -433,6 +440,7 @@ if TYPE_CHECKING:  # pragma: no cover
         explanation_figure,
         group_metrics_figure,
         probability_figure,
+        probability_spec,
         sweep_figure,
     )
     from ._data import read_csv_bytes, read_table, require_columns

@@ -205,6 +205,35 @@ def _value_sweep(
     return fig
 
 
+def probability_spec(probabilities: dict[str, float], positive: str) -> FigureSpec:
+    """The figure of ``probability_figure`` as a plain Plotly JSON dict.
+
+    The Try it page draws this on every rerun: ``st.plotly_chart`` validates a dict once,
+    and with no named template (the Streamlit theme styles the chart) that costs a few
+    milliseconds instead of the 50 to 80 that copying ``plotly_white`` into it took.
+
+    Args:
+        probabilities: Probability by class label.
+        positive: The positive class's label.
+    """
+    classes = list(probabilities)
+    bar = {
+        "type": "bar",
+        "x": [probabilities[c] for c in classes],
+        "y": [_text(c) for c in classes],
+        "orientation": "h",
+        "marker": {"color": [PALETTE[0] if c == positive else "#999999" for c in classes]},
+        "text": [f"{probabilities[c]:.1%}" for c in classes],
+        "textposition": "auto",
+    }
+    layout = {
+        "xaxis": {"range": [0, 1], "tickformat": ".0%", "title": {"text": "probability"}},
+        "height": 60 * len(classes) + 80,
+        "margin": {"l": 80, "r": 20, "t": 20, "b": 40},
+    }
+    return {"data": [bar], "layout": layout}
+
+
 def probability_figure(probabilities: dict[str, float], positive: str) -> go.Figure:
     """Class probabilities of one prediction, the positive class highlighted.
 
@@ -212,24 +241,7 @@ def probability_figure(probabilities: dict[str, float], positive: str) -> go.Fig
         probabilities: Probability by class label.
         positive: The positive class's label.
     """
-    classes = list(probabilities)
-    fig = go.Figure(
-        go.Bar(
-            x=[probabilities[c] for c in classes],
-            y=[_text(c) for c in classes],
-            orientation="h",
-            marker={"color": [PALETTE[0] if c == positive else "#999999" for c in classes]},
-            text=[f"{probabilities[c]:.1%}" for c in classes],
-            textposition="auto",
-        )
-    )
-    fig.update_layout(
-        xaxis={"range": [0, 1], "tickformat": ".0%", "title": {"text": "probability"}},
-        height=60 * len(classes) + 80,
-        margin={"l": 80, "r": 20, "t": 20, "b": 40},
-        template="plotly_white",
-    )
-    return fig
+    return go.Figure(probability_spec(probabilities, positive))
 
 
 def sweep_figure(

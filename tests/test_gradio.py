@@ -300,3 +300,20 @@ def test_a_flag_on_a_busy_store_says_busy_and_saves_nothing(short_store_wait, se
         other.execute("ROLLBACK")
         other.close()
     assert Store(db_url).flags() == []
+
+
+def test_concurrent_predict_calls_run_at_once_and_each_gets_its_own_answer(
+    served, examples_registry
+):
+    module, client = served
+    # Gradio runs one call of an event at a time unless told otherwise.
+    (predict,) = [f for f in module.demo.fns.values() if f.api_name == "predict"]
+    assert predict.concurrency_limit is None
+    model = examples_registry.load("models:/arrests-release@champion")
+    asked = [{**INPUTS, "age": 15 + i, "checks": i % 7} for i in range(20)]
+    jobs = [client.submit(**inputs, api_name="/predict") for inputs in asked]
+    for inputs, job in zip(asked, jobs, strict=True):
+        got = job.result(timeout=120)
+        expected = predict_row(model, coerce_row(model, inputs))
+        assert got["label"] == expected.label
+        assert got["probabilities"] == pytest.approx(expected.probabilities)

@@ -55,8 +55,6 @@ def render() -> None:
     if model is None:
         return
     current_inputs(model)
-    dictionary = data_dictionary(model)
-    meaning = dictionary.outcome.classes if dictionary.outcome else None
     pinned = state.sync_param("v", None, int)
     # A link's pin belongs to the model and alias it was opened with: choosing another
     # alias or model drops it, so later links carry no stale version.
@@ -66,6 +64,69 @@ def render() -> None:
     st.session_state["_pin_for"] = chosen
     for problem in state.link_problems():
         st.warning(problem)
+    prediction_part(model, pinned)
+    values = st.session_state.get(state.vkey(model, "inputs"))
+    if values is None:  # the inputs failed; the fragment says why
+        return
+    svc = state.service()
+
+    # The forms read the inputs when submitted (the fragment may have changed them), and
+    # never clear themselves: a store that is busy must not cost anyone their text.
+    def inputs_now() -> dict[str, Any]:
+        return dict(st.session_state.get(state.vkey(model, "inputs")) or values)
+
+    def save_case() -> str:
+        name = str(st.session_state.get("case_name") or "")
+        if not name.strip():
+            raise DataError("Give the edge case a name.")
+        svc.save_edge_case(
+            model,
+            inputs_now(),
+            app="streamlit",
+            name=name,
+            expected=st.session_state.get("case_expected"),
+            note=st.session_state.get("case_note"),
+        )
+        return state.plain(f"Saved the edge case {state.shorten(name)!r}.")
+
+    def flag() -> str:
+        comment = str(st.session_state.get("flag_try_comment") or "")
+        svc.flag(model, inputs_now(), comment=comment, app="streamlit")
+        return "Thank you: the prediction is flagged for the team."
+
+    left, right = st.columns(2)
+    with left:
+        save_case_form(
+            model.classes,
+            on_submit=state.on_submit(
+                "save_case",
+                save_case,
+                fields=["case_name", "case_note"],
+                kept="Your edge case is kept",
+            ),
+        )
+        state.said("save_case")
+    with right:
+        flag_form(
+            key="flag_try",
+            on_submit=state.on_submit(
+                "flag_try", flag, fields=["flag_try_comment"], kept="Your comment is kept"
+            ),
+        )
+        state.said("flag_try")
+
+
+@st.fragment
+def prediction_part(model: LoadedModel, pinned: int | None) -> None:
+    """The inputs, the prediction and its link. A changed input reruns only this
+    fragment (the browser asks for it alone), not the sidebar, title and forms: under
+    load that more than halves a rerun's server time."""
+    state.guarded(partial(_prediction_part, model, pinned), "try_it_prediction")()
+
+
+def _prediction_part(model: LoadedModel, pinned: int | None) -> None:
+    dictionary = data_dictionary(model)
+    meaning = dictionary.outcome.classes if dictionary.outcome else None
     values = {}
     with st.container(border=True):
         cols = st.columns(3)
@@ -120,44 +181,3 @@ def render() -> None:
     state.write_params(**params)
     st.markdown("**Link to this prediction** (copy it with the button on the right)")
     st.code(share_link({k: v for k, v in params.items() if v is not None}), language=None)
-
-    def save_case() -> str:
-        name = str(st.session_state.get("case_name") or "")
-        if not name.strip():
-            raise DataError("Give the edge case a name.")
-        svc.save_edge_case(
-            model,
-            values,
-            app="streamlit",
-            name=name,
-            expected=st.session_state.get("case_expected"),
-            note=st.session_state.get("case_note"),
-        )
-        return state.plain(f"Saved the edge case {state.shorten(name)!r}.")
-
-    def flag() -> str:
-        comment = str(st.session_state.get("flag_try_comment") or "")
-        svc.flag(model, values, comment=comment, app="streamlit", prediction=prediction.label)
-        return "Thank you: the prediction is flagged for the team."
-
-    # The forms never clear themselves: a store that is busy must not cost anyone their text.
-    left, right = st.columns(2)
-    with left:
-        save_case_form(
-            model.classes,
-            on_submit=state.on_submit(
-                "save_case",
-                save_case,
-                fields=["case_name", "case_note"],
-                kept="Your edge case is kept",
-            ),
-        )
-        state.said("save_case")
-    with right:
-        flag_form(
-            key="flag_try",
-            on_submit=state.on_submit(
-                "flag_try", flag, fields=["flag_try_comment"], kept="Your comment is kept"
-            ),
-        )
-        state.said("flag_try")
