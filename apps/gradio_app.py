@@ -16,7 +16,7 @@ from __future__ import annotations
 import inspect
 import os
 from collections.abc import Callable
-from typing import Any
+from typing import Any, Literal
 
 import gradio as gr
 
@@ -34,6 +34,8 @@ from modelcards import (
     column_profile,
     data_dictionary,
     explanation_figure,
+    input_bounds,
+    input_default,
     markdown_text,
     password_required,
 )
@@ -47,19 +49,57 @@ def _named(
     fn: Callable[..., dict[str, Any]], model: LoadedModel, extra: tuple[str, ...] = ()
 ) -> Callable[..., dict[str, Any]]:
     """Give ``fn(*values)`` a signature with one typed parameter per model input (and
-    ``extra`` text parameters), so the API documents and takes the inputs by name."""
+    ``extra`` text parameters), so the API documents and takes the inputs by name. Each
+    input's default is the Try it form's starting value (the training median or most
+    frequent level), so the API's own example is a call that works; a category's allowed
+    levels become its type (``Literal``)."""
+    dictionary = data_dictionary(model)
     params = []
     for col in model.inputs:
-        kind = int if col.type in INTEGER_TYPES else float if col.type in NUMERIC_TYPES else str
+        profile, entry = column_profile(model, col.name), dictionary.entry(col.name)
+        kind: Any = (
+            int if col.type in INTEGER_TYPES else float if col.type in NUMERIC_TYPES else str
+        )
+        levels = entry.levels if entry is not None and entry.levels else None
+        if levels is None and kind is str and profile is not None and profile.levels:
+            levels = list(profile.levels)
+        if levels:
+            kind = Literal[tuple(levels)]
         params.append(
-            inspect.Parameter(col.name, inspect.Parameter.POSITIONAL_OR_KEYWORD, annotation=kind)
+            inspect.Parameter(
+                col.name,
+                inspect.Parameter.POSITIONAL_OR_KEYWORD,
+                annotation=kind,
+                default=input_default(col, profile),
+            )
         )
     params += [
-        inspect.Parameter(n, inspect.Parameter.POSITIONAL_OR_KEYWORD, annotation=str) for n in extra
+        inspect.Parameter(n, inspect.Parameter.POSITIONAL_OR_KEYWORD, annotation=str, default="")
+        for n in extra
     ]
     fn.__signature__ = inspect.Signature(params, return_annotation=dict)
     fn.__annotations__ = {p.name: p.annotation for p in params} | {"return": dict}
     return fn
+
+
+def _describe_inputs(demo: gr.Blocks, model: LoadedModel, api_name: str) -> None:
+    """Put each input's meaning (the data dictionary's, else its type and training range)
+    into the API's own description of the endpoint's parameters."""
+    dictionary = data_dictionary(model)
+    texts = []
+    for col in model.inputs:
+        entry, profile = dictionary.entry(col.name), column_profile(model, col.name)
+        parts = [entry.description.rstrip(".")] if entry is not None and entry.description else []
+        if entry is not None and entry.unit:
+            parts.append(f"in {entry.unit}")
+        b = input_bounds(col, profile, entry) if col.type in NUMERIC_TYPES else None
+        if b is not None and b.low is not None and b.high is not None:
+            parts.append(f"allowed {b.low:g} to {b.high:g}")
+        texts.append("; ".join(parts) or col.name)
+    texts.append("what is wrong with the answer (required)")
+    (dep,) = [d for d in demo.fns.values() if d.api_name == api_name]
+    for comp, text in zip(dep.inputs, texts, strict=False):
+        comp._api_info = {**comp._api_info, "description": text}
 
 
 def _predict(svc: DemoService, model: LoadedModel, values: dict[str, Any]) -> dict[str, Any]:
@@ -226,6 +266,8 @@ def build(
             api_name="flag",
             api_description="Flag the prediction for these inputs as wrong, with a comment.",
         )
+    for name in ("predict", "explain", "flag"):
+        _describe_inputs(demo, model, name)
     demo.model = model  # what it serves, for callers and tests
     demo.edge_cases = usable
     return demo

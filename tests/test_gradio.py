@@ -138,11 +138,14 @@ def test_a_mistyped_input_gets_its_message(served, change, message):
     assert "Traceback" not in str(err.value)
 
 
-def test_a_missing_input_gets_its_message(served):
+def test_an_input_left_out_takes_its_documented_default(served, examples_registry):
     _, client = served
     args = {k: v for k, v in INPUTS.items() if k != "age"}
-    with pytest.raises(TypeError, match="No value provided for required argument: age"):
-        client.predict(**args, api_name="/predict")
+    got = client.predict(**args, api_name="/predict")
+    model = examples_registry.load("models:/arrests-release@champion")
+    default = model.profile.column("age").default()
+    expected = predict_row(model, coerce_row(model, {**INPUTS, "age": default}))
+    assert got["probabilities"] == pytest.approx(expected.probabilities)
 
 
 def test_a_flag_without_a_comment_is_refused(served, db_url):
@@ -317,3 +320,17 @@ def test_concurrent_predict_calls_run_at_once_and_each_gets_its_own_answer(
         expected = predict_row(model, coerce_row(model, inputs))
         assert got["label"] == expected.label
         assert got["probabilities"] == pytest.approx(expected.probabilities)
+
+
+def test_the_api_describes_itself_and_its_own_examples_work(served, examples_registry):
+    _, client = served
+    info = client.view_api(print_info=False, return_format="dict")
+    params = {p["parameter_name"]: p for p in info["named_endpoints"]["/predict"]["parameters"]}
+    assert list(params) == ["year", "age", "employed", "citizen", "checks"]
+    assert all(p["parameter_has_default"] and p["example_input"] != "..." for p in params.values())
+    assert params["employed"]["python_type"]["type"] == "Literal['Yes', 'No']"
+    assert params["age"]["type"]["description"] == "Age at arrest; in years; allowed 12 to 90"
+    examples = {name: p["example_input"] for name, p in params.items()}
+    got = client.predict(**examples, api_name="/predict")
+    model = examples_registry.load("models:/arrests-release@champion")
+    assert got["label"] == predict_row(model, coerce_row(model, examples)).label
