@@ -658,6 +658,28 @@ def _fine_groups(codes: list[Ints], sizes: list[int], n_rows: int) -> tuple[Ints
     return fine, np.stack(np.unravel_index(used, sizes), axis=1)  # (n_fine, n_features)
 
 
+def sensitive_frame(
+    sensitive_features: pd.DataFrame | Mapping[str, Sequence[Any]] | pd.Series[Any], *, n_true: int
+) -> pd.DataFrame:
+    """The sensitive features as a frame with a fresh index, checked against the target:
+    at least one column, at least one row, as many rows as the target.
+
+    Args:
+        sensitive_features: A DataFrame, a mapping of name to values, or a named Series.
+        n_true: How many target values there are.
+    """
+    if isinstance(sensitive_features, pd.Series):
+        sensitive_features = sensitive_features.to_frame()
+    sf = pd.DataFrame(sensitive_features).reset_index(drop=True)
+    if sf.shape[1] == 0:
+        raise DataError("No sensitive feature was given.", hint="Name at least one column.")
+    if len(sf) == 0:
+        raise DataError("There are no rows to evaluate.", hint="Give a non-empty data set.")
+    if n_true != len(sf):
+        raise DataError(f"y_true has {n_true} rows but the sensitive features have {len(sf)}.")
+    return sf
+
+
 def prepare_groups(
     y_true: PerRow,
     *,
@@ -675,16 +697,8 @@ def prepare_groups(
         pos_label: The positive outcome (default 1).
         intersection: Also group by the intersection of all features (default True).
     """
-    if isinstance(sensitive_features, pd.Series):
-        sensitive_features = sensitive_features.to_frame()
-    sf = pd.DataFrame(sensitive_features).reset_index(drop=True)
-    if sf.shape[1] == 0:
-        raise DataError("No sensitive feature was given.", hint="Name at least one column.")
+    sf = sensitive_frame(sensitive_features, n_true=len(y_true))
     n_rows = len(sf)
-    if n_rows == 0:
-        raise DataError("There are no rows to evaluate.", hint="Give a non-empty data set.")
-    if len(y_true) != n_rows:
-        raise DataError(f"y_true has {len(y_true)} rows but the sensitive features have {n_rows}.")
     yt, labels = _binary(y_true, name="the target", pos_label=pos_label)
     names = [str(c) for c in sf.columns]
     codes, levels = _encode(sf)

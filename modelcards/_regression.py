@@ -48,6 +48,7 @@ from ._evaluate import (
     _reference,
     _summary,
     group_label,
+    sensitive_frame,
 )
 from ._intervals import against_reference, between_groups
 from ._metrics import METRICS, DisparityKind, metric_specs
@@ -108,16 +109,8 @@ def prepare_regression_groups(
             name to values, or a named Series).
         intersection: Also group by the intersection of all features (default True).
     """
-    if isinstance(sensitive_features, pd.Series):
-        sensitive_features = sensitive_features.to_frame()
-    sf = pd.DataFrame(sensitive_features).reset_index(drop=True)
-    if sf.shape[1] == 0:
-        raise DataError("No sensitive feature was given.", hint="Name at least one column.")
+    sf = sensitive_frame(sensitive_features, n_true=len(y_true))
     n_rows = len(sf)
-    if n_rows == 0:
-        raise DataError("There are no rows to evaluate.", hint="Give a non-empty data set.")
-    if len(y_true) != n_rows:
-        raise DataError(f"y_true has {len(y_true)} rows but the sensitive features have {n_rows}.")
     y = _numbers(y_true, name="the target")
     names = [str(c) for c in sf.columns]
     codes, levels = _encode(sf)

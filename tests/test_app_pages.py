@@ -279,7 +279,7 @@ def test_edge_cases_run_all_compares_expected_and_actual(examples_registry, tmp_
     store.add_edge_case(
         model="arrests-release", name="saved wrong", inputs=INPUTS, expected=wrong, app="test"
     )
-    at = page("edge_cases")
+    at = page("edge_cases", model="arrests-release", ref="@challenger")
     at.button(key="run_all").click().run()
     no_failure(at)
     table = at.dataframe[0].value.set_index("case")

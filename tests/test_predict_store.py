@@ -87,7 +87,7 @@ def test_a_batch_is_as_strict_as_try_it_refusing_the_impossible_and_warning_the_
 ):
     frame = pd.DataFrame(
         [
-            {**INPUTS, "employed": "Maybe"},  # a level never seen: scored, with a warning
+            {**INPUTS, "employed": "Maybe"},  # not a level the data dictionary allows
             {**INPUTS, "year": 1890},  # outside the allowed range: refused, as on Try it
             {**INPUTS, "checks": -5},  # below zero for a count: refused
             {**INPUTS, "age": 70},  # past the training range, inside the allowed one
@@ -95,19 +95,16 @@ def test_a_batch_is_as_strict_as_try_it_refusing_the_impossible_and_warning_the_
         ]
     )
     result = score_batch(champion, frame)
-    assert list(result.scored["row"]) == [1, 4]
+    assert list(result.scored["row"]) == [4]
     assert [(p["row"], p["column"]) for p in result.problems.to_dict("records")] == [
+        (1, "employed"),
         (2, "year"),
         (3, "checks"),
         (5, "age"),
     ]
-    assert "outside the allowed range" in result.problems["problem"].iloc[0]
+    assert "is not one of the allowed values" in result.problems["problem"].iloc[0]
+    assert "outside the allowed range" in result.problems["problem"].iloc[1]
     assert result.warnings.to_dict("records") == [
-        {
-            "row": 1,
-            "column": "employed",
-            "warning": "employed = 'Maybe' was never seen in training.",
-        },
         {
             "row": 4,
             "column": "age",

@@ -18,7 +18,7 @@ from modelcards import (
     input_default,
     input_warnings,
 )
-from modelcards.errors import DataError, UnsupportedTaskError
+from modelcards.errors import ArtifactError, DataError, UnsupportedTaskError
 
 
 def current_inputs(model: LoadedModel) -> dict[str, Any]:
@@ -171,6 +171,8 @@ def _prediction_part(model: LoadedModel, pinned: int | None) -> None:
             explanation_view(state.explanation_for(model, values))
         except UnsupportedTaskError as exc:  # e.g. more classes than two: say so, go on
             st.info(state.plain(exc.message))
+        except ArtifactError as exc:  # the baseline needs the evaluation split: go on
+            st.info(state.plain(f"No explanation for this version: {exc.message}"))
 
     params = {
         "model": model.name,
