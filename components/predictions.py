@@ -11,7 +11,7 @@ from modelcards import (
     MAX_COMMENT_CHARS,
     Explanation,
     Prediction,
-    explanation_figure,
+    explanation_spec,
     markdown_text,
     probability_spec,
 )
@@ -36,7 +36,7 @@ def explanation_view(explanation: Explanation) -> None:
     """Why this prediction: one plain sentence, then a bar per input from the baseline."""
     st.markdown("**Why this prediction**")
     st.markdown(markdown_text(explanation.sentence()))
-    st.plotly_chart(explanation_figure(explanation), config={"displayModeBar": False})
+    st.plotly_chart(explanation_spec(explanation), config={"displayModeBar": False})
     st.caption(
         "Each bar is how much that input moved the probability of "
         f"{markdown_text(explanation.positive_label)} away from the average answer of "

@@ -259,6 +259,7 @@ _EXPORTS: dict[str, tuple[str, str]] = {
     # why this prediction
     **{n: ("._explain", n) for n in ("explain", "Explanation", "Contribution")},
     "explanation_figure": ("._charts", "explanation_figure"),
+    "explanation_spec": ("._charts", "explanation_spec"),
 }
 
 __all__ = [
@@ -349,6 +350,7 @@ __all__ = [
     "errors",
     "explain",
     "explanation_figure",
+    "explanation_spec",
     "flip_table",
     "format_count",
     "format_estimate",
@@ -438,6 +440,7 @@ if TYPE_CHECKING:  # pragma: no cover
     from ._charts import (
         KEY_METRICS,
         explanation_figure,
+        explanation_spec,
         group_metrics_figure,
         probability_figure,
         probability_spec,
