@@ -93,3 +93,22 @@ def test_the_demo_serves_the_app_on_the_requested_host_and_port(demo_server, pag
     expect(page).to_have_url(f"{base}?model=arrests-release&ref=%40champion")
     assert page.get_by_test_id("stException").count() == 0
     assert page.get_by_text("Something went wrong").count() == 0
+
+
+def test_a_new_server_loads_the_models_in_use_before_it_answers(examples_home):
+    port = free_port()
+    proc = subprocess.Popen(
+        [str(SCRIPT), "demo", "--host", "127.0.0.1", "--port", str(port)],
+        env={**os.environ, "MODELCARDS_HOME": str(examples_home)},
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        text=True,
+        start_new_session=True,
+    )
+    try:
+        wait_healthy(port, proc)
+    finally:
+        os.killpg(proc.pid, signal.SIGTERM)
+        _, err = proc.communicate(timeout=30)
+    # Logged before the server took its first request: the first visitor finds it loaded.
+    assert "preloaded models:/arrests-release@champion" in err, err[-2000:]
