@@ -94,7 +94,7 @@ def test_a_stakeholder_session_end_to_end(page, server, examples_registry, tmp_p
     page.get_by_text("Scored 2 of 3 rows").wait_for()
     # With the target and sensitive columns, per-group charts follow.
     page.get_by_text("Per-group metrics on this file").wait_for()
-    page.get_by_text("By colour & sex").wait_for()
+    page.get_by_text("By colour & sex").first.wait_for()
     page.locator('[data-testid="stPlotlyChart"]').nth(2).wait_for()  # colour, sex, both
 
     # Download the card.

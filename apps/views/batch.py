@@ -9,7 +9,6 @@ from streamlit.runtime.uploaded_file_manager import UploadedFile
 from apps import state
 from components.tables import group_table
 from modelcards import (
-    KEY_METRICS,
     MAX_UPLOAD_MB,
     assess,
     assess_regression,
@@ -105,9 +104,10 @@ def render() -> None:
             )
         for features in a.feature_sets():
             st.markdown("**By " + " & ".join(features) + "**")
-            # The same chart as the Fairness audit and the card: rates with intervals.
+            # The same chart as the Fairness audit and the card: the task's key metrics
+            # with intervals.
             st.plotly_chart(
-                group_metrics_figure(a, features, KEY_METRICS),
+                group_metrics_figure(a, features),
                 key="batch_chart_" + "_".join(features),
             )
             group_table(a, features)
