@@ -25,6 +25,25 @@ ALIAS = "champion"
 SEED = 0
 
 CARD_SPEC = {
+    # The meanings come with the data set (scikit-learn's description of load_diabetes);
+    # no ranges: the training range rule applies.
+    "data_dictionary": {
+        "outcome": {
+            "description": "A quantitative measure of disease progression one year after "
+            "baseline (higher is worse).",
+        },
+        "inputs": {
+            "age": {"description": "Age at baseline.", "unit": "years"},
+            "bmi": {"description": "Body mass index.", "unit": "kg/m²"},
+            "bp": {"description": "Average blood pressure.", "unit": "mm Hg"},
+            "s1": {"description": "Total serum cholesterol (tc).", "unit": "mg/dL"},
+            "s2": {"description": "Low-density lipoproteins (ldl).", "unit": "mg/dL"},
+            "s3": {"description": "High-density lipoproteins (hdl).", "unit": "mg/dL"},
+            "s4": {"description": "Total cholesterol divided by HDL (tch)."},
+            "s5": {"description": "Log of the serum triglycerides level (ltg)."},
+            "s6": {"description": "Blood sugar level (glu).", "unit": "mg/dL"},
+        },
+    },
     "model_details": {
         "owners": ["modelcards example maintainers"],
         "license": "apache-2.0",
