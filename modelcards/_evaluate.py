@@ -517,22 +517,104 @@ def _auc_sorted(
     if ties is not None:
         _correct_ties(ys, ppos, *ties, x, w)
     # Per-group sums of below, below**2 and above**2 from sums of x and w (no per-row
-    # group offsets needed).
-    c, d = neg_at[:-1].astype(float), pos_at[1:].astype(float)
-    sx, sw = _segment_sums(x, P), _segment_sums(w, N)
-    U = sx - P * c  # exact: integers and halves
-    below2 = _segment_sums(x, P, square=True) - 2 * c * sx + P * c * c
-    above2 = N * d * d - 2 * d * sw + _segment_sums(w, N, square=True)
-    Pf, Nf = P.astype(float), N.astype(float)
+    # group offsets needed), in exact integers (doubled: x and w hold halves), so that the
+    # same statistics from aggregated counts (``auc_from_counts``) give the same bits.
+    seg_p = np.zeros(len(P) + 1, dtype=np.int64)
+    np.cumsum(P, out=seg_p[1:])
+    seg_n = np.zeros(len(N) + 1, dtype=np.int64)
+    np.cumsum(N, out=seg_n[1:])
+    sx, sxx = exact_sums(np.asarray(2 * x, dtype=np.int64), None, seg_p)
+    sw, sww = exact_sums(np.asarray(2 * w, dtype=np.int64), None, seg_n)
+    u2, b4, a4 = [], [], []
+    for g in range(len(P)):
+        p, m = int(P[g]), int(N[g])
+        c2, d2 = 2 * int(neg_at[g]), 2 * int(pos_at[g + 1])
+        u2.append(sx[g] - p * c2)
+        b4.append(sxx[g] - 2 * c2 * sx[g] + p * c2 * c2)
+        a4.append(m * d2 * d2 - 2 * d2 * sw[g] + sww[g])
+    return delong(P, N, DelongSums(u2, b4, a4))
+
+
+class DelongSums(NamedTuple):
+    """Exact per-group sums behind ROC AUC and DeLong's variance, in Python integers.
+
+    Attributes:
+        u2: Twice U: per positive, the negatives scored below it (ties count one half).
+        b4: Four times the sum over positives of (negatives below) squared.
+        a4: Four times the sum over negatives of (positives above) squared.
+    """
+
+    u2: list[int]
+    b4: list[int]
+    a4: list[int]
+
+
+def delong(P: Ints, N: Ints, sums: DelongSums) -> tuple[Floats, Floats]:
+    """ROC AUC and DeLong's standard error per group from exact sums: the one place both
+    the row path and the aggregate path turn them into floats.
+
+    Args:
+        P: Positives per group.
+        N: Negatives per group.
+        sums: The exact sums (see ``DelongSums``).
+    """
+    U = np.array([float(v) for v in sums.u2], dtype=float) / 2
+    below2 = np.array([float(v) for v in sums.b4], dtype=float) / 4
+    above2 = np.array([float(v) for v in sums.a4], dtype=float) / 4
+    Pf, Nf = np.asarray(P, dtype=float), np.asarray(N, dtype=float)
     with np.errstate(divide="ignore", invalid="ignore"):
         auc = U / (Pf * Nf)
         var10 = (below2 / Nf**2 - Pf * auc**2) / (Pf - 1)
         var01 = (above2 / Pf**2 - Nf * auc**2) / (Nf - 1)
         se = np.sqrt(np.maximum(var10 / Pf + var01 / Nf, 0))
     return (
-        np.where((P > 0) & (N > 0), auc, np.nan),
-        np.where((P > 1) & (N > 1), se, np.nan),
+        np.where((Pf > 0) & (Nf > 0), auc, np.nan),
+        np.where((Pf > 1) & (Nf > 1), se, np.nan),
     )
+
+
+def exact_sums(values: Ints, weights: Ints | None, starts: Ints) -> tuple[list[int], list[int]]:
+    """Per segment ``[starts[g], starts[g + 1])``: the sum of ``w * v`` and of ``w * v**2``
+    as exact Python integers (``w`` is 1 without weights).
+
+    Float sums of squares round in an order that depends on how rows are split; these do
+    not. Values are split into limbs small enough that every int64 partial sum is exact.
+
+    Args:
+        values: Non-negative integers.
+        weights: Non-negative integer weights, or None for 1 each.
+        starts: Segment boundaries (length: segments + 1).
+    """
+    v = np.asarray(values, dtype=np.int64)
+    w = None if weights is None else np.asarray(weights, dtype=np.int64)
+    total_w = len(v) if w is None else int(w.sum())
+    top = int(v.max()) if len(v) else 0
+    # total_w * 2**(2 * bits) < 2**63: no int64 partial sum can overflow.
+    bits = max((62 - max(total_w, 1).bit_length()) // 2, 1)
+    n_limbs = max(-(-max(top, 1).bit_length() // bits), 1)
+    mask = np.int64((1 << bits) - 1)
+    limbs = [(v >> np.int64(bits * i)) & mask for i in range(n_limbs)]
+    weighted = limbs if w is None else [limb * w for limb in limbs]
+    lo, hi = starts[:-1], starts[1:]
+
+    def seg(arr: Ints) -> list[int]:
+        c = np.zeros(len(arr) + 1, dtype=np.int64)
+        np.cumsum(arr, out=c[1:])
+        return [int(a) - int(b) for a, b in zip(c[hi].tolist(), c[lo].tolist(), strict=True)]
+
+    k = len(starts) - 1
+    s1 = [0] * k
+    s2 = [0] * k
+    for i in range(n_limbs):
+        part = seg(weighted[i])
+        for g in range(k):
+            s1[g] += part[g] << (bits * i)
+        for j in range(i, n_limbs):
+            prod = seg(weighted[i] * limbs[j])
+            factor = (1 if i == j else 2) << (bits * (i + j))
+            for g in range(k):
+                s2[g] += factor * prod[g]
+    return s1, s2
 
 
 def _correct_ties(
@@ -574,23 +656,6 @@ def _correct_ties(
     q, qa, qb = where[~p], a[~p], b[~p]
     cq, ca, cb = cpos(q), cpos(qa), cpos(qb)
     w[q - cq] -= cq - cb + 0.5 * (cb - ca)
-
-
-def _segment_sums(values: Floats, lengths: Ints, *, square: bool = False) -> Floats:
-    """Sums (or sums of squares) of consecutive segments of ``values`` with the given
-    lengths; 0 for an empty segment."""
-    out = np.zeros(len(lengths))
-    starts = np.zeros(len(lengths) + 1, dtype=np.int64)
-    np.cumsum(lengths, out=starts[1:])
-    if len(lengths) <= 64:  # few long segments: BLAS dot products, no temporary array
-        for g in range(len(lengths)):
-            v = values[starts[g] : starts[g + 1]]
-            out[g] = np.dot(v, v) if square else v.sum()
-    elif values.size:
-        nonempty = lengths > 0
-        v = values * values if square else values
-        out[nonempty] = np.add.reduceat(v, starts[:-1][nonempty])
-    return out
 
 
 # -- the assessment ---------------------------------------------------------------------
@@ -680,6 +745,33 @@ def sensitive_frame(
     return sf
 
 
+def feature_sets(
+    names: list[str],
+    levels: list[NDArray[np.object_]],
+    fine_levels: Ints,
+    *,
+    intersection: bool,
+) -> list[FeatureSet]:
+    """Every reported grouping: each feature alone, then the intersection of all of them.
+
+    Args:
+        names: The sensitive columns.
+        levels: Each column's group names (from ``_encode``).
+        fine_levels: Each fine group's level per column (from ``_fine_groups``).
+        intersection: Also report the intersection (when there are several columns).
+    """
+    sets: list[FeatureSet] = []
+    for j, name in enumerate(names):
+        sets.append(FeatureSet([name], fine_levels[:, j], [{name: str(v)} for v in levels[j]]))
+    if intersection and len(names) > 1:
+        labels_fine = [
+            {n: str(levels[j][fine_levels[k, j]]) for j, n in enumerate(names)}
+            for k in range(len(fine_levels))
+        ]
+        sets.append(FeatureSet(names, np.arange(len(fine_levels)), labels_fine))
+    return sets
+
+
 def prepare_groups(
     y_true: PerRow,
     *,
@@ -706,16 +798,7 @@ def prepare_groups(
     fine, fine_levels = _fine_groups(codes, [len(lv) for lv in levels], n_rows)
     n_fine = len(fine_levels)
 
-    # Feature sets: each feature alone, then the intersection of all of them.
-    sets: list[FeatureSet] = []
-    for j, name in enumerate(names):
-        sets.append(FeatureSet([name], fine_levels[:, j], [{name: str(v)} for v in levels[j]]))
-    if intersection and len(names) > 1:
-        labels_fine = [
-            {n: str(levels[j][fine_levels[k, j]]) for j, n in enumerate(names)}
-            for k in range(n_fine)
-        ]
-        sets.append(FeatureSet(names, np.arange(n_fine), labels_fine))
+    sets = feature_sets(names, levels, fine_levels, intersection=intersection)
     # Small integers keep the per-prediction work on the count table light.
     cell_type = _small_int(n_fine * 4)
     cell = fine.astype(cell_type) * cell_type(4) + yt.astype(cell_type) * cell_type(2)
@@ -831,32 +914,71 @@ def assess_groups(
     say("counting outcomes by group")
     tables = _count_tables(g, yp)
     aucs = _split_auc(auc_job.result(), tables) if auc_job is not None else None
+    return assessment_from_tables(
+        g.names,
+        g.sets,
+        tables,
+        aucs,
+        confidence=confidence,
+        min_group_size=min_group_size,
+        reference_groups=reference_groups,
+        progress=say,
+    )
+
+
+def assessment_from_tables(
+    names: list[str],
+    sets: Sequence[FeatureSet],
+    tables: list[Ints],
+    aucs: list[AucPart] | None,
+    *,
+    confidence: float,
+    min_group_size: int,
+    reference_groups: Mapping[str, str] | None,
+    progress: Callable[[str], None],
+) -> Assessment:
+    """The assessment from every grouping's count tables (and AUC): what rows and
+    aggregates share.
+
+    Args:
+        names: The sensitive columns.
+        sets: The feature sets, in ``tables`` order after the overall one.
+        tables: Count tables: overall, then one array per feature set.
+        aucs: ROC AUC and DeLong errors per grouping in the same order, or None.
+        confidence: Interval level.
+        min_group_size: Smaller groups are flagged and left out of disparities.
+        reference_groups: Disparities of a feature against one of its groups.
+        progress: Called with a short message per phase.
+    """
+    say = progress
+    n_rows = int(tables[0].sum())
+    positives = int(tables[0][0, 1].sum())
     alpha = 1 - confidence
     say("metrics overall")
     overall_metrics = _estimates(tables[0], alpha, aucs[0] if aucs else None)[0]
     overall = GroupResult(
         features={},
-        n=g.n_rows,
-        positives=int(g.yt.sum()),
-        negatives=int(g.n_rows - g.yt.sum()),
+        n=n_rows,
+        positives=positives,
+        negatives=n_rows - positives,
         small=False,
         metrics=overall_metrics,
     )
     groups: list[GroupResult] = []
     disparities: list[Disparity] = []
     notes: list[str] = []
-    for i, fs in enumerate(g.sets):
+    for i, fs in enumerate(sets):
         say(f"metrics by {' & '.join(fs.features)}")
         auc = aucs[i + 1] if aucs else None
         part = _feature_set(fs, tables[i + 1], auc, alpha, min_group_size, reference_groups)
         groups += part.groups
         disparities += part.disparities
         notes += part.notes
-    if score is not None and any(r.metrics["roc_auc_score"].value is None for r in groups):
+    if aucs is not None and any(r.metrics["roc_auc_score"].value is None for r in groups):
         notes.append("ROC AUC is undefined for groups with only one class in the target.")
     return Assessment(
-        sensitive_features=g.names,
-        metrics=METRIC_NAMES if score is not None else ["count", *RATE_METRICS],
+        sensitive_features=list(names),
+        metrics=METRIC_NAMES if aucs is not None else ["count", *RATE_METRICS],
         overall=overall,
         groups=groups,
         disparities=disparities,
@@ -893,36 +1015,54 @@ def _count_tables(g: Groups, yp: Bools) -> list[Ints]:
     set. Coarser groupings are sums of the finest one's groups."""
     cells = np.add(g.cell, yp, dtype=g.cell.dtype)
     counts = np.bincount(cells, minlength=g.n_fine * 4).reshape(g.n_fine, 2, 2)
+    return tables_from_fine(g.sets, counts)
+
+
+def tables_from_fine(sets: Sequence[FeatureSet], counts: Ints) -> list[Ints]:
+    """The count tables of every grouping (overall, then ``sets``) from the finest one's.
+
+    Args:
+        sets: The feature sets.
+        counts: One (actual, predicted) 2x2 count table per fine group.
+    """
+    counts = np.asarray(counts, dtype=np.int64)
     tables: list[Ints] = [counts.sum(axis=0)[None]]
-    for _, mapping, group_labels in g.sets:
+    for _, mapping, group_labels in sets:
         tab: Ints = np.zeros((len(group_labels), 2, 2), dtype=np.int64)
         np.add.at(tab, mapping, counts)
         tables.append(tab)
     return tables
 
 
-class _Auc(NamedTuple):
-    value: Floats  # per group
-    se: Floats  # DeLong's standard error per group
+class AucPart(NamedTuple):
+    """ROC AUC of one grouping's groups.
+
+    Attributes:
+        value: The AUC per group (NaN without both classes).
+        se: DeLong's standard error per group.
+    """
+
+    value: Floats
+    se: Floats
 
 
-def _split_auc(auc: tuple[Floats, Floats], tables: list[Ints]) -> list[_Auc]:
+def _split_auc(auc: tuple[Floats, Floats], tables: list[Ints]) -> list[AucPart]:
     """``auc_by_group``'s concatenated result, one grouping at a time."""
     offsets = np.cumsum([0] + [len(t) for t in tables])
     return [
-        _Auc(auc[0][offsets[i] : offsets[i + 1]], auc[1][offsets[i] : offsets[i + 1]])
+        AucPart(auc[0][offsets[i] : offsets[i + 1]], auc[1][offsets[i] : offsets[i + 1]])
         for i in range(len(tables))
     ]
 
 
-def _auc_bounds(auc: _Auc, alpha: float | Floats) -> tuple[Floats, Floats]:
+def _auc_bounds(auc: AucPart, alpha: float | Floats) -> tuple[Floats, Floats]:
     from scipy.stats import norm
 
     z = norm.ppf(1 - np.asarray(alpha, dtype=float) / 2)
     return np.clip(auc.value - z * auc.se, 0, 1), np.clip(auc.value + z * auc.se, 0, 1)
 
 
-def _estimates(tab: Ints, alpha: float, auc: _Auc | None) -> list[dict[str, Estimate]]:
+def _estimates(tab: Ints, alpha: float, auc: AucPart | None) -> list[dict[str, Estimate]]:
     """Every metric of every group of one grouping, with its interval and support."""
     n = tab.sum(axis=(1, 2))
     point = rates(tab[:, 0, 0], tab[:, 0, 1], tab[:, 1, 0], tab[:, 1, 1])
@@ -952,7 +1092,7 @@ class _FeatureSetPart:
 def _feature_set(
     fs: FeatureSet,
     tab: Ints,
-    auc: _Auc | None,
+    auc: AucPart | None,
     alpha: float,
     min_group_size: int,
     reference_groups: Mapping[str, str] | None,
@@ -1033,7 +1173,7 @@ class _DisparityContext:
     features: list[str]
     labels: list[dict[str, str]]
     tab: Ints
-    auc: _Auc | None
+    auc: AucPart | None
     alpha: float
     min_group_size: int
     ref: int | None
@@ -1115,7 +1255,7 @@ def _disparity(ctx: _DisparityContext, m: str, kind: DisparityKind, alpha: float
         return _OneDisparity(np.nan, np.nan, np.nan, keep, [], left_out)
     value = float(_summary(values[None, :], keep, kind, ref)[0])
     ref_kept = None if ref is None else int(np.flatnonzero(np.flatnonzero(keep) == ref)[0])
-    auc = None if ctx.auc is None else _Auc(ctx.auc.value[keep], ctx.auc.se[keep])
+    auc = None if ctx.auc is None else AucPart(ctx.auc.value[keep], ctx.auc.se[keep])
     lo, hi = disparity_interval(ctx.tab[keep], m, kind, alpha, reference=ref_kept, auc=auc)
     compared = _compared(ctx.labels, values, keep, kind, ref)
     return _OneDisparity(value, lo, hi, keep, compared, left_out)
@@ -1128,7 +1268,7 @@ def disparity_interval(
     alpha: float,
     *,
     reference: int | None = None,
-    auc: _Auc | None = None,
+    auc: AucPart | None = None,
 ) -> tuple[float, float]:
     """The simultaneous interval of a metric's disparity among the groups of ``tab``:
     every group's interval at ``alpha / K``, then the extreme-pair bounds (see
