@@ -24,7 +24,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, NamedTuple
 
 import numpy as np
 import pandas as pd
@@ -48,6 +48,51 @@ from ._evaluate import (
 from .errors import DataError
 
 
+class ScoreCell(NamedTuple):
+    """The scores of one group: distinct scores in ascending order, and how many
+    positives and negatives have each.
+
+    Attributes:
+        scores: Distinct scores, ascending.
+        pos: Positives at each score.
+        neg: Negatives at each score.
+    """
+
+    scores: NDArray[np.float64]
+    pos: Ints
+    neg: Ints
+
+
+def merge_cells(cells: Sequence[ScoreCell]) -> ScoreCell:
+    """One cell of the rows of several (the union of their scores, counts added).
+
+    Args:
+        cells: The cells.
+    """
+    if len(cells) == 1:
+        return cells[0]
+    if not cells:
+        return ScoreCell(np.zeros(0), np.zeros(0, np.int64), np.zeros(0, np.int64))
+    s = np.concatenate([c.scores for c in cells])
+    order = np.argsort(s, kind="stable")  # sorted runs: timsort merges them
+    s = s[order]
+    p = np.concatenate([c.pos for c in cells])[order]
+    n = np.concatenate([c.neg for c in cells])[order]
+    return _dedupe(s, p, n)
+
+
+def _dedupe(s: NDArray[np.float64], p: Ints, n: Ints) -> ScoreCell:
+    """Sorted scores with repeats: one entry per distinct score, counts added."""
+    if not len(s):
+        return ScoreCell(s, p, n)
+    new = np.ones(len(s), dtype=bool)
+    new[1:] = s[1:] != s[:-1]
+    if new.all():
+        return ScoreCell(s, p, n)
+    starts = np.flatnonzero(new)
+    return ScoreCell(s[starts], np.add.reduceat(p, starts), np.add.reduceat(n, starts))
+
+
 @dataclass
 class Aggregates:
     """The count tables a card is computed from (see the module docstring).
@@ -61,6 +106,10 @@ class Aggregates:
     features: list[str]
     counts: pd.DataFrame
     score_counts: pd.DataFrame | None = None
+    #: The same as ``score_counts``, already sorted: one cell per combination of the
+    #: sensitive values (as in ``counts``, None for missing). Local engines fill it
+    #: instead of ``score_counts``, which saves sorting millions of rows again.
+    score_cells: dict[tuple[Any, ...], ScoreCell] | None = None
 
     def combine(self, other: Aggregates) -> Aggregates:
         """The aggregates of both row sets (which must be disjoint).
@@ -72,6 +121,8 @@ class Aggregates:
             raise DataError(
                 f"Cannot combine aggregates by {self.features} with aggregates by {other.features}."
             )
+        if self.score_cells is not None or other.score_cells is not None:
+            raise DataError("Combine aggregates before their scores are sorted into cells.")
         if (self.score_counts is None) != (other.score_counts is None):
             raise DataError("Cannot combine aggregates with scores and without.")
         counts = _sum_n(
@@ -175,17 +226,27 @@ def assess_aggregates(
     np.add.at(fine_tab, cell, counts["n"].to_numpy(np.int64))
     say("counting outcomes by group")
     tables = tables_from_fine(sets, fine_tab.reshape(n_fine, 2, 2))
-    aucs = None
+    cells: list[ScoreCell | None] | None = None
     if scores is not None:
-        say("ROC AUC by group")
-        aucs = auc_from_counts(
+        cells = cells_from_counts(
             scores["score"].to_numpy(np.float64),
             scores["label"].to_numpy(bool),
             scores["n"].to_numpy(np.int64),
             fine[k:],
-            sets,
+            n_fine,
         )
-        _check_score_totals(tables, scores["n"].to_numpy(np.int64))
+    elif agg.score_cells is not None:
+        cells = _cells_by_fine(agg.score_cells, counts[names], fine[:k], n_fine)
+    aucs = None
+    if cells is not None:
+        say("ROC AUC by group")
+        total = sum(int(c.pos.sum() + c.neg.sum()) for c in cells if c is not None)
+        if total != int(tables[0].sum()):
+            raise DataError(
+                f"The score table counts {total} rows but the count table {int(tables[0].sum())}.",
+                hint="Build both tables from the same rows.",
+            )
+        aucs = auc_from_cells(cells, sets)
     return assessment_from_tables(
         names,
         sets,
@@ -198,77 +259,99 @@ def assess_aggregates(
     )
 
 
-def _check_score_totals(tables: list[Ints], n: Ints) -> None:
-    if int(n.sum()) != int(tables[0].sum()):
-        raise DataError(
-            f"The score table counts {int(n.sum())} rows but the count table "
-            f"{int(tables[0].sum())}.",
-            hint="Build both tables from the same rows.",
-        )
+def _cells_by_fine(
+    score_cells: dict[tuple[Any, ...], ScoreCell],
+    sens: pd.DataFrame,
+    fine: NDArray[Any],
+    n_fine: int,
+) -> list[ScoreCell | None]:
+    """Cells keyed by sensitive values, put at their fine group's index."""
+    index: dict[tuple[Any, ...], int] = {}
+    for row, f in zip(sens.itertuples(index=False, name=None), fine.tolist(), strict=True):
+        index[tuple(None if pd.isna(v) else v for v in row)] = int(f)
+    found: list[list[ScoreCell]] = [[] for _ in range(n_fine)]
+    for key, c in score_cells.items():
+        at = index.get(tuple(None if pd.isna(v) else v for v in key))
+        if at is None:
+            raise DataError(
+                f"The score table has the group {key}, which the count table has not.",
+                hint="Build both tables from the same rows.",
+            )
+        found[at].append(c)
+    return [merge_cells(cs) if cs else None for cs in found]
 
 
-def auc_from_counts(
+def cells_from_counts(
     score: NDArray[np.float64],
     label: NDArray[np.bool_],
     n: Ints,
     fine: NDArray[Any],
-    sets: Sequence[FeatureSet],
-) -> list[AucPart]:
-    """ROC AUC and DeLong's standard error for every group of every grouping (overall,
-    then ``sets``) from counts per (fine group, score, label): the same exact sums as the
-    row path (``_auc_sorted``), hence the same bits.
+    n_fine: int,
+) -> list[ScoreCell | None]:
+    """Per fine group, its cell, from rows of (fine group, score, label, count) in any
+    order (one sort); None for a group without scores.
 
     Args:
-        score: The distinct scores (one per row of the table).
+        score: The scores (one per row of the table).
         label: Whether the row counts positives.
         n: How many rows share that fine group, score and label.
         fine: Each table row's fine group.
-        sets: The feature sets (their mappings from fine groups).
+        n_fine: How many fine groups.
     """
     order, ranked = sort_scores(np.ascontiguousarray(score, dtype=np.float64))
-    lab, cnt, fine_sorted = label[order], n[order], np.asarray(fine)[order]
-    out: list[AucPart] = []
-    groupings: list[tuple[Ints | None, int]] = [(None, 1)]
-    groupings += [(np.asarray(fs.mapping, dtype=np.int64), len(fs.labels)) for fs in sets]
-    for mapping, k in groupings:
-        if mapping is None:
-            codes = np.zeros(len(ranked), dtype=np.int64)
-            s, y, c = ranked, lab, cnt
-        else:
-            g = mapping[fine_sorted]
-            by = np.argsort(g, kind="stable")  # keeps score order within a group
-            codes, s, y, c = g[by], ranked[by], lab[by], cnt[by]
-        out.append(_auc_runs(codes, s, y, c, k))
+    f = np.asarray(fine)[order]
+    by = np.argsort(f.astype(_small(n_fine)), kind="stable")  # keeps score order
+    f, s = f[by], ranked[by]
+    cnt, lab = n[order][by], label[order][by]
+    pos = np.where(lab, cnt, 0)
+    neg = np.where(lab, 0, cnt)
+    bounds = np.searchsorted(f, np.arange(n_fine + 1))
+    out: list[ScoreCell | None] = []
+    for g in range(n_fine):
+        a, b = int(bounds[g]), int(bounds[g + 1])
+        out.append(_dedupe(s[a:b], pos[a:b], neg[a:b]) if b > a else None)
     return out
 
 
-def _auc_runs(
-    codes: Ints, s: NDArray[np.float64], y: NDArray[np.bool_], c: Ints, k: int
-) -> AucPart:
-    """One grouping's AUC from rows sorted by (group, score)."""
-    m = len(s)
-    new = np.ones(m, dtype=bool)
-    if m:
-        new[1:] = (codes[1:] != codes[:-1]) | (s[1:] != s[:-1])
-    starts = np.flatnonzero(new)
-    pos_w = np.where(y, c, 0)
-    neg_w = np.where(y, 0, c)
-    pos = np.add.reduceat(pos_w, starts) if m else np.zeros(0, dtype=np.int64)
-    neg = np.add.reduceat(neg_w, starts) if m else np.zeros(0, dtype=np.int64)
-    run_group = codes[starts]
-    per_group = np.bincount(run_group, minlength=k)
-    gstart = np.zeros(k + 1, dtype=np.int64)
-    np.cumsum(per_group, out=gstart[1:])
-    P = np.bincount(run_group, weights=pos, minlength=k).astype(np.int64)
-    N = np.bincount(run_group, weights=neg, minlength=k).astype(np.int64)
-    # Negatives below each run within its group, and positives above it.
-    cneg = np.cumsum(neg) - neg
-    cpos = np.cumsum(pos)
-    neg_before = cneg - (np.cumsum(N) - N)[run_group]
-    pos_after = np.cumsum(P)[run_group] - cpos
-    b = 2 * neg_before + neg  # twice the negatives below a positive of the run
-    a = 2 * pos_after + pos  # twice the positives above a negative of the run
-    u2, b4 = exact_sums(b, pos, gstart)
-    _, a4 = exact_sums(a, neg, gstart)
-    value, se = delong(P, N, DelongSums(u2, b4, a4))
+def _small(k: int) -> type[np.integer[Any]]:
+    return np.uint8 if k <= 2**8 else np.int16 if k <= 2**15 else np.int64
+
+
+def auc_from_cells(cells: Sequence[ScoreCell | None], sets: Sequence[FeatureSet]) -> list[AucPart]:
+    """ROC AUC and DeLong's standard error for every group of every grouping (overall,
+    then ``sets``) from each fine group's cell: the same exact sums as the row path
+    (``_auc_sorted``), hence the same bits.
+
+    Args:
+        cells: Each fine group's cell (None: no rows).
+        sets: The feature sets (their mappings from fine groups).
+    """
+    present = [c for c in cells if c is not None]
+    out = [_auc_of([merge_cells(present)])]
+    for fs in sets:
+        members: list[list[ScoreCell]] = [[] for _ in fs.labels]
+        for f, c in zip(np.asarray(fs.mapping).tolist(), cells, strict=True):
+            if c is not None:
+                members[f].append(c)
+        out.append(_auc_of([merge_cells(m) for m in members]))
+    return out
+
+
+def _auc_of(groups: list[ScoreCell]) -> AucPart:
+    P, N = [], []
+    sums = DelongSums([], [], [])
+    for c in groups:
+        p, n = int(c.pos.sum()), int(c.neg.sum())
+        # Negatives below each score and positives above it, doubled (ties count half).
+        b = 2 * (np.cumsum(c.neg) - c.neg) + c.neg
+        a = 2 * (p - np.cumsum(c.pos)) + c.pos
+        one = np.array([0, len(c.scores)], dtype=np.int64)
+        u2, b4 = exact_sums(b, c.pos, one)
+        _, a4 = exact_sums(a, c.neg, one)
+        P.append(p)
+        N.append(n)
+        sums.u2.append(u2[0])
+        sums.b4.append(b4[0])
+        sums.a4.append(a4[0])
+    value, se = delong(np.array(P, dtype=np.int64), np.array(N, dtype=np.int64), sums)
     return AucPart(value, se)

@@ -32,7 +32,7 @@ import numpy as np
 import pandas as pd
 from numpy.typing import NDArray
 
-from ._aggregate import Aggregates, assess_aggregates
+from ._aggregate import Aggregates, ScoreCell, assess_aggregates, merge_cells
 from ._background import background
 from ._data import check_data_file, require_columns, sha256_file
 from ._evaluate import Assessment, sort_scores
@@ -100,7 +100,8 @@ def choose_engine(engine: Engine, data: object) -> Literal["memory", "batched", 
 class _Values:
     """A column's distinct raw values, each with its count and first row."""
 
-    def __init__(self) -> None:
+    def __init__(self, *, counting: bool = True) -> None:
+        self.counting = counting  # rows per value: for the checks of missing values
         self.ids: dict[Any, int] = {}
         self.raw: list[Any] = []
         self.counts = np.zeros(0, dtype=np.int64)
@@ -123,14 +124,18 @@ class _Values:
         idx = indices.to_numpy(zero_copy_only=False).astype(np.int64, copy=False)
         known = len(self.raw)
         lookup = np.array([self._id(v) for v in dictionary], dtype=np.int64)
-        codes = lookup[idx] if len(lookup) else np.zeros(0, dtype=np.int64)
+        if np.array_equal(lookup, np.arange(len(lookup))):
+            codes = idx  # the same dictionary as before (Parquet's usual case): no lookup
+        else:
+            codes = lookup[idx] if len(lookup) else np.zeros(0, dtype=np.int64)
         if len(self.raw) > known:  # new values: their first rows in this batch
             first = np.full(len(self.raw), -1, dtype=np.int64)
             rows = np.arange(len(codes), dtype=np.int64)
             first[codes[::-1]] = rows[::-1]
             self.first += [int(first[i]) + offset for i in range(known, len(self.raw))]
             self.counts = np.append(self.counts, np.zeros(len(self.raw) - known, np.int64))
-        self.counts += np.bincount(codes, minlength=len(self.raw))
+        if self.counting:
+            self.counts += np.bincount(codes, minlength=len(self.raw))
         return codes
 
     def _id(self, value: Any) -> int:
@@ -333,7 +338,7 @@ def _column_names(path: Path, is_parquet: bool) -> list[str]:
 
 
 def _run_pass(plan: _Plan, progress: Callable[[str], None]) -> _Pass:
-    st = _Pass(sens=[_Values() for _ in plan.sensitive])
+    st = _Pass(sens=[_Values(counting=False) for _ in plan.sensitive])
     kind = plan.source.kind
     st.cut = kind == "scores" or (kind == "model" and plan.source.threshold is not None)
     for batch in background_iter(_batches(plan)):
@@ -683,23 +688,22 @@ def _aggregates(
         .sum()
         .reset_index()
     )
-    scores = None
+    cells: dict[tuple[Any, ...], list[ScoreCell]] | None = None
     if st.has_scores:
-        parts_s, parts_n, parts_key = [], [], []
+        cells = {}
         for key, runs in st.scores.items():
-            s, c = runs.total()
-            parts_s.append(s)
-            parts_n.append(c)
-            parts_key.append(np.broadcast_to(np.array(key, dtype=np.int64), (len(s), k + 1)))
-        skeys = np.concatenate(parts_key) if parts_key else np.zeros((0, k + 1), np.int64)
-        scols: dict[str, Any] = {
-            name: groups[j].column(skeys[:, j]) for j, name in enumerate(plan.sensitive)
-        }
-        scols["score"] = np.concatenate(parts_s) if parts_s else np.zeros(0)
-        scols["label"] = label_of[tcol.remap[skeys[:, k]]]
-        scols["n"] = np.concatenate(parts_n) if parts_n else np.zeros(0, np.int64)
-        scores = pd.DataFrame(scols)  # duplicate (group, score, label) rows are summed later
-    return Aggregates(list(plan.sensitive), counts, scores)
+            scores, n = runs.total()
+            values = tuple(groups[j].value(key[j]) for j in range(k))
+            none = np.zeros(len(n), dtype=np.int64)
+            positive = bool(label_of[tcol.remap[key[k]]])
+            cell = ScoreCell(scores, n if positive else none, none if positive else n)
+            cells.setdefault(values, []).append(cell)
+        st.scores.clear()  # the runs' memory goes as the cells take it over
+    return Aggregates(
+        list(plan.sensitive),
+        counts,
+        score_cells=None if cells is None else {v: merge_cells(c) for v, c in cells.items()},
+    )
 
 
 @dataclass
@@ -720,3 +724,7 @@ class _Groups:
 
     def column(self, raw_ids: NDArray[np.int64]) -> pd.Categorical:
         return pd.Categorical.from_codes(self.code_of[raw_ids], dtype=self.dtype)
+
+    def value(self, raw_id: int) -> Any:
+        code = int(self.code_of[raw_id])
+        return None if code < 0 else self.dtype.categories[code]
