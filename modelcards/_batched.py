@@ -121,7 +121,7 @@ class _Values:
         if enc.null_count:
             indices = pc.fill_null(indices, len(dictionary))
             dictionary.append(None)
-        idx = indices.to_numpy(zero_copy_only=False).astype(np.int64, copy=False)
+        idx: NDArray[np.int64] = np.asarray(indices.to_numpy(zero_copy_only=False), np.int64)
         known = len(self.raw)
         lookup = np.array([self._id(v) for v in dictionary], dtype=np.int64)
         if np.array_equal(lookup, np.arange(len(lookup))):
