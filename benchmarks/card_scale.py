@@ -18,8 +18,9 @@ wall-clock time and the peak resident memory:
 
 Cards have exact intervals (Clopper-Pearson, DeLong): "1,000 resamples" costs nothing
 here, since no resampling is done. Options: --rows, --memory-max (default 20,000,000,
-about 8 GB for the in-memory path), --dir (default: a temporary folder, deleted after),
---keep (keep the data files).
+about 8 GB for the in-memory path), --fairlearn-max (default 1,000,000: six MetricFrames
+take minutes per million rows), --dir (default: a temporary folder, deleted after),
+--keep (keep the data files), --only (a comma-separated subset of the methods).
 """
 
 from __future__ import annotations
@@ -139,6 +140,7 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--rows", default="1000000,10000000,100000000")
     ap.add_argument("--memory-max", type=int, default=20_000_000)
+    ap.add_argument("--fairlearn-max", type=int, default=1_000_000)
     ap.add_argument("--dir", type=Path, default=None)
     ap.add_argument("--keep", action="store_true")
     ap.add_argument("--only", default="floor,batched,memory,spark,fairlearn")
@@ -156,6 +158,7 @@ def main() -> None:
         methods["batched"] = card_command(path, "batched", folder / "card_batched")
         if rows <= args.memory_max:
             methods["memory"] = card_command(path, "memory", folder / "card_memory")
+        if rows <= args.fairlearn_max:
             methods["fairlearn"] = [*me, "--fairlearn", str(path)]
         if has_spark():
             methods["spark"] = card_command(path, "spark", folder / "card_spark")

@@ -32,7 +32,7 @@ import numpy as np
 import pandas as pd
 from numpy.typing import NDArray
 
-from ._aggregate import Aggregates, ScoreCell, assess_aggregates, merge_cells
+from ._aggregate import Aggregates, ScoreCell, _small, assess_aggregates, merge_cells
 from ._background import background
 from ._data import check_data_file, require_columns, sha256_file
 from ._evaluate import Assessment, sort_scores
@@ -414,7 +414,7 @@ def _add_scores(
 ) -> None:
     order, ranked = sort_scores(np.ascontiguousarray(score, dtype=np.float64))
     cells = cell[order]
-    small = cells.astype(np.int16) if math.prod(radix) <= 2**15 else cells
+    small = cells.astype(_small(math.prod(radix)))
     by = np.argsort(small, kind="stable")  # radix sort; keeps score order in a cell
     cells, ranked = cells[by], ranked[by]
     new = np.ones(len(ranked), dtype=bool)
