@@ -337,7 +337,7 @@ def _column_names(path: Path, is_parquet: bool) -> list[str]:
         ) from exc
 
 
-def _run_pass(plan: _Plan, progress: Callable[[str], None]) -> _Pass:
+def _run_pass(plan: _Plan) -> _Pass:
     st = _Pass(sens=[_Values(counting=False) for _ in plan.sensitive])
     kind = plan.source.kind
     st.cut = kind == "scores" or (kind == "model" and plan.source.threshold is not None)
@@ -358,7 +358,6 @@ def _run_pass(plan: _Plan, progress: Callable[[str], None]) -> _Pass:
             st.has_scores = True
             _add_scores(st, cell, radix, score)
         st.rows += n
-        progress(f"read {st.rows:,} rows of {plan.path.name}")
     return st
 
 
@@ -566,7 +565,7 @@ def batched_card(
     digest = background(sha256_file, path)
     plan = _Plan(path, is_parquet, names, target, cols, source, loaded, batch_rows)
     progress(f"reading {path.name} in batches of {batch_rows:,} rows")
-    st = _run_pass(plan, progress)
+    st = _run_pass(plan)
     if st.rows == 0:
         raise DataError(f"{path.name} has no rows.", hint="Give a file with a header and rows.")
 
