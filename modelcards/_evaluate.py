@@ -518,7 +518,7 @@ def _auc_sorted(
         _correct_ties(ys, ppos, *ties, x, w)
     # Per-group sums of below, below**2 and above**2 from sums of x and w (no per-row
     # group offsets needed), in exact integers (doubled: x and w hold halves), so that the
-    # same statistics from aggregated counts (``auc_from_counts``) give the same bits.
+    # same statistics from aggregated counts (``auc_from_cells``) give the same bits.
     seg_p = np.zeros(len(P) + 1, dtype=np.int64)
     np.cumsum(P, out=seg_p[1:])
     seg_n = np.zeros(len(N) + 1, dtype=np.int64)
