@@ -260,6 +260,8 @@ _EXPORTS: dict[str, tuple[str, str]] = {
     **{n: ("._explain", n) for n in ("explain", "Explanation", "Contribution")},
     "explanation_figure": ("._charts", "explanation_figure"),
     "explanation_spec": ("._charts", "explanation_spec"),
+    # the card published to the registry
+    **{n: ("._publish", n) for n in ("PublishedCard", "publish_card", "card_sha256")},
 }
 
 __all__ = [
@@ -310,6 +312,7 @@ __all__ = [
     "PredictionSource",
     "Predictions",
     "Profile",
+    "PublishedCard",
     "RATE_METRICS",
     "REGRESSION_METRICS",
     "RegisteredModel",
@@ -335,6 +338,7 @@ __all__ = [
     "assess_regression",
     "assess_regression_groups",
     "build_card",
+    "card_sha256",
     "check_password",
     "check_ranges",
     "code_span",
@@ -389,6 +393,7 @@ __all__ = [
     "probability_figure",
     "probability_spec",
     "profile_frame",
+    "publish_card",
     "rate_intervals",
     "read_csv_bytes",
     "read_evaluation",
@@ -532,6 +537,7 @@ if TYPE_CHECKING:  # pragma: no cover
         sweep_values,
     )
     from ._profile import ColumnProfile, Profile, profile_frame
+    from ._publish import PublishedCard, card_sha256, publish_card
     from ._registry import (
         LoadedModel,
         ModelRef,
