@@ -262,6 +262,8 @@ _EXPORTS: dict[str, tuple[str, str]] = {
     "explanation_spec": ("._charts", "explanation_spec"),
     # the card published to the registry
     **{n: ("._publish", n) for n in ("PublishedCard", "publish_card", "card_sha256")},
+    # team notifications (MODELCARDS_NOTIFY)
+    **{n: ("._notify", n) for n in ("notify", "notification_problem")},
 }
 
 __all__ = [
@@ -381,6 +383,8 @@ __all__ = [
     "metric_label",
     "metric_phrase",
     "metric_specs",
+    "notification_problem",
+    "notify",
     "obtain_predictions",
     "outcome_words",
     "parse_policy",
@@ -495,6 +499,7 @@ if TYPE_CHECKING:  # pragma: no cover
         metric_phrase,
         metric_specs,
     )
+    from ._notify import notification_problem, notify
     from ._pipeline import (
         CardOptions,
         CardResult,

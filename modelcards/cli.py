@@ -336,6 +336,9 @@ def card(
             f"tags modelcards.gate={published.gate}, modelcards.signoff={published.signoff}, "
             f"modelcards.card_sha256={published.sha256[:12]}..."
         )
+    from ._notify import notify_card
+
+    notify_card(result, published=published)  # MODELCARDS_NOTIFY; never fails the command
     sys.exit(result.exit_code)
 
 
