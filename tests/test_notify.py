@@ -150,7 +150,8 @@ def test_sign_off_and_promotion_reach_the_team(receiver, monkeypatch):
         "[modelcards] alias promoted: m @champion -> v2",
         "[modelcards] alias promoted: m @champion -> v2",
     ]
-    assert "@champion now points to models:/m/2 (was version 1)." in receiver.received[-1]["message"]
+    promoted = receiver.received[-1]["message"]
+    assert "@champion now points to models:/m/2 (was version 1)." in promoted
 
 
 def test_a_url_apprise_does_not_know_is_said_once_without_its_secret_and_never_raises():
