@@ -245,6 +245,13 @@ def _columns(ctx: click.Context, param: click.Parameter, value: str | None) -> l
     metavar="N",
     help="Rows per batch for --engine batched (default 1,000,000).",
 )
+@click.option(
+    "--publish",
+    is_flag=True,
+    help="Also store the card with the --model version in the registry: its files as "
+    "artifacts, the tags modelcards.gate, modelcards.card_sha256 and modelcards.signoff, "
+    "and a summary in the version's description.",
+)
 def card(
     model: str | None,
     data: Path | None,
@@ -268,6 +275,7 @@ def card(
     pdf: bool,
     engine: Literal["auto", "memory", "batched", "spark"],
     batch_rows: int | None,
+    publish: bool,
 ) -> None:
     """Generate a Model Card (HTML, Markdown, JSON) with a fairness audit.
 
@@ -278,6 +286,11 @@ def card(
     """
     from ._pipeline import CardOptions, generate_card, write_card
 
+    if publish and not model:
+        raise ModelcardsError(
+            "--publish stores the card with a registered version, and no --model was given.",
+            hint="Add --model models:/NAME/VERSION, or drop --publish.",
+        )
     reference_groups: dict[str, str] = {}
     for item in references:
         col, sep, value = item.partition("=")
@@ -327,9 +340,24 @@ def card(
             )
         bar.step("writing the card")
         paths = write_card(result, out_dir, summary=summary)
+        published = None
+        if publish and registry is not None:
+            from ._publish import publish_card
+
+            bar.step("publishing the card to the registry")
+            published = publish_card(result, registry=registry, files=paths)
     finally:
         bar.done()
     _summary(result, paths)
+    if published is not None:
+        click.echo(
+            f"published to {published.uri}: {published.folder}/ in run {published.run_id}; "
+            f"tags modelcards.gate={published.gate}, modelcards.signoff={published.signoff}, "
+            f"modelcards.card_sha256={published.sha256[:12]}..."
+        )
+    from ._notify import notify_card
+
+    notify_card(result, published=published)  # MODELCARDS_NOTIFY; never fails the command
     sys.exit(result.exit_code)
 
 
