@@ -213,7 +213,7 @@ def explain(
         if linear is not None and _logistic(linear):
             key = f"explain_terms_{background_rows}_{seed}_{positive}"
             baseline, contribs, prediction = _exact_logistic(
-                linear, row, model._loaded, key, background, positive
+                model, linear, row, model._loaded, key, background, positive
             )
         else:
             baseline, contribs, prediction = _exact(model, row, background, positive, output)
@@ -407,10 +407,15 @@ def _logistic(parts: _LinearParts) -> bool:
     return isinstance(parts.estimator, LogisticRegression) and len(parts.estimator.classes_) == 2
 
 
-def _log_odds_terms(parts: _LinearParts, frame: pd.DataFrame, positive: int) -> NDArray[np.float64]:
+def _log_odds_terms(
+    parts: _LinearParts, frame: pd.DataFrame, positive: int, transformed: Any = None
+) -> NDArray[np.float64]:
     """terms[i, j]: input j's share of row i's log-odds of the positive class (the
-    intercept not included): the sum of coef * value over input j's transformed columns."""
-    t = frame if parts.transform is None else parts.transform.transform(frame)
+    intercept not included): the sum of coef * value over input j's transformed columns
+    (``transformed``: ``frame`` already through the preprocessing)."""
+    t = transformed
+    if t is None:
+        t = frame if parts.transform is None else parts.transform.transform(frame)
     coef = np.asarray(parts.estimator.coef_, dtype=np.float64)[0]
     sign = 1.0 if positive == 1 else -1.0  # decision_function is the log-odds of classes_[1]
     per_column = sign * coef * np.asarray(t, dtype=np.float64)
@@ -420,6 +425,7 @@ def _log_odds_terms(parts: _LinearParts, frame: pd.DataFrame, positive: int) -> 
 
 
 def _exact_logistic(
+    model: LoadedModel,
     parts: _LinearParts,
     row: pd.DataFrame,
     cache: dict[str, Any],
@@ -437,7 +443,11 @@ def _exact_logistic(
         terms = cache[key] = _log_odds_terms(parts, background, positive)
     sign = 1.0 if positive == 1 else -1.0
     intercept = sign * float(np.asarray(parts.estimator.intercept_, dtype=np.float64)[0])
-    x = _log_odds_terms(parts, row, positive)[0]
+    from ._predict import transformed_row
+
+    # The prediction shown beside it transformed this row already (``transformed_row``).
+    done = transformed_row(model, row)
+    x = _log_odds_terms(parts, row, positive, None if done is None else done.values)[0]
     masks = _coalitions(len(x))
     # z[s, i]: the log-odds of coalition s with background row i filling the rest.
     z = intercept + (masks @ x)[:, None] + (~masks).astype(np.float64) @ terms.T
