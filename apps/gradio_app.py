@@ -113,6 +113,8 @@ def _predict(svc: DemoService, model: LoadedModel, values: dict[str, Any]) -> di
         "meaning": data_dictionary(model).class_phrase(p.label),
         **number,
         "probabilities": p.probabilities,
+        # What the model warned about while predicting, in plain words (often empty).
+        "warnings": p.warnings,
         "model": model.name,
         "version": model.version,
         "alias": model.alias,
@@ -180,6 +182,8 @@ def build(
     def ui_predict(*values: Any) -> tuple[Any, str, Any, str]:
         given = dict(zip(names, values, strict=True))
         result = _predict(svc, model, given)
+        for warning in result["warnings"]:
+            gr.Warning(warning)
         if not result["probabilities"]:
             return result["label"], _version_text(model), None, ""
         try:

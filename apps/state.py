@@ -25,6 +25,7 @@ from modelcards import (
     generate_card,
     markdown_text,
     password_required,
+    release_alias,
 )
 from modelcards.errors import ModelcardsError, RegistryUnreachableError, StoreError
 
@@ -351,3 +352,25 @@ def model_list() -> list[RegisteredModel]:
         raise
     st.session_state["_registry_down"] = False
     return models
+
+
+def warm_caches() -> list[str]:
+    """Fill, before the server answers, the caches the first page reads: for every
+    model's release-alias version the loaded model and its card (the Model page's
+    overview), then the registry's model list and the alias (re-read every 10 s, so
+    last). Returns the references warmed; a version whose card cannot be computed is
+    still loaded (its page says why)."""
+    reg = registry()
+    alias = release_alias()
+    refs = [f"models:/{m.name}@{alias}" for m in reg.list_models() if alias in m.aliases]
+    for ref in refs:
+        name, version, _ = reg.resolve(ref)
+        model = _load_pinned(reg.tracking_uri, name, version)
+        try:
+            card_for(model)
+        except ModelcardsError as exc:  # e.g. no evaluation split: the page says so
+            log.warning("no card preloaded for %s: %s", ref, exc.message)
+    _models(reg.tracking_uri)
+    for ref in refs:
+        _resolve(reg.tracking_uri, ref)
+    return refs

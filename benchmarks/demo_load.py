@@ -4,9 +4,12 @@ Registers the example models in a temporary store, then:
 
 * **Streamlit:** starts `modelcards demo` on a free loopback port and opens 1, 5 and 20
   concurrent sessions over the WebSocket, the way a browser does (``BackMsg`` /
-  ``ForwardMsg`` protobufs, no browser). Each session loads the Try it page, then changes
-  one input (``checks``) ``--reruns`` times; a rerun is timed from sending the widget
-  change to the ``script_finished`` message, so it is the server's time (loopback only).
+  ``ForwardMsg`` protobufs, no browser). Each session loads the Try it page from a link
+  with inputs of its own (``session_inputs``), then changes one input (``age``)
+  ``--reruns`` times, to a value it has not had before; a rerun is timed from sending the
+  widget change to the ``script_finished`` message, so it is the server's time (loopback
+  only). No two runs in a benchmark ask for the same inputs, so no cache of predictions or
+  explanations can answer a rerun from an earlier one.
 * **Gradio:** starts `modelcards demo --ui gradio` and has 1, then 20, concurrent callers
   post to ``/predict`` (Gradio's HTTP API: ``/gradio_api/call/predict``, then its event
   stream) back to back for ``--seconds``; prints calls a second and the median and p95
@@ -41,7 +44,8 @@ from pathlib import Path
 SCRIPT = Path(sys.executable).parent / "modelcards"
 PAGE = "try"  # the Try it page's url_path
 QUERY = "model=arrests-release&ref=%40champion"
-CHANGED = "checks"  # the Try it input every rerun changes
+CHANGED = "age"  # the Try it input every rerun changes, each time to a new value
+AGES = range(25, 91)  # its values (allowed: 12 to 90); one session's reruns never repeat
 ISOLATE = ("MLFLOW_TRACKING_URI", "MODELCARDS_DEMO_PASSWORD")  # never the team's store
 DEADLINE = float("inf")  # time.monotonic() by which everything stops; set by main
 PREDICT_INPUTS = {"year": 2000, "age": 19, "employed": "No", "citizen": "Yes", "checks": 5}
@@ -77,6 +81,18 @@ class Level:
     wall: float
     first_pages: list[float] = field(default_factory=list)
     cpu: float = float("nan")  # server CPU seconds (user + system) while timing
+
+
+def session_inputs(n: int) -> dict[str, object]:
+    """The inputs the ``n``-th session of a benchmark starts from (its link's ``in_*``):
+    different for each of the first 168 sessions, so that with reruns changing only
+    ``age`` no two sessions ever ask for the same inputs."""
+    return {
+        "year": 1997 + n % 6,
+        "employed": ("Yes", "No")[n // 6 % 2],
+        "citizen": ("Yes", "No")[n // 12 % 2],
+        "checks": n // 24 % 7,
+    }
 
 
 def free_port() -> int:
@@ -148,9 +164,14 @@ def serving(*args: str, health: str, env: dict[str, str]) -> Iterator[tuple[int,
 class StreamlitSession:
     """One browser tab's conversation with the server, without the browser."""
 
-    def __init__(self, ws: object, port: int) -> None:
+    def __init__(self, ws: object, port: int, inputs: dict[str, object] | None = None) -> None:
+        from urllib.parse import urlencode
+
         self.ws = ws
         self.port = port
+        self.query = QUERY + "".join(
+            f"&{urlencode({f'in_{k}': v})}" for k, v in (inputs or {}).items()
+        )
         self.page_hash = ""
         # Every widget outside a form, as the browser's widget manager holds it: the
         # browser sends all of them with every rerun, not only the one that changed.
@@ -164,8 +185,8 @@ class StreamlitSession:
 
         msg = BackMsg()
         state = msg.rerun_script
-        state.query_string = QUERY
-        state.context_info.url = f"http://127.0.0.1:{self.port}/{PAGE}?{QUERY}"
+        state.query_string = self.query
+        state.context_info.url = f"http://127.0.0.1:{self.port}/{PAGE}?{self.query}"
         state.context_info.timezone = "UTC"
         state.context_info.locale = "en-US"
         if first:
@@ -207,7 +228,8 @@ class StreamlitSession:
             run.errors.append(f"error: {el.body}")
         elif kind == "number_input" and not el.form_id:
             integer = el.data_type == NumberInput.INT
-            run.number_inputs[el.label] = (el.id, integer)
+            # Keyed by the input's name: the label may add a unit, "age (years)".
+            run.number_inputs[el.label.split(" (")[0]] = (el.id, integer)
             self.fragment_of[el.id] = fragment
             # A widget the page already shows keeps its value unless the server sets one.
             if el.set_value or el.id not in self.widgets:
@@ -224,11 +246,16 @@ class StreamlitSession:
             value = el.raw_value if el.set_value else el.options[el.default]
             self.widgets[el.id] = WidgetState(id=el.id, string_value=value)
 
-    def change(self, run: Run, label: str, value: int) -> None:
+    def value(self, run: Run, name: str) -> float:
+        """A number input's value as the page shows it."""
+        w = self.widgets[run.number_inputs[name][0]]
+        return float(w.int_value if run.number_inputs[name][1] else w.double_value)
+
+    def change(self, run: Run, name: str, value: int) -> None:
         """Set a number input as a person typing into it would."""
         from streamlit.proto.WidgetStates_pb2 import WidgetState
 
-        widget_id, integer = run.number_inputs[label]
+        widget_id, integer = run.number_inputs[name]
         self.fragment = self.fragment_of.get(widget_id, "")
         w = WidgetState(id=widget_id)
         if integer:
@@ -239,10 +266,16 @@ class StreamlitSession:
 
 
 async def streamlit_session(
-    port: int, *, reruns: int, timeout: float, loaded: asyncio.Barrier, go: asyncio.Event
+    port: int,
+    *,
+    inputs: dict[str, object],
+    reruns: int,
+    timeout: float,
+    loaded: asyncio.Barrier,
+    go: asyncio.Event,
 ) -> Session:
-    """Load Try it, wait for the other sessions to load it too, then change one input
-    ``reruns`` times."""
+    """Load Try it from a link with ``inputs``, wait for the other sessions to load it
+    too, then change one input ``reruns`` times, each time to a value not seen before."""
     import websockets
 
     result = Session()
@@ -253,7 +286,7 @@ async def streamlit_session(
             max_size=None,
             open_timeout=timeout,
         ) as ws:
-            session = StreamlitSession(ws, port)
+            session = StreamlitSession(ws, port, inputs)
             try:
                 run = await session.run(first=True, timeout=timeout)
                 result.first_page = run.seconds
@@ -264,15 +297,21 @@ async def streamlit_session(
             if CHANGED not in run.number_inputs:
                 result.errors.append(f"the Try it page has no {CHANGED!r} input")
                 return result
-            for i in range(reruns):
-                value = (i % 5) + 1
+            first_value = session.value(run, CHANGED)
+            values = [a for a in AGES if a != first_value][:reruns]
+            if len(values) < reruns:
+                result.errors.append(f"at most {len(values)} fresh values of {CHANGED}")
+            for value in values:
                 session.change(run, CHANGED, value)
                 run = await session.run(first=False, timeout=timeout)
                 result.times.append(run.seconds)
                 result.errors += run.errors
                 # The rerun really used the new value: the page's link carries it.
-                if not any(f"in_{CHANGED}={value}&" in f"{c}&" for c in run.code):
-                    result.errors.append(f"the link does not show {CHANGED}={value}")
+                shown = {**inputs, CHANGED: value}
+                if not any(
+                    all(f"in_{k}={v}&" in f"{c}&" for k, v in shown.items()) for c in run.code
+                ):
+                    result.errors.append(f"the link does not show {shown}")
     except TimeoutError:
         result.errors.append("timed out")
     except (OSError, websockets.WebSocketException) as exc:
@@ -281,15 +320,24 @@ async def streamlit_session(
 
 
 async def streamlit_level(
-    port: int, pid: int, *, sessions: int, reruns: int, timeout: float
+    port: int, pid: int, *, sessions: int, reruns: int, timeout: float, first_session: int = 0
 ) -> Level:
+    """``sessions`` concurrent sessions, numbered from ``first_session`` (each number
+    starts from its own inputs: give every level of one server its own numbers)."""
     loaded = asyncio.Barrier(sessions + 1)
     go = asyncio.Event()
     tasks = [
         asyncio.create_task(
-            streamlit_session(port, reruns=reruns, timeout=timeout, loaded=loaded, go=go)
+            streamlit_session(
+                port,
+                inputs=session_inputs(first_session + i),
+                reruns=reruns,
+                timeout=timeout,
+                loaded=loaded,
+                go=go,
+            )
         )
-        for _ in range(sessions)
+        for i in range(sessions)
     ]
     await loaded.wait()
     cpu = cpu_seconds(pid)
@@ -410,10 +458,17 @@ def run_streamlit(
     env: dict[str, str], *, sessions: list[int], reruns: int, timeout: float
 ) -> list[Level]:
     with serving(health="/_stcore/health", env=env) as (pid, port):
-        return [
-            asyncio.run(streamlit_level(port, pid, sessions=n, reruns=reruns, timeout=timeout))
-            for n in sessions
-        ]
+        levels = []
+        for n in sessions:
+            first = sum(lv.sessions for lv in levels)  # no session repeats another's inputs
+            levels.append(
+                asyncio.run(
+                    streamlit_level(
+                        port, pid, sessions=n, reruns=reruns, timeout=timeout, first_session=first
+                    )
+                )
+            )
+        return levels
 
 
 def run_gradio(

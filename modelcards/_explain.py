@@ -199,8 +199,8 @@ def explain(
     row = coerce_row(model, values)
     background = _background(model, background_rows, seed)
     positive = list(model.model.classes_).index(model.positive_label)
-    linear = _linear_parts(model) if output == "log_odds" else None
-    if linear is not None:
+    linear = _linear_parts(model)
+    if linear is not None and output == "log_odds":
         baseline, contribs, prediction = _linear(linear, row, background, positive)
         method: Method = "linear"
     else:
@@ -210,7 +210,13 @@ def explain(
                 f"enumerate 2^d coalitions and stop at {MAX_EXACT_INPUTS} inputs.",
                 hint="Explain a model with fewer inputs.",
             )
-        baseline, contribs, prediction = _exact(model, row, background, positive, output)
+        if linear is not None and _logistic(linear):
+            key = f"explain_terms_{background_rows}_{seed}_{positive}"
+            baseline, contribs, prediction = _exact_logistic(
+                model, linear, row, model._loaded, key, background, positive
+            )
+        else:
+            baseline, contribs, prediction = _exact(model, row, background, positive, output)
         method = "exact_shapley"
     return Explanation(
         baseline=baseline,
@@ -267,8 +273,7 @@ def _exact(
     names = model.feature_names
     d, n = len(names), len(background)
     coalitions = 1 << d
-    # masks[s, j]: input j takes the explained row's value in coalition s.
-    masks = ((np.arange(coalitions)[:, None] >> np.arange(d)) & 1).astype(bool)
+    masks = _coalitions(d)
     columns = {}
     for j, name in enumerate(names):
         bg = background[name].to_numpy()
@@ -279,6 +284,19 @@ def _exact(
     proba = np.asarray(model.model.predict_proba(frame), dtype=np.float64)[:, positive]
     answer = _log_odds(proba) if output == "log_odds" else proba
     value = answer.reshape(coalitions, n).mean(axis=1)  # v(S) for every coalition S
+    return _shapley(value, masks)
+
+
+def _coalitions(d: int) -> NDArray[np.bool_]:
+    """masks[s, j]: input j takes the explained row's value in coalition s."""
+    return ((np.arange(1 << d)[:, None] >> np.arange(d)) & 1).astype(bool)
+
+
+def _shapley(
+    value: NDArray[np.float64], masks: NDArray[np.bool_]
+) -> tuple[float, NDArray[np.float64], float]:
+    """Shapley values from v(S) of every coalition (``value[s]``, coalitions as masks)."""
+    d = masks.shape[1]
     sizes = masks.sum(axis=1)
     weight = np.array(
         [math.factorial(s) * math.factorial(d - s - 1) / math.factorial(d) for s in range(d)]
@@ -379,6 +397,62 @@ def _column_owners(transform: Any, names: list[str]) -> list[int] | None:
     if any(o is None for o in owner):
         return None
     return [o for o in owner if o is not None]
+
+
+def _logistic(parts: _LinearParts) -> bool:
+    """A binary logistic regression: its probability is the logistic function of its
+    log-odds, so coalitions can be scored from per-input log-odds terms."""
+    from sklearn.linear_model import LogisticRegression
+
+    return isinstance(parts.estimator, LogisticRegression) and len(parts.estimator.classes_) == 2
+
+
+def _log_odds_terms(
+    parts: _LinearParts, frame: pd.DataFrame, positive: int, transformed: Any = None
+) -> NDArray[np.float64]:
+    """terms[i, j]: input j's share of row i's log-odds of the positive class (the
+    intercept not included): the sum of coef * value over input j's transformed columns
+    (``transformed``: ``frame`` already through the preprocessing)."""
+    t = transformed
+    if t is None:
+        t = frame if parts.transform is None else parts.transform.transform(frame)
+    coef = np.asarray(parts.estimator.coef_, dtype=np.float64)[0]
+    sign = 1.0 if positive == 1 else -1.0  # decision_function is the log-odds of classes_[1]
+    per_column = sign * coef * np.asarray(t, dtype=np.float64)
+    terms = np.zeros((len(frame), len(frame.columns)))
+    np.add.at(terms.T, parts.owner, per_column.T)
+    return terms
+
+
+def _exact_logistic(
+    model: LoadedModel,
+    parts: _LinearParts,
+    row: pd.DataFrame,
+    cache: dict[str, Any],
+    key: str,
+    background: pd.DataFrame,
+    positive: int,
+) -> tuple[float, NDArray[np.float64], float]:
+    """Exact Shapley values of a logistic regression's probability, as ``_exact`` gives
+    them, without scoring 2^d x rows through the model: a coalition's log-odds is the
+    intercept plus the row's terms for the inputs in it and each background row's terms
+    for the others. One transform of the explained row (about 4 ms) instead of the
+    model's predict_proba on 3,200 rows (about 10 ms) on each Try it rerun."""
+    terms = cache.get(key)
+    if terms is None:
+        terms = cache[key] = _log_odds_terms(parts, background, positive)
+    sign = 1.0 if positive == 1 else -1.0
+    intercept = sign * float(np.asarray(parts.estimator.intercept_, dtype=np.float64)[0])
+    from ._predict import transformed_row
+
+    # The prediction shown beside it transformed this row already (``transformed_row``).
+    done = transformed_row(model, row)
+    x = _log_odds_terms(parts, row, positive, None if done is None else done.values)[0]
+    masks = _coalitions(len(x))
+    # z[s, i]: the log-odds of coalition s with background row i filling the rest.
+    z = intercept + (masks @ x)[:, None] + (~masks).astype(np.float64) @ terms.T
+    value = (1.0 / (1.0 + np.exp(-z))).mean(axis=1)
+    return _shapley(value, masks)
 
 
 def _linear(

@@ -8,13 +8,15 @@ from __future__ import annotations
 
 import math
 import re
+import threading
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, TypeAlias, TypedDict
+from typing import TYPE_CHECKING, Any, NamedTuple, TypeAlias, TypedDict
 
 import numpy as np
 import pandas as pd
 
+from ._model_warnings import collect_model_warnings, plain_model_warnings
 from .errors import DataError
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -40,12 +42,15 @@ class Prediction:
         probabilities: Probability by class; empty for a regression.
         positive_probability: The positive class's probability; None for a regression.
         value: The predicted number of a regression; None for a classifier.
+        warnings: What the model warned about while predicting (an unknown category,
+            inputs without names), in plain words; empty when it said nothing.
     """
 
     label: str
     probabilities: dict[str, float]
     positive_probability: float | None
     value: float | None = None
+    warnings: list[str] = field(default_factory=list)
 
 
 def coerce_value(col: SignatureColumn, raw: Any) -> InputValue:
@@ -102,6 +107,60 @@ def _frame(model: LoadedModel, rows: list[dict[str, InputValue]]) -> pd.DataFram
     return frame
 
 
+#: One-row inputs whose transformed columns each loaded version keeps (most recent last).
+_TRANSFORMED_ROWS = 64
+_rows_lock = threading.Lock()
+
+
+class TransformedRow(NamedTuple):
+    """A row through a pipeline's preprocessing.
+
+    Attributes:
+        values: The final estimator's input.
+        warnings: What the preprocessing warned about (raw texts), said again on each
+            use: a kept transform must not silence an unknown category's warning.
+    """
+
+    values: Any
+    warnings: list[str]
+
+
+def transformed_row(model: LoadedModel, frame: pd.DataFrame) -> TransformedRow | None:
+    """The first row of ``frame`` through every step of the model's pipeline but the
+    last (its final estimator's input), or None when the model is not a pipeline.
+
+    Args:
+        model: The loaded version.
+        frame: The inputs (``coerce_row``); only the first row is used.
+
+    Try it predicts and explains the same row in one rerun, and a one-row transform is
+    most of each (about 4 ms through a ``ColumnTransformer``): the last few rows'
+    transforms are kept with the loaded version, keyed by the row's values.
+    """
+    from sklearn.pipeline import Pipeline
+
+    if not isinstance(model.model, Pipeline) or len(model.model.steps) < 2:
+        return None
+    row = frame.iloc[:1]
+    key = tuple(zip(row.columns, row.dtypes.astype(str), row.iloc[0].tolist(), strict=True))
+    kept: dict[tuple[Any, ...], TransformedRow] = model._loaded.setdefault("transformed_rows", {})
+    found = kept.get(key)
+    if found is not None:
+        return found
+    # What Pipeline.predict_proba does before its final step, step by step.
+    xt: Any = row
+    with collect_model_warnings() as raised:
+        for _, step in model.model.steps[:-1]:
+            if step is not None and step != "passthrough":
+                xt = step.transform(xt)
+    done = TransformedRow(xt, raised)
+    with _rows_lock:  # sessions predict at once
+        kept[key] = done
+        while len(kept) > _TRANSFORMED_ROWS:
+            del kept[next(iter(kept))]
+    return done
+
+
 def predict_row(model: LoadedModel, frame: pd.DataFrame) -> Prediction:
     """The label and class probabilities for the first row of ``frame``.
 
@@ -110,18 +169,31 @@ def predict_row(model: LoadedModel, frame: pd.DataFrame) -> Prediction:
         frame: The inputs (``coerce_row``).
     """
     features = model.features(frame)
+    # Collected for this call only, whatever other sessions predict meanwhile.
+    with collect_model_warnings() as raised:
+        if model.task == "regression":
+            value = float(model.model.predict(features)[0])
+        elif not hasattr(model.model, "predict_proba"):
+            label = str(model.model.predict(features)[0])
+        else:
+            xt = transformed_row(model, features)
+            if xt is None:
+                proba = model.model.predict_proba(features)[0]
+            else:
+                proba = model.model.steps[-1][1].predict_proba(xt.values)[0]
+                raised.extend(xt.warnings)
+    said = plain_model_warnings(raised)
     if model.task == "regression":
-        value = float(model.model.predict(features)[0])
-        return Prediction(f"{value:.6g}", {}, None, value)
+        return Prediction(f"{value:.6g}", {}, None, value, warnings=said)
     if not hasattr(model.model, "predict_proba"):
-        return Prediction(str(model.model.predict(features)[0]), {}, None)
-    proba = model.model.predict_proba(features)[0]
+        return Prediction(label, {}, None, warnings=said)
     classes = [str(c) for c in model.model.classes_]
     probabilities = dict(zip(classes, map(float, proba), strict=True))
     return Prediction(
         label=classes[int(np.argmax(proba))],
         probabilities=probabilities,
         positive_probability=probabilities[str(model.positive_label)],
+        warnings=said,
     )
 
 
@@ -269,6 +341,8 @@ class BatchResult:
         problems: Refused values: row (1-based, as in the file), column, problem.
         warnings: Scored values outside the training range or never seen in training:
             row, column, warning.
+        model_warnings: What the model itself warned about while scoring (e.g. an
+            unknown category), in plain words.
     """
 
     scored: pd.DataFrame
@@ -276,6 +350,7 @@ class BatchResult:
     warnings: pd.DataFrame = field(
         default_factory=lambda: pd.DataFrame(columns=["row", "column", "warning"])
     )
+    model_warnings: list[str] = field(default_factory=list)
 
 
 def score_batch(model: LoadedModel, frame: pd.DataFrame) -> BatchResult:
@@ -325,12 +400,15 @@ def score_batch(model: LoadedModel, frame: pd.DataFrame) -> BatchResult:
             good_index.append(i)
             warnings.extend(row_warnings)
     scored = frame.iloc[good_index].copy()
+    raised: list[str] = []
     if good_rows:
         inputs = _frame(model, good_rows)
         # The inputs as the model read them: a number stays a number in the download.
         for name in model.feature_names:
             scored[name] = inputs[name].to_numpy()
-        labels, scores = model.predict_with_scores(inputs)
+        with collect_model_warnings() as said:
+            labels, scores = model.predict_with_scores(inputs)
+        raised = said
         # A regression's predictions stay numbers: the per-group errors need them.
         regression = model.task == "regression"
         scored["prediction"] = (
@@ -343,6 +421,7 @@ def score_batch(model: LoadedModel, frame: pd.DataFrame) -> BatchResult:
         scored=scored,
         problems=pd.DataFrame(problems, columns=["row", "column", "problem"]),
         warnings=pd.DataFrame(warnings, columns=["row", "column", "warning"]),
+        model_warnings=plain_model_warnings(raised),
     )
 
 

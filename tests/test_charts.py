@@ -35,3 +35,16 @@ def test_group_bars_are_horizontal_and_the_chart_grows_with_the_groups():
     assert by_both["layout"]["height"] >= 10 * len(rates) * BAR_PX
     assert by_both["layout"]["height"] > by_sex["layout"]["height"]
     assert by_both["layout"]["yaxis"]["automargin"] is True  # labels get the room they need
+
+
+def test_the_try_it_charts_are_valid_plotly_figures(examples_registry):
+    # Try it sends these specs without Plotly's validation (components/predictions.py):
+    # Plotly's own schema must accept them.
+    import plotly.graph_objects as go
+
+    model = examples_registry.load("models:/arrests-release@champion")
+    why = mc.explain(
+        model, {"year": 2000, "age": 19, "employed": "No", "citizen": "Yes", "checks": 5}
+    )
+    for spec in (mc.probability_spec({"No": 0.25, "Yes": 0.75}, "Yes"), mc.explanation_spec(why)):
+        assert go.Figure(spec).to_dict()["data"][0]["type"] == "bar"

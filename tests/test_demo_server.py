@@ -112,3 +112,28 @@ def test_a_new_server_loads_the_models_in_use_before_it_answers(examples_home):
         _, err = proc.communicate(timeout=30)
     # Logged before the server took its first request: the first visitor finds it loaded.
     assert "preloaded models:/arrests-release@champion" in err, err[-2000:]
+
+
+def test_the_warm_up_fills_every_cache_the_model_page_reads(examples_registry, monkeypatch):
+    from apps import state
+
+    for cached in (state._models, state._resolve, state._load_pinned, state._card):
+        cached.clear()
+    warmed = state.warm_caches()
+    assert warmed == [
+        "models:/arrests-release@champion",
+        "models:/diabetes-progression@champion",
+    ]
+
+    # From now on the first page reads only caches: the registry and the card would fail.
+    def computed(*_args, **_kwargs):
+        raise AssertionError("computed after the warm-up")
+
+    for name in ("list_models", "resolve", "load"):
+        monkeypatch.setattr(state.Registry, name, computed)
+    monkeypatch.setattr(state, "generate_card", computed)
+    uri = state.registry().tracking_uri
+    assert [m.name for m in state._models(uri)] == ["arrests-release", "diabetes-progression"]
+    for ref in warmed:
+        model = state.load(ref)
+        assert state.card_for(model).card.model_details.name == model.name

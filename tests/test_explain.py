@@ -8,7 +8,7 @@ import pytest
 from conftest import register
 
 import modelcards as mc
-from modelcards._explain import _background, _exact
+from modelcards._explain import _background, _exact, _linear_parts, _logistic
 from modelcards.errors import DataError
 
 INPUTS = {"year": 2000, "age": 19, "employed": "No", "citizen": "Yes", "checks": 5}
@@ -39,6 +39,27 @@ def test_contributions_add_up_to_the_models_own_answer(examples_registry, ref, o
     # The champion's log-odds are linear: closed form; everything else enumerates.
     linear = ref == "@champion" and output == "log_odds"
     assert e.method == ("linear" if linear else "exact_shapley")
+
+
+@pytest.mark.parametrize(
+    "inputs",
+    [INPUTS, {"year": 1997, "age": 60, "employed": "Yes", "citizen": "No", "checks": 0}],
+)
+def test_a_logistic_models_probabilities_are_explained_as_every_coalition_would(
+    examples_registry, inputs
+):
+    # Try it explains a logistic regression's probability from per-input log-odds terms
+    # instead of scoring every coalition through the model: the values must not change.
+    model = examples_registry.load("models:/arrests-release@champion")
+    assert _logistic(_linear_parts(model))
+    e = mc.explain(model, inputs)
+    row, bg = mc.coerce_row(model, inputs), _background(model, e.background_rows, e.seed)
+    positive = list(model.model.classes_).index(model.positive_label)
+    baseline, contribs, prediction = _exact(model, row, bg, positive, "probability")
+    assert e.method == "exact_shapley"
+    assert e.baseline == pytest.approx(baseline, abs=1e-12)
+    assert e.prediction == pytest.approx(prediction, abs=1e-12)
+    assert [c.contribution for c in e.contributions] == pytest.approx(contribs, abs=1e-12)
 
 
 def test_a_linear_models_log_odds_contributions_are_its_coefficients(registry, fitted):

@@ -72,6 +72,8 @@ def render() -> None:
             "care."
         )
         st.dataframe(result.warnings, hide_index=True, key="batch_warnings")
+    for warning in result.model_warnings:  # what the model itself said while scoring
+        st.warning(state.plain(warning))
     probability = f"probability_{model.positive_label}"
     st.dataframe(
         result.scored.head(1000),

@@ -143,7 +143,8 @@ def _prediction_part(model: LoadedModel, pinned: int | None) -> None:
     st.session_state[state.vkey(model, "inputs")] = dict(values)
     svc = state.service()
     prediction = svc.predict(model, values)
-    for warning in input_warnings(model, values):
+    # The inputs' own warnings, then what the model itself warned about while predicting.
+    for warning in [*input_warnings(model, values), *prediction.warnings]:
         st.warning(state.plain(warning))
 
     if pinned is not None and pinned != model.version:
