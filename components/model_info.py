@@ -122,8 +122,8 @@ def card_overview(card: ModelCard) -> None:
         note = imbalance_note(card)
         if note:
             st.info(note)
-        words = outcome_words(card)
         for check in card.policy.checks:
+            words = outcome_words(card, check.class_label)
             st.caption(
                 markdown_text(f"{check.verdict.upper()}: {rule_sentence(check, **words)}")
                 + f" `{check.check}` ({markdown_text(check.reason)})"

@@ -80,6 +80,7 @@ _EXPORTS: dict[str, tuple[str, str]] = {
             "METRICS",
             "DISPARITIES",
             "RATE_METRICS",
+            "MACRO_METRICS",
             "SCORE_METRICS",
             "ERROR_METRICS",
             "Task",
@@ -103,7 +104,18 @@ _EXPORTS: dict[str, tuple[str, str]] = {
             "Estimate",
             "Disparity",
             "Groups",
+            "ClassAssessment",
             "group_label",
+        )
+    },
+    **{
+        n: ("._multiclass", n)
+        for n in (
+            "assess_multiclass",
+            "prepare_multiclass_groups",
+            "assess_multiclass_groups",
+            "MulticlassGroups",
+            "MULTICLASS_METRICS",
         )
     },
     **{
@@ -269,6 +281,7 @@ __all__ = [
     "CardResult",
     "CardSpec",
     "CheckResult",
+    "ClassAssessment",
     "ColumnProfile",
     "Contribution",
     "DISPARITIES",
@@ -294,13 +307,16 @@ __all__ = [
     "KEY_METRICS",
     "LeftOut",
     "LoadedModel",
+    "MACRO_METRICS",
     "MAX_BATCH_ROWS",
     "MAX_COMMENT_CHARS",
     "MAX_UPLOAD_MB",
     "METRICS",
+    "MULTICLASS_METRICS",
     "MetricSpec",
     "ModelCard",
     "ModelRef",
+    "MulticlassGroups",
     "NOT_PROVIDED",
     "NUMERIC_TYPES",
     "OutcomeEntry",
@@ -332,6 +348,8 @@ __all__ = [
     "assess",
     "assess_groups",
     "assess_inputs",
+    "assess_multiclass",
+    "assess_multiclass_groups",
     "assess_regression",
     "assess_regression_groups",
     "build_card",
@@ -385,6 +403,7 @@ __all__ = [
     "plain_summary",
     "predict_row",
     "prepare_groups",
+    "prepare_multiclass_groups",
     "prepare_regression_groups",
     "probability_figure",
     "probability_spec",
@@ -450,6 +469,7 @@ if TYPE_CHECKING:  # pragma: no cover
     from ._dictionary import DataDictionary, InputEntry, OutcomeEntry, data_dictionary
     from ._evaluate import (
         Assessment,
+        ClassAssessment,
         Disparity,
         Estimate,
         GroupResult,
@@ -478,6 +498,7 @@ if TYPE_CHECKING:  # pragma: no cover
         DISPARITIES,
         ERROR_METRICS,
         HEADLINE,
+        MACRO_METRICS,
         METRICS,
         RATE_METRICS,
         SCORE_METRICS,
@@ -489,6 +510,13 @@ if TYPE_CHECKING:  # pragma: no cover
         metric_label,
         metric_phrase,
         metric_specs,
+    )
+    from ._multiclass import (
+        MULTICLASS_METRICS,
+        MulticlassGroups,
+        assess_multiclass,
+        assess_multiclass_groups,
+        prepare_multiclass_groups,
     )
     from ._pipeline import (
         CardOptions,

@@ -101,7 +101,7 @@ def class_codes(values: PerRow, classes: Sequence[Any], *, name: str) -> Ints:
             f"{name} has {int(missing.sum())} missing value(s) (first at row {first + 1}).",
             hint=f"Drop or fill the rows with no {name} before making a card.",
         )
-    codes: Ints = pd.Index([str(c) for c in classes]).get_indexer(s.astype(str))
+    codes: Ints = pd.Index([str(c) for c in classes]).get_indexer(pd.Index(s.astype(str)))
     if (codes < 0).any():
         unknown = sorted({str(v) for v in s[codes < 0]})
         raise UnsupportedTaskError(

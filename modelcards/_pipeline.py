@@ -42,6 +42,11 @@ from ._data import read_table, require_columns, sha256_file
 from ._evaluate import Assessment, Groups, assess_groups, prepare_groups
 from ._flavors import DISTRIBUTIONS, describe_estimator, final_framework
 from ._metrics import Task
+from ._multiclass import (
+    MulticlassGroups,
+    assess_multiclass_groups,
+    prepare_multiclass_groups,
+)
 from ._policy import Policy, PolicyResult, load_policy, no_policy, parse_policy
 from ._regression import RegressionGroups, assess_regression_groups, prepare_regression_groups
 from .errors import DataError, ModelcardsError, UnsupportedTaskError
@@ -191,12 +196,12 @@ def load_model(
         )
     else:
         loaded = source.model
-    if loaded.task == "regression":
+    if loaded.task in ("regression", "multiclass_classification"):
         return loaded
     if loaded.task not in ("binary_classification", "unknown") or len(loaded.classes) != 2:
         raise UnsupportedTaskError(
             f"{loaded.uri} is a {loaded.task} model with classes {loaded.classes}; "
-            "modelcards supports binary classification and regression only."
+            "modelcards supports binary and multiclass classification and regression only."
         )
     return loaded
 
@@ -246,14 +251,17 @@ class EvaluationInputs:
         frame: The rows.
         target: The target column.
         sensitive: The sensitive columns.
-        positive: The positive outcome, as the target holds it (None for a regression).
-        negative: The other outcome (None for a regression).
-        values: The target's two values (empty for a regression).
+        positive: The positive outcome, as the target holds it (None for a regression or
+            a multiclass model).
+        negative: The other outcome (None likewise).
+        values: The target's classes: its two values, a multiclass model's classes in the
+            model's order (empty for a regression).
         where: How messages name the data (``"eval.csv"``).
         source: How the card names the data.
         sha256: The data's SHA-256 (computed on a second core for files).
         groups: The encoded groups (computed on a second core while the model predicts).
-        task: ``"binary"`` or ``"regression"``: from the model, else from the target.
+        task: ``"binary"``, ``"multiclass"`` or ``"regression"``: from the model, else
+            from the target.
     """
 
     frame: pd.DataFrame
@@ -265,7 +273,7 @@ class EvaluationInputs:
     where: str
     source: str
     sha256: Future[str]
-    groups: Future[Groups] | Future[RegressionGroups] = field(repr=False)
+    groups: Future[Groups] | Future[RegressionGroups] | Future[MulticlassGroups] = field(repr=False)
     task: Task = "binary"
 
 
@@ -324,7 +332,26 @@ def read_evaluation(
         return EvaluationInputs(
             frame, target, cols, None, None, [], where, source, digest, reg_groups, "regression"
         )
-    values = _check_target(y_true, target)
+    task = _task_of(loaded, y_true)
+    values = _check_target(y_true, target, multiclass=task == "multiclass")
+    if task == "multiclass":
+        if options.positive_label is not None:
+            raise DataError(
+                f"--positive-label applies to binary classifiers; the target {target!r} has "
+                f"{len(values)} classes, and a multiclass card reports each one-vs-rest.",
+                hint="Drop --positive-label.",
+            )
+        classes = _multiclass_classes(values, loaded, target)
+        mc_groups = background(
+            prepare_multiclass_groups,
+            y_true.to_numpy(),
+            sensitive_features=frame[cols],
+            classes=classes,
+            intersection=options.intersection,
+        )
+        return EvaluationInputs(
+            frame, target, cols, None, None, classes, where, source, digest, mc_groups, "multiclass"
+        )
     model_positive = loaded.positive_label if loaded else None
     pos = _positive_label(values, options.positive_label, model_positive, target)
     neg = next(v for v in values if v != pos)
@@ -342,11 +369,33 @@ def read_evaluation(
 
 def _task_of(loaded: LoadedModel | None, y: pd.Series) -> Task:
     """The model's task; without a model, a regression when the target holds numbers
-    with more than two distinct values (a classifier's labels are two)."""
+    with more than two distinct values, multiclass when it holds more than two labels
+    that are not numbers, else binary."""
     if loaded is not None:
-        return "regression" if loaded.task == "regression" else "binary"
+        if loaded.task in ("regression", "multiclass_classification"):
+            return "regression" if loaded.task == "regression" else "multiclass"
+        return "binary"
     numeric = pd.api.types.is_numeric_dtype(y) and not pd.api.types.is_bool_dtype(y)
-    return "regression" if numeric and y.nunique() > 2 else "binary"
+    if y.nunique() > 2:
+        return "regression" if numeric else "multiclass"
+    return "binary"
+
+
+def _multiclass_classes(values: list[Any], loaded: LoadedModel | None, target: str) -> list[Any]:
+    """A multiclass card's classes: the model's, in its order, matched to the target's
+    values by text; without a model, the target's values sorted as text."""
+    if loaded is None:
+        return sorted(values, key=str)
+    known = {str(c) for c in loaded.classes}
+    extra = sorted(str(v) for v in values if str(v) not in known)
+    if extra:
+        raise DataError(
+            f"The target {target!r} holds {extra}, which {loaded.uri} never predicts "
+            f"(its classes: {[str(c) for c in loaded.classes]}).",
+            hint="Use the target column the model was trained on, with the same labels.",
+        )
+    by_text = {str(v): v for v in values}
+    return [by_text.get(str(c), c) for c in loaded.classes]
 
 
 def _load_frame(
@@ -402,8 +451,9 @@ def _positive_label(values: list[Any], wanted: Any, model_positive: Any, column:
     )
 
 
-def _check_target(y: pd.Series, column: str) -> list[Any]:
-    """The target's distinct values, once checked: no missing value, exactly two."""
+def _check_target(y: pd.Series, column: str, *, multiclass: bool = False) -> list[Any]:
+    """The target's distinct values, once checked: no missing value, exactly two (or
+    at least two for a multiclass model)."""
     missing = y.isna()
     if missing.any():
         raise DataError(
@@ -412,13 +462,12 @@ def _check_target(y: pd.Series, column: str) -> list[Any]:
             hint="Drop or fill those rows first.",
         )
     values = pd.unique(y)
-    if len(values) > 2:
+    if len(values) > 2 and not multiclass:
         shown = ", ".join(repr(str(v)) for v in values[:6])
         raise UnsupportedTaskError(
             f"The target column {column!r} has {len(values)} distinct values ({shown}"
-            f"{', ...' if len(values) > 6 else ''}); modelcards supports binary classification "
-            "only.",
-            hint="Give a target with exactly two values.",
+            f"{', ...' if len(values) > 6 else ''}); the model is a binary classifier.",
+            hint="Give a target with exactly two values, or a multiclass model.",
         )
     if len(values) < 2:
         raise DataError(
@@ -449,12 +498,15 @@ class Predictions:
         scores: The positive class's probability or score per row, or None.
         described: Where they came from, for the card (``"column 'decision'"``).
         threshold: The threshold that cut scores into labels, if one did.
+        probabilities: A multiclass model's probability of each class per row (columns
+            in the order of ``EvaluationInputs.values``), or None.
     """
 
     labels: NDArray[Any]  # the target's own values: numbers, strings or booleans
     scores: NDArray[np.float64] | None
     described: str
     threshold: float | None = None
+    probabilities: NDArray[np.float64] | None = None
 
 
 def obtain_predictions(
@@ -478,11 +530,19 @@ def obtain_predictions(
             f"{inputs.target!r} holds numbers, so this is a regression card.",
             hint="Give the predicted values with --predictions COLUMN.",
         )
+    if inputs.task == "multiclass" and (source.kind == "scores" or source.threshold is not None):
+        raise DataError(
+            "--scores and --threshold cut one score into two classes; the target "
+            f"{inputs.target!r} has {len(inputs.values)} classes.",
+            hint="Give the predicted classes with --predictions COLUMN, or a model.",
+        )
     if source.kind == "model":
         if loaded is None:
             raise DataError("A model source needs the loaded model (see load_model).")
         if inputs.task == "regression":
             return _regression_predictions(loaded, inputs, source.threshold, progress)
+        if inputs.task == "multiclass":
+            return _multiclass_predictions(loaded, inputs, progress)
         return _model_predictions(loaded, inputs, source.threshold, progress)
     assert source.column is not None  # set by PredictionSource.choose
     role = "predictions" if source.kind == "column" else "scores"
@@ -523,6 +583,24 @@ def _model_predictions(
         ) from exc
     described = loaded.uri + (f" at threshold {threshold:g}" if threshold is not None else "")
     return Predictions(labels, scores, described, threshold)
+
+
+def _multiclass_predictions(
+    loaded: LoadedModel, inputs: EvaluationInputs, progress: Progress
+) -> Predictions:
+    require_columns(inputs.frame, loaded.feature_names, where=inputs.where, role="model input")
+    progress(f"predicting {len(inputs.frame):,} rows with {loaded.uri}")
+    try:
+        raw, proba = loaded.predict_with_probabilities(inputs.frame)
+    except (ValueError, TypeError, KeyError) as exc:
+        raise DataError(
+            f"{loaded.uri} could not predict on {inputs.where}: {str(exc).splitlines()[0]}",
+            hint="Check that the input columns have the types of the model's signature.",
+        ) from exc
+    if proba is not None:  # columns in the order of inputs.values (the model's classes)
+        order = [str(c) for c in getattr(loaded.model, "classes_", loaded.classes)]
+        proba = proba[:, [order.index(str(v)) for v in inputs.values]]
+    return Predictions(raw, None, loaded.uri, probabilities=proba)
 
 
 def _regression_predictions(
@@ -624,6 +702,16 @@ def assess_inputs(
         progress: Called with a short message per phase.
     """
     groups = inputs.groups.result()
+    if isinstance(groups, MulticlassGroups):
+        return assess_multiclass_groups(
+            groups,
+            predictions.labels,
+            y_proba=predictions.probabilities,
+            confidence=options.confidence,
+            min_group_size=options.min_group_size,
+            reference_groups=options.reference_groups,
+            progress=progress,
+        )
     if isinstance(groups, RegressionGroups):
         return assess_regression_groups(
             groups,
@@ -706,7 +794,7 @@ def make_card(
         assessment=assessment,
         policy=verdicts,
         data=data,
-        positive_label=str(inputs.positive) if inputs.task != "regression" else None,
+        positive_label=str(inputs.positive) if inputs.task == "binary" else None,
         predictions=predictions.described,
         generated=card_date(),
         versions=library_versions(),

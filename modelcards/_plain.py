@@ -205,14 +205,24 @@ def rule_sentence(
     return f"{lead} the model {phrase.format(q=q, pos=pos, neg=neg)}."
 
 
-def outcome_words(card: ModelCard) -> dict[str, str]:
+def outcome_words(card: ModelCard, class_label: str | None = None) -> dict[str, str]:
     """Who has each outcome, in words, for ``rule_sentence``: the card's positive label
-    and the other class.
+    and the other class (or a multiclass model's class, one-vs-rest, and the others).
 
     Args:
         card: The card.
+        class_label: A multiclass model's class that a check judges; None for the
+            binary positive label.
     """
     d = card.model_details
+    if class_label is not None:
+        words = card.data_dictionary.class_phrase(class_label)
+        return {
+            "positive": f"people {words}"
+            if words
+            else f"people whose actual class is “{class_label}”",
+            "negative": "people of the other classes",
+        }
     others = [c for c in d.classes if c != d.positive_label]
     negative = others[0] if len(others) == 1 else None
     # The data dictionary's words for each class win: "people released with a summons".
