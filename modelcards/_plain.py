@@ -175,6 +175,14 @@ def rule_sentence(
     >>> rule_sentence(c, positive="people who were released")
     'For every group, the model misses at most 10% of people who were released.'
     """
+    sentence = _rule_sentence(check, positive, negative)
+    if check.class_label is not None and check.scope == "disparity":
+        # "positive" names the class in the other sentences; a disparity's does not.
+        return f"{sentence[:-1]}, for class “{check.class_label}” against the rest."
+    return sentence
+
+
+def _rule_sentence(check: CheckResult, positive: str | None, negative: str | None) -> str:
     pos = positive or "people whose actual outcome is positive"
     neg = negative or "people whose actual outcome is negative"
     words = _BOUND_WORDS.get(check.op, check.op)
