@@ -27,7 +27,11 @@ def prediction_view(
         st.caption(markdown_text(f"{prediction.label}: {words}"))
     if prediction.probabilities:
         st.plotly_chart(
-            probability_spec(prediction.probabilities, str(positive_label)),
+            # A multiclass model has no positive class: the predicted one is highlighted.
+            probability_spec(
+                prediction.probabilities,
+                str(prediction.label if positive_label is None else positive_label),
+            ),
             config={"displayModeBar": False},
         )
 

@@ -260,6 +260,9 @@ class LoadedModel:
         scikit-learn's probabilistic classifiers; without ``predict_proba`` the scores
         are None.
 
+        A multiclass model has no positive class: its score is the probability of the
+        class it predicts.
+
         Args:
             frame: Rows holding at least the model's inputs.
         """
@@ -267,6 +270,9 @@ class LoadedModel:
             return self.predict(frame), None
         proba: NDArray[np.float64] = self.model.predict_proba(self.features(frame))
         classes = np.asarray(self.model.classes_)
+        if self.positive_label is None:
+            chosen = np.argmax(proba, axis=1)
+            return classes[chosen], proba[np.arange(len(proba)), chosen]
         idx = list(classes).index(self.positive_label)
         if proba.shape[1] == 2:
             # argmax along rows of two is slow in numpy (23 ms for a million rows); a
