@@ -60,6 +60,10 @@ def loans(n: int = 2400, seed: int = 0) -> pd.DataFrame:
     score = (df.income - 2 * df.debt + df.tenure) / 15 + rng.normal(0, 1, n)
     score += np.where(df.sex == "F", -0.3, 0.0)
     df["decision"] = np.select([score > 1.2, score < -0.2], ["approved", "declined"], "review")
+    # No one in the west is sent to review: that class's recall is undefined there and
+    # left out of the west's macro recall (zero_division=np.nan).
+    west = df.region == "west"
+    df.loc[west, "decision"] = np.where(score[west] > 0.5, "approved", "declined")
     return df
 
 
