@@ -8,6 +8,7 @@ import streamlit as st
 from modelcards import (
     LoadedModel,
     ModelCard,
+    Task,
     column_profile,
     data_dictionary,
     format_rate,
@@ -40,15 +41,25 @@ def model_summary(model: LoadedModel) -> None:
     cols[0].metric(
         "Task",
         model.task.replace("_", " "),
-        help="Binary classification: the model answers one of two outcomes."
-        if model.task != "regression"
-        else "Regression: the model answers with a number.",
+        help={
+            "regression": "Regression: the model answers with a number.",
+            "multiclass_classification": "Multiclass classification: the model answers one "
+            "of several classes.",
+        }.get(model.task, "Binary classification: the model answers one of two outcomes."),
     )
     outcome = data_dictionary(model).outcome
     if outcome is not None and outcome.description:
         st.markdown(f"**What it predicts:** {markdown_text(outcome.description)}")
     if model.task == "regression":
         cols[1].metric("Predicts", str(model.target or "a number"))
+    elif model.task == "multiclass_classification":
+        cols[1].metric(
+            "Classes",
+            len(model.classes),
+            help="Each class is judged against the rest: "
+            + ", ".join(str(c) for c in model.classes)
+            + ".",
+        )
     else:
         cols[1].metric(
             "Positive class",
@@ -105,7 +116,11 @@ def card_overview(card: ModelCard) -> None:
     with right:
         verdict_banner("Fairness policy", card.policy.verdict, card.policy.source)
         overall = card.quantitative_analyses.overall
-        task = "regression" if card.model_details.task == "regression" else "binary"
+        tasks: dict[str, Task] = {
+            "regression": "regression",
+            "multiclass_classification": "multiclass",
+        }
+        task = tasks.get(card.model_details.task, "binary")
         specs = metric_specs(overview=True, task=task)
         cols = st.columns(len(specs))
         level = f"{card.fairness.confidence:.0%}"
@@ -122,8 +137,8 @@ def card_overview(card: ModelCard) -> None:
         note = imbalance_note(card)
         if note:
             st.info(note)
-        words = outcome_words(card)
         for check in card.policy.checks:
+            words = outcome_words(card, check.class_label)
             st.caption(
                 markdown_text(f"{check.verdict.upper()}: {rule_sentence(check, **words)}")
                 + f" `{check.check}` ({markdown_text(check.reason)})"

@@ -49,7 +49,13 @@ def prediction_view(
     if words:
         st.caption(markdown_text(f"{prediction.label}: {words}"))
     if prediction.probabilities:
-        checked_chart(probability_spec(prediction.probabilities, str(positive_label)))
+        # A multiclass model has no positive class: the predicted one is highlighted.
+        checked_chart(
+            probability_spec(
+                prediction.probabilities,
+                str(prediction.label if positive_label is None else positive_label),
+            )
+        )
 
 
 def explanation_view(explanation: Explanation) -> None:

@@ -80,6 +80,7 @@ _EXPORTS: dict[str, tuple[str, str]] = {
             "METRICS",
             "DISPARITIES",
             "RATE_METRICS",
+            "MACRO_METRICS",
             "SCORE_METRICS",
             "ERROR_METRICS",
             "Task",
@@ -103,7 +104,18 @@ _EXPORTS: dict[str, tuple[str, str]] = {
             "Estimate",
             "Disparity",
             "Groups",
+            "ClassAssessment",
             "group_label",
+        )
+    },
+    **{
+        n: ("._multiclass", n)
+        for n in (
+            "assess_multiclass",
+            "prepare_multiclass_groups",
+            "assess_multiclass_groups",
+            "MulticlassGroups",
+            "MULTICLASS_METRICS",
         )
     },
     **{
@@ -273,6 +285,7 @@ __all__ = [
     "CardResult",
     "CardSpec",
     "CheckResult",
+    "ClassAssessment",
     "ColumnProfile",
     "Contribution",
     "DISPARITIES",
@@ -298,13 +311,16 @@ __all__ = [
     "KEY_METRICS",
     "LeftOut",
     "LoadedModel",
+    "MACRO_METRICS",
     "MAX_BATCH_ROWS",
     "MAX_COMMENT_CHARS",
     "MAX_UPLOAD_MB",
     "METRICS",
+    "MULTICLASS_METRICS",
     "MetricSpec",
     "ModelCard",
     "ModelRef",
+    "MulticlassGroups",
     "NOT_PROVIDED",
     "NUMERIC_TYPES",
     "OutcomeEntry",
@@ -337,6 +353,8 @@ __all__ = [
     "assess",
     "assess_groups",
     "assess_inputs",
+    "assess_multiclass",
+    "assess_multiclass_groups",
     "assess_regression",
     "assess_regression_groups",
     "build_card",
@@ -393,6 +411,7 @@ __all__ = [
     "plain_summary",
     "predict_row",
     "prepare_groups",
+    "prepare_multiclass_groups",
     "prepare_regression_groups",
     "probability_figure",
     "probability_spec",
@@ -459,6 +478,7 @@ if TYPE_CHECKING:  # pragma: no cover
     from ._dictionary import DataDictionary, InputEntry, OutcomeEntry, data_dictionary
     from ._evaluate import (
         Assessment,
+        ClassAssessment,
         Disparity,
         Estimate,
         GroupResult,
@@ -487,6 +507,7 @@ if TYPE_CHECKING:  # pragma: no cover
         DISPARITIES,
         ERROR_METRICS,
         HEADLINE,
+        MACRO_METRICS,
         METRICS,
         RATE_METRICS,
         SCORE_METRICS,
@@ -498,6 +519,13 @@ if TYPE_CHECKING:  # pragma: no cover
         metric_label,
         metric_phrase,
         metric_specs,
+    )
+    from ._multiclass import (
+        MULTICLASS_METRICS,
+        MulticlassGroups,
+        assess_multiclass,
+        assess_multiclass_groups,
+        prepare_multiclass_groups,
     )
     from ._notify import notification_problem, notify
     from ._pipeline import (

@@ -22,7 +22,16 @@ from pathlib import Path
 from typing import Annotated, Any
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, create_model, field_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    SerializerFunctionWrapHandler,
+    ValidationError,
+    create_model,
+    field_validator,
+    model_serializer,
+)
 from pydantic.fields import FieldInfo
 
 from ._dictionary import DataDictionary
@@ -42,6 +51,18 @@ REGRESSION_METHODS = (
     "the groups compared (each group at the Bonferroni-adjusted level); ratios only for "
     "the absolute and squared errors. A group under the minimum group size is left out of "
     "the disparities and checks."
+)
+#: The methods line of a multiclass card.
+MULTICLASS_METHODS = (
+    "{confidence} intervals: exact (Clopper-Pearson, 1934) for each group's accuracy; a "
+    "macro average of K classes' recall, precision or F1 takes the mean of the classes' "
+    "exact bounds, each at the Bonferroni-adjusted level alpha / K (a class's F1 from the "
+    "exact interval of TP / (TP + FP + FN)); a class undefined in a group is left out of "
+    "its average. Each class is also judged one-vs-rest with the binary metrics and their "
+    "exact intervals, ROC AUC of the class's probability by DeLong's method (1988). For "
+    "disparities, simultaneous intervals over the groups compared (each group at the "
+    "Bonferroni-adjusted level). A group or metric resting on fewer people than the "
+    "minimum group size is left out of the disparities and checks."
 )
 #: The card's methods line (Metrics > Variation approaches).
 METHODS = (
@@ -178,6 +199,17 @@ class QuantitativeAnalyses(_Strict):
     overall: GroupResult
 
 
+# One class of a multiclass model, judged one-vs-rest (the class is the positive outcome):
+# the binary metrics overall and per group, and their disparities.
+class ClassFairness(_Strict):
+    label: str
+    metrics: list[str]
+    overall: GroupResult
+    groups: list[GroupResult]
+    disparities: list[Disparity]
+    notes: list[str] = []
+
+
 class Fairness(_Strict):
     sensitive_features: list[str]
     min_group_size: int
@@ -185,6 +217,15 @@ class Fairness(_Strict):
     groups: list[GroupResult]
     disparities: list[Disparity]
     notes: list[str] = []
+    # A multiclass model's classes one-vs-rest; absent from the JSON of other cards.
+    classes: list[ClassFairness] = []
+
+    @model_serializer(mode="wrap")
+    def _without_empty_classes(self, handler: SerializerFunctionWrapHandler) -> Any:
+        data = handler(self)
+        if isinstance(data, dict) and not self.classes:
+            data.pop("classes", None)
+        return data
 
 
 class Provenance(_Strict):
@@ -469,9 +510,11 @@ def computed_sections(
             "description": reg.get("description") or None,
             "version_description": reg.get("version_description") or None,
             "created": reg.get("created"),
-            "task": "regression" if a.task == "regression" else "binary_classification",
+            "task": {"regression": "regression", "multiclass": "multiclass_classification"}.get(
+                a.task, "binary_classification"
+            ),
             "positive_label": positive_label,
-            "classes": [str(c) for c in reg.get("classes", [])],
+            "classes": [str(c) for c in reg.get("classes", [])] or [c.label for c in a.classes],
             "input_features": reg.get("input_features", []),
             "framework": reg.get("framework"),
             "frameworks": reg.get("frameworks", {}),
@@ -485,9 +528,9 @@ def computed_sections(
         "metrics": {
             "decision_threshold": decision_threshold,
             "variation_approaches": [
-                (REGRESSION_METHODS if a.task == "regression" else METHODS).format(
-                    confidence=f"{a.confidence:.0%}"
-                )
+                {"regression": REGRESSION_METHODS, "multiclass": MULTICLASS_METHODS}.get(
+                    a.task, METHODS
+                ).format(confidence=f"{a.confidence:.0%}")
             ],
             "reported": a.metrics,
         },
@@ -501,6 +544,17 @@ def computed_sections(
             "groups": a.groups,
             "disparities": a.disparities,
             "notes": a.notes,
+            "classes": [
+                {
+                    "label": c.label,
+                    "metrics": c.assessment.metrics,
+                    "overall": c.assessment.overall,
+                    "groups": c.assessment.groups,
+                    "disparities": c.assessment.disparities,
+                    "notes": c.assessment.notes,
+                }
+                for c in a.classes
+            ],
         },
         "policy": policy,
         "provenance": {

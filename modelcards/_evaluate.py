@@ -137,6 +137,20 @@ class Assessment(BaseModel):
     min_group_size: int
     notes: list[str]
     task: Task = "binary"
+    #: A multiclass model's one-vs-rest assessment of each class (empty otherwise).
+    classes: list[ClassAssessment] = []
+
+    def class_assessment(self, label: str) -> Assessment:
+        """One class's one-vs-rest assessment (a multiclass model); KeyError when the
+        class was not assessed.
+
+        Args:
+            label: The class, as text (``"approved"``).
+        """
+        for c in self.classes:
+            if c.label == str(label):
+                return c.assessment
+        raise KeyError(f"no class {label!r}")
 
     def feature_sets(self) -> list[list[str]]:
         """The feature sets assessed, in order: each sensitive feature, then their intersection."""
@@ -168,6 +182,20 @@ class Assessment(BaseModel):
             if d.metric == metric and d.kind == kind and d.features == list(features):
                 return d
         raise KeyError(f"no {kind} of {metric} for {list(features)}")
+
+
+class ClassAssessment(BaseModel):
+    """One class of a multiclass model, judged one-vs-rest: the class is the positive
+    outcome and every other class the negative, so every binary metric, disparity and
+    interval applies (``assessment.task == "binary"``)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    label: str
+    assessment: Assessment
+
+
+Assessment.model_rebuild()
 
 
 def group_label(features: Mapping[str, str]) -> str:
@@ -894,14 +922,9 @@ def assess_groups(
         reference_groups: Disparities of a feature against one of its groups.
         progress: Called with a short message per phase.
     """
-    if not 0 < confidence < 1:
-        raise DataError(f"confidence must lie between 0 and 1, got {confidence}.")
+    check_run(confidence, y_pred, n_rows=prepared.n_rows)
     say = progress or (lambda msg: None)
     g = prepared
-    if len(y_pred) != g.n_rows:
-        raise DataError(
-            f"y_pred has {len(y_pred)} rows but the sensitive features have {g.n_rows}."
-        )
     score = _checked_scores(y_score, g.n_rows)
     # The AUC's sorts and passes release the GIL: they run on a second core while this
     # one checks the predictions and does the count-table work.
@@ -986,6 +1009,21 @@ def assessment_from_tables(
         min_group_size=min_group_size,
         notes=notes,
     )
+
+
+def check_run(confidence: float, y_pred: PerRow, *, n_rows: int) -> None:
+    """The checks every assessment makes before it starts: a confidence level between 0
+    and 1, and one prediction per row.
+
+    Args:
+        confidence: The interval level.
+        y_pred: The predictions.
+        n_rows: How many rows the prepared groups have.
+    """
+    if not 0 < confidence < 1:
+        raise DataError(f"confidence must lie between 0 and 1, got {confidence}.")
+    if len(y_pred) != n_rows:
+        raise DataError(f"y_pred has {len(y_pred)} rows but the sensitive features have {n_rows}.")
 
 
 def _checked_scores(y_score: PerRow | None, n_rows: int) -> Floats | None:

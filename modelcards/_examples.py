@@ -1,7 +1,8 @@
 """The example models: a logistic regression (``@champion``) and a gradient-boosted tree
 ensemble (``@challenger``) on the Toronto arrests data shipped by scikit-lego, so the pair
-compares two model families; and, in ``_example_diabetes``, a regression on
-scikit-learn's diabetes data.
+compares two model families; in ``_example_diabetes``, a regression on
+scikit-learn's diabetes data; in ``_example_penguins``, a multiclass classifier of
+penguin species.
 
 The data (5,226 people arrested in Toronto for simple possession of marijuana,
 published by the Toronto Star) is read from the installed ``sklego`` package at run
@@ -233,7 +234,8 @@ def register_examples(
     registry: Registry, *, progress: Callable[[str], None] = lambda msg: None
 ) -> list[str]:
     """Train and register the example versions that are not registered yet: the two
-    classifiers here and the regression example (``_example_diabetes``).
+    classifiers here, the regression example (``_example_diabetes``) and the multiclass
+    example (``_example_penguins``).
 
     Idempotent: each version is matched by its ``modelcards.example`` tag, so a second
     run registers nothing. Returns the references registered by this call.
@@ -243,9 +245,11 @@ def register_examples(
         progress: Called with a short message per step.
     """
     from ._example_diabetes import register_diabetes_example
+    from ._example_penguins import register_penguins_example
 
     registered = _register_arrests(registry, progress)
-    return registered + register_diabetes_example(registry, progress=progress)
+    registered += register_diabetes_example(registry, progress=progress)
+    return registered + register_penguins_example(registry, progress=progress)
 
 
 def _register_arrests(registry: Registry, progress: Callable[[str], None]) -> list[str]:

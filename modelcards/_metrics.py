@@ -22,6 +22,9 @@ Denominator = Literal[
     "predicted_positives",
     "both_classes",
     "positive_negative_pairs",
+    "smallest_actual_class",
+    "smallest_predicted_class",
+    "smallest_actual_or_predicted_class",
 ]
 Better = Literal["higher", "lower", "neither"]
 MetricKind = Literal["count", "rate", "score", "error"]
@@ -37,6 +40,9 @@ DENOMINATOR_NOUNS: dict[Denominator, str] = {
     "predicted_positives": "predicted positives",
     "both_classes": "people in the smaller class",
     "positive_negative_pairs": "people in the smaller class",
+    "smallest_actual_class": "people in the smallest class",
+    "smallest_predicted_class": "people in the smallest predicted class",
+    "smallest_actual_or_predicted_class": "people in the smallest class (actual or predicted)",
 }
 
 
@@ -105,7 +111,7 @@ _TABLE = [
         "rows",
         "neither",
         "count",
-        tasks=("binary", "regression"),
+        tasks=("binary", "multiclass", "regression"),
     ),
     MetricSpec(
         "selection_rate",
@@ -160,6 +166,7 @@ _TABLE = [
         "higher",
         "rate",
         overview=True,
+        tasks=("binary", "multiclass"),
     ),
     MetricSpec(
         "balanced_accuracy_score",
@@ -188,6 +195,44 @@ _TABLE = [
         "higher",
         "score",
         overview=True,
+    ),
+    # Multiclass: averages over the classes of one-vs-rest rates (scikit-learn's
+    # average="macro"); a class whose rate is undefined in a group is left out of that
+    # group's average (zero_division=np.nan). Each class's own rates are the binary ones.
+    MetricSpec(
+        "macro_recall_score",
+        "Macro recall",
+        "Average over the classes present of the share of each class the model recognises, "
+        "so every class counts equally however rare it is.",
+        "smallest_actual_class",
+        "higher",
+        "rate",
+        key=True,
+        overview=True,
+        tasks=("multiclass",),
+    ),
+    MetricSpec(
+        "macro_precision_score",
+        "Macro precision",
+        "Average over the classes predicted of the share of each class's predictions that "
+        "are right.",
+        "smallest_predicted_class",
+        "higher",
+        "rate",
+        key=True,
+        tasks=("multiclass",),
+    ),
+    MetricSpec(
+        "macro_f1_score",
+        "Macro F1",
+        "Average over the classes of the F1 score, the harmonic mean of a class's precision "
+        "and recall.",
+        "smallest_actual_or_predicted_class",
+        "higher",
+        "rate",
+        key=True,
+        overview=True,
+        tasks=("multiclass",),
     ),
     # Regression: Fairlearn's MetricFrame over scikit-learn's regression metrics.
     MetricSpec(
@@ -315,7 +360,9 @@ METRICS: dict[str, MetricSpec] = {m.name: m for m in _TABLE}
 #: Every named disparity summary by name.
 DISPARITIES: dict[str, DisparitySpec] = {d.name: d for d in _SUMMARIES}
 #: Metric names of each kind, in table order.
-RATE_METRICS: list[str] = [m.name for m in _TABLE if m.kind == "rate"]
+RATE_METRICS: list[str] = [m.name for m in _TABLE if m.kind == "rate" and "binary" in m.tasks]
+#: The multiclass averages over classes (each class's own rates are ``RATE_METRICS``).
+MACRO_METRICS: list[str] = [m.name for m in _TABLE if m.kind == "rate" and "binary" not in m.tasks]
 
 #: How a policy rule on a metric reads in words: "the model {phrase}", where ``{q}`` is
 #: the bound ("at most 10%"), ``{pos}`` the people with the positive outcome and
@@ -438,6 +485,6 @@ def disparity_names() -> list[str]:
     ['demographic_parity_difference', 'demographic_parity_ratio']
     """
     names = list(DISPARITIES)
-    for m in (*RATE_METRICS, *SCORE_METRICS, *ERROR_METRICS):
+    for m in (*RATE_METRICS, *MACRO_METRICS, *SCORE_METRICS, *ERROR_METRICS):
         names += [f"{m}_difference"] + ([f"{m}_ratio"] if METRICS[m].ratio else [])
     return names

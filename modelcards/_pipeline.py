@@ -43,6 +43,11 @@ from ._data import read_table, require_columns, sha256_file
 from ._evaluate import Assessment, Groups, assess_groups, prepare_groups
 from ._flavors import DISTRIBUTIONS, describe_estimator, final_framework
 from ._metrics import Task
+from ._multiclass import (
+    MulticlassGroups,
+    assess_multiclass_groups,
+    prepare_multiclass_groups,
+)
 from ._policy import Policy, PolicyResult, load_policy, no_policy, parse_policy
 from ._regression import RegressionGroups, assess_regression_groups, prepare_regression_groups
 from .errors import DataError, ModelcardsError, UnsupportedTaskError
@@ -192,12 +197,12 @@ def load_model(
         )
     else:
         loaded = source.model
-    if loaded.task == "regression":
+    if loaded.task in ("regression", "multiclass_classification"):
         return loaded
     if loaded.task not in ("binary_classification", "unknown") or len(loaded.classes) != 2:
         raise UnsupportedTaskError(
             f"{loaded.uri} is a {loaded.task} model with classes {loaded.classes}; "
-            "modelcards supports binary classification and regression only."
+            "modelcards supports binary and multiclass classification and regression only."
         )
     return loaded
 
@@ -247,14 +252,17 @@ class EvaluationInputs:
         frame: The rows.
         target: The target column.
         sensitive: The sensitive columns.
-        positive: The positive outcome, as the target holds it (None for a regression).
-        negative: The other outcome (None for a regression).
-        values: The target's two values (empty for a regression).
+        positive: The positive outcome, as the target holds it (None for a regression or
+            a multiclass model).
+        negative: The other outcome (None likewise).
+        values: The target's classes: its two values, a multiclass model's classes in the
+            model's order (empty for a regression).
         where: How messages name the data (``"eval.csv"``).
         source: How the card names the data.
         sha256: The data's SHA-256 (computed on a second core for files).
         groups: The encoded groups (computed on a second core while the model predicts).
-        task: ``"binary"`` or ``"regression"``: from the model, else from the target.
+        task: ``"binary"``, ``"multiclass"`` or ``"regression"``: from the model, else
+            from the target.
     """
 
     frame: pd.DataFrame
@@ -266,7 +274,7 @@ class EvaluationInputs:
     where: str
     source: str
     sha256: Future[str]
-    groups: Future[Groups] | Future[RegressionGroups] = field(repr=False)
+    groups: Future[Groups] | Future[RegressionGroups] | Future[MulticlassGroups] = field(repr=False)
     task: Task = "binary"
 
 
@@ -325,7 +333,26 @@ def read_evaluation(
         return EvaluationInputs(
             frame, target, cols, None, None, [], where, source, digest, reg_groups, "regression"
         )
-    values = _check_target(y_true, target)
+    task = _task_of(loaded, y_true)
+    values = _check_target(y_true, target, multiclass=task == "multiclass")
+    if task == "multiclass":
+        if options.positive_label is not None:
+            raise DataError(
+                f"--positive-label applies to binary classifiers; the target {target!r} has "
+                f"{len(values)} classes, and a multiclass card reports each one-vs-rest.",
+                hint="Drop --positive-label.",
+            )
+        classes = _multiclass_classes(values, loaded, target)
+        mc_groups = background(
+            prepare_multiclass_groups,
+            y_true.to_numpy(),
+            sensitive_features=frame[cols],
+            classes=classes,
+            intersection=options.intersection,
+        )
+        return EvaluationInputs(
+            frame, target, cols, None, None, classes, where, source, digest, mc_groups, "multiclass"
+        )
     model_positive = loaded.positive_label if loaded else None
     pos = _positive_label(values, options.positive_label, model_positive, target)
     neg = next(v for v in values if v != pos)
@@ -343,11 +370,33 @@ def read_evaluation(
 
 def _task_of(loaded: LoadedModel | None, y: pd.Series) -> Task:
     """The model's task; without a model, a regression when the target holds numbers
-    with more than two distinct values (a classifier's labels are two)."""
+    with more than two distinct values, multiclass when it holds more than two labels
+    that are not numbers, else binary."""
     if loaded is not None:
-        return "regression" if loaded.task == "regression" else "binary"
+        if loaded.task in ("regression", "multiclass_classification"):
+            return "regression" if loaded.task == "regression" else "multiclass"
+        return "binary"
     numeric = pd.api.types.is_numeric_dtype(y) and not pd.api.types.is_bool_dtype(y)
-    return "regression" if numeric and y.nunique() > 2 else "binary"
+    if y.nunique() > 2:
+        return "regression" if numeric else "multiclass"
+    return "binary"
+
+
+def _multiclass_classes(values: list[Any], loaded: LoadedModel | None, target: str) -> list[Any]:
+    """A multiclass card's classes: the model's, in its order, matched to the target's
+    values by text; without a model, the target's values sorted as text."""
+    if loaded is None:
+        return sorted(values, key=str)
+    known = {str(c) for c in loaded.classes}
+    extra = sorted(str(v) for v in values if str(v) not in known)
+    if extra:
+        raise DataError(
+            f"The target {target!r} holds {extra}, which {loaded.uri} never predicts "
+            f"(its classes: {[str(c) for c in loaded.classes]}).",
+            hint="Use the target column the model was trained on, with the same labels.",
+        )
+    by_text = {str(v): v for v in values}
+    return [by_text.get(str(c), c) for c in loaded.classes]
 
 
 def _load_frame(
@@ -403,15 +452,23 @@ def _positive_label(values: list[Any], wanted: Any, model_positive: Any, column:
     )
 
 
-def _check_target(y: pd.Series, column: str) -> list[Any]:
-    """The target's distinct values, once checked: no missing value, exactly two."""
+def _check_target(y: pd.Series, column: str, *, multiclass: bool = False) -> list[Any]:
+    """The target's distinct values, once checked: no missing value, exactly two (or
+    at least two for a multiclass model)."""
     missing = y.isna()
     first = int(np.flatnonzero(missing.to_numpy())[0]) if missing.any() else None
-    return check_target_values(list(pd.unique(y)), int(missing.sum()), first, column)
+    return check_target_values(
+        list(pd.unique(y)), int(missing.sum()), first, column, multiclass=multiclass
+    )
 
 
 def check_target_values(
-    values: list[Any], missing: int, first_missing: int | None, column: str
+    values: list[Any],
+    missing: int,
+    first_missing: int | None,
+    column: str,
+    *,
+    multiclass: bool = False,
 ) -> list[Any]:
     """The checks of ``_check_target`` on what any engine can count: the distinct values
     in order of appearance (missing included), how many are missing and the first one's
@@ -422,6 +479,7 @@ def check_target_values(
         missing: How many rows have no value.
         first_missing: The first such row, or None.
         column: The target column, for messages.
+        multiclass: Whether more than two values are allowed (a multiclass model).
     """
     if missing:
         raise DataError(
@@ -429,13 +487,12 @@ def check_target_values(
             f"(first at data row {(first_missing or 0) + 1}).",
             hint="Drop or fill those rows first.",
         )
-    if len(values) > 2:
+    if len(values) > 2 and not multiclass:
         shown = ", ".join(repr(str(v)) for v in values[:6])
         raise UnsupportedTaskError(
             f"The target column {column!r} has {len(values)} distinct values ({shown}"
-            f"{', ...' if len(values) > 6 else ''}); modelcards supports binary classification "
-            "only.",
-            hint="Give a target with exactly two values.",
+            f"{', ...' if len(values) > 6 else ''}); the model is a binary classifier.",
+            hint="Give a target with exactly two values, or a multiclass model.",
         )
     if len(values) < 2:
         raise DataError(
@@ -466,12 +523,15 @@ class Predictions:
         scores: The positive class's probability or score per row, or None.
         described: Where they came from, for the card (``"column 'decision'"``).
         threshold: The threshold that cut scores into labels, if one did.
+        probabilities: A multiclass model's probability of each class per row (columns
+            in the order of ``EvaluationInputs.values``), or None.
     """
 
     labels: NDArray[Any]  # the target's own values: numbers, strings or booleans
     scores: NDArray[np.float64] | None
     described: str
     threshold: float | None = None
+    probabilities: NDArray[np.float64] | None = None
 
 
 def obtain_predictions(
@@ -495,11 +555,19 @@ def obtain_predictions(
             f"{inputs.target!r} holds numbers, so this is a regression card.",
             hint="Give the predicted values with --predictions COLUMN.",
         )
+    if inputs.task == "multiclass" and (source.kind == "scores" or source.threshold is not None):
+        raise DataError(
+            "--scores and --threshold cut one score into two classes; the target "
+            f"{inputs.target!r} has {len(inputs.values)} classes.",
+            hint="Give the predicted classes with --predictions COLUMN, or a model.",
+        )
     if source.kind == "model":
         if loaded is None:
             raise DataError("A model source needs the loaded model (see load_model).")
         if inputs.task == "regression":
             return _regression_predictions(loaded, inputs, source.threshold, progress)
+        if inputs.task == "multiclass":
+            return _multiclass_predictions(loaded, inputs, progress)
         return _model_predictions(loaded, inputs, source.threshold, progress)
     assert source.column is not None  # set by PredictionSource.choose
     role = "predictions" if source.kind == "column" else "scores"
@@ -551,6 +619,24 @@ def check_model_classes(loaded: LoadedModel, values: list[Any], target: str) -> 
             f"{loaded.uri} predicts {sorted(classes)}.",
             hint="Use the target column the model was trained on, with the same labels.",
         )
+
+
+def _multiclass_predictions(
+    loaded: LoadedModel, inputs: EvaluationInputs, progress: Progress
+) -> Predictions:
+    require_columns(inputs.frame, loaded.feature_names, where=inputs.where, role="model input")
+    progress(f"predicting {len(inputs.frame):,} rows with {loaded.uri}")
+    try:
+        raw, proba = loaded.predict_with_probabilities(inputs.frame)
+    except (ValueError, TypeError, KeyError) as exc:
+        raise DataError(
+            f"{loaded.uri} could not predict on {inputs.where}: {str(exc).splitlines()[0]}",
+            hint="Check that the input columns have the types of the model's signature.",
+        ) from exc
+    if proba is not None:  # columns in the order of inputs.values (the model's classes)
+        order = [str(c) for c in getattr(loaded.model, "classes_", loaded.classes)]
+        proba = proba[:, [order.index(str(v)) for v in inputs.values]]
+    return Predictions(raw, None, loaded.uri, probabilities=proba)
 
 
 def _regression_predictions(
@@ -652,6 +738,16 @@ def assess_inputs(
         progress: Called with a short message per phase.
     """
     groups = inputs.groups.result()
+    if isinstance(groups, MulticlassGroups):
+        return assess_multiclass_groups(
+            groups,
+            predictions.labels,
+            y_proba=predictions.probabilities,
+            confidence=options.confidence,
+            min_group_size=options.min_group_size,
+            reference_groups=options.reference_groups,
+            progress=progress,
+        )
     if isinstance(groups, RegressionGroups):
         return assess_regression_groups(
             groups,
@@ -745,7 +841,7 @@ class DataFacts:
         columns: Every column of the data.
         target: The target column.
         positive: The positive outcome (None for a regression).
-        task: ``"binary"`` or ``"regression"``.
+        task: ``"binary"``, ``"multiclass"`` or ``"regression"``.
     """
 
     source: str
@@ -796,7 +892,7 @@ def card_from_parts(
         assessment=assessment,
         policy=verdicts,
         data=provenance,
-        positive_label=str(data.positive) if data.task != "regression" else None,
+        positive_label=str(data.positive) if data.task == "binary" else None,
         predictions=predictions.described,
         generated=card_date(),
         versions=library_versions(),

@@ -175,6 +175,14 @@ def rule_sentence(
     >>> rule_sentence(c, positive="people who were released")
     'For every group, the model misses at most 10% of people who were released.'
     """
+    sentence = _rule_sentence(check, positive, negative)
+    if check.class_label is not None and check.scope == "disparity":
+        # "positive" names the class in the other sentences; a disparity's does not.
+        return f"{sentence[:-1]}, for class “{check.class_label}” against the rest."
+    return sentence
+
+
+def _rule_sentence(check: CheckResult, positive: str | None, negative: str | None) -> str:
     pos = positive or "people whose actual outcome is positive"
     neg = negative or "people whose actual outcome is negative"
     words = _BOUND_WORDS.get(check.op, check.op)
@@ -205,14 +213,24 @@ def rule_sentence(
     return f"{lead} the model {phrase.format(q=q, pos=pos, neg=neg)}."
 
 
-def outcome_words(card: ModelCard) -> dict[str, str]:
+def outcome_words(card: ModelCard, class_label: str | None = None) -> dict[str, str]:
     """Who has each outcome, in words, for ``rule_sentence``: the card's positive label
-    and the other class.
+    and the other class (or a multiclass model's class, one-vs-rest, and the others).
 
     Args:
         card: The card.
+        class_label: A multiclass model's class that a check judges; None for the
+            binary positive label.
     """
     d = card.model_details
+    if class_label is not None:
+        words = card.data_dictionary.class_phrase(class_label)
+        return {
+            "positive": f"people {words}"
+            if words
+            else f"people whose actual class is “{class_label}”",
+            "negative": "people of the other classes",
+        }
     others = [c for c in d.classes if c != d.positive_label]
     negative = others[0] if len(others) == 1 else None
     # The data dictionary's words for each class win: "people released with a summons".

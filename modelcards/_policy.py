@@ -9,6 +9,13 @@ A policy file::
       - accuracy_score >= 0.7                      # overall
       - check: true_positive_rate_difference <= 0.1
         features: [colour]                         # only this feature set
+      - check: false_negative_rate <= 0.3 for every group
+        class: approved                            # a multiclass model's class
+
+On a multiclass model, a check without ``class`` may bound the accuracy and the macro
+averages (``macro_recall_score >= 0.7``) and their disparities; a per-class metric
+(``false_negative_rate``, ``demographic_parity_ratio``, ...) needs ``class``, which
+judges that class one-vs-rest (the class is the positive outcome).
 
 A check passes when its whole confidence interval lies on the right side of the bound,
 fails when the whole interval lies on the wrong side, and is inconclusive when the
@@ -22,16 +29,17 @@ import operator
 import re
 from collections.abc import Callable, Collection
 from pathlib import Path
-from typing import Literal, cast
+from typing import Any, Literal, NamedTuple, cast
 
 import yaml
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel, ConfigDict, SerializerFunctionWrapHandler, model_serializer
 
 from ._evaluate import Assessment, Disparity, Estimate, GroupResult, group_label
 from ._metrics import (
     DENOMINATOR_NOUNS,
     DISPARITIES,
     ERROR_METRICS,
+    MACRO_METRICS,
     METRICS,
     RATE_METRICS,
     SCORE_METRICS,
@@ -54,7 +62,7 @@ _CHECK = re.compile(
     r"^\s*(?P<metric>[a-z_][a-z0-9_]*)\s*(?P<op><=|>=|<|>)\s*(?P<bound>[-+]?(\d+\.?\d*|\.\d+)([eE][-+]?\d+)?)"
     r"\s*(?P<every>for every group)?\s*$"
 )
-GROUP_METRICS = [*RATE_METRICS, *SCORE_METRICS, *ERROR_METRICS]
+GROUP_METRICS = [*RATE_METRICS, *MACRO_METRICS, *SCORE_METRICS, *ERROR_METRICS]
 
 
 class Check(BaseModel):
@@ -67,6 +75,8 @@ class Check(BaseModel):
     scope: Scope
     features: list[str] | None = None
     line: int
+    # A multiclass model's class the check judges one-vs-rest; None for the model overall.
+    class_label: str | None = None
 
 
 class Item(BaseModel):
@@ -102,6 +112,15 @@ class CheckResult(BaseModel):
     failing: list[Item] = []
     left_out: list[str] = []
     reason: str
+    # The class a multiclass check judged one-vs-rest; absent from the JSON otherwise.
+    class_label: str | None = None
+
+    @model_serializer(mode="wrap")
+    def _without_class(self, handler: SerializerFunctionWrapHandler) -> Any:
+        data = handler(self)
+        if isinstance(data, dict) and self.class_label is None:
+            data.pop("class_label", None)
+        return data
 
 
 class PolicyResult(BaseModel):
@@ -197,7 +216,7 @@ _EXAMPLE = (
 
 def _check(node: yaml.Node, source: str) -> Check:
     line = node.start_mark.line + 1
-    text, features = _check_fields(node, source, line)
+    text, features, class_label = _check_fields(node, source, line)
     m = _CHECK.match(str(text))
     if not m:
         raise PolicyError(
@@ -213,35 +232,50 @@ def _check(node: yaml.Node, source: str) -> Check:
         scope=_scope(m["metric"], bool(m["every"]), source, line),
         features=features,
         line=line,
+        class_label=class_label,
     )
 
 
-def _check_fields(node: yaml.Node, source: str, line: int) -> tuple[str, list[str] | None]:
-    """A check's text and its optional feature set, from a string or a mapping."""
+class _Fields(NamedTuple):
+    text: str
+    features: list[str] | None
+    class_label: str | None
+
+
+def _check_fields(node: yaml.Node, source: str, line: int) -> _Fields:
+    """A check's text, its optional feature set and class, from a string or a mapping."""
     if isinstance(node, yaml.ScalarNode):
-        return str(node.value), None
+        return _Fields(str(node.value), None, None)
     if not isinstance(node, yaml.MappingNode):
         raise PolicyError(
             f"{source} line {line}: a check is a string like 'demographic_parity_ratio >= 0.8'.",
             hint=_EXAMPLE,
         )
     fields = {k.value: v for k, v in node.value}
-    extra = sorted(set(fields) - {"check", "features"})
+    extra = sorted(set(fields) - {"check", "features", "class"})
     if extra or "check" not in fields:
         raise PolicyError(
-            f"{source} line {line}: a check mapping takes 'check' and optional 'features'"
-            + (f", not {extra}" if extra else "")
-            + ".",
+            f"{source} line {line}: a check mapping takes 'check' and optional 'features' "
+            "and 'class'" + (f", not {extra}" if extra else "") + ".",
             hint=_EXAMPLE,
         )
+    class_label = None
+    if "class" in fields:
+        cnode = fields["class"]
+        if not isinstance(cnode, yaml.ScalarNode) or cnode.value == "":
+            raise PolicyError(
+                f"{source} line {cnode.start_mark.line + 1}: 'class' must be one class label, "
+                "e.g. class: approved."
+            )
+        class_label = str(cnode.value)
     if "features" not in fields:
-        return str(fields["check"].value), None
+        return _Fields(str(fields["check"].value), None, class_label)
     fnode = fields["features"]
     if not isinstance(fnode, yaml.SequenceNode):
         raise PolicyError(
             f"{source} line {fnode.start_mark.line + 1}: 'features' must be a list of column names."
         )
-    return str(fields["check"].value), [str(x.value) for x in fnode.value]
+    return _Fields(str(fields["check"].value), [str(x.value) for x in fnode.value], class_label)
 
 
 def _scope(metric: str, every: bool, source: str, line: int) -> Scope:
@@ -286,6 +320,36 @@ def _worst(verdicts: Collection[Verdict]) -> Verdict:
 
 
 def _evaluate(check: Check, a: Assessment, source: str) -> CheckResult:
+    if a.task != "multiclass" and check.class_label is None:
+        return _evaluate_one(check, a, source)
+    classes = [c.label for c in a.classes]
+    listed = ", ".join(classes)
+    if check.class_label is None:
+        if check.metric in MACRO_METRICS or _base_metric(check) in a.metrics:
+            return _evaluate_one(check, a, source)
+        raise PolicyError(
+            f"{source} line {check.line}: {check.metric!r} is reported per class on a "
+            f"multiclass model; say which class the check is for (classes: {listed}).",
+            hint=f"Write it as a mapping:\n  - check: {check.text}\n    class: {classes[0]}\n"
+            "or bound the accuracy or a macro average (macro_recall_score, "
+            "macro_precision_score, macro_f1_score) for the model as a whole.",
+        )
+    if a.task != "multiclass":
+        raise PolicyError(
+            f"{source} line {check.line}: 'class: {check.class_label}' applies to multiclass "
+            f"models; this is a {a.task} model.",
+            hint="Drop 'class' from the check.",
+        )
+    if check.class_label not in classes:
+        raise PolicyError(
+            f"{source} line {check.line}: no class {check.class_label!r} was assessed.",
+            hint=f"Classes: {listed}.",
+        )
+    result = _evaluate_one(check, a.class_assessment(check.class_label), source)
+    return result.model_copy(update={"class_label": check.class_label})
+
+
+def _evaluate_one(check: Check, a: Assessment, source: str) -> CheckResult:
     sets = a.feature_sets()
     if check.features is not None:
         wanted = list(check.features)

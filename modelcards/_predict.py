@@ -192,7 +192,10 @@ def predict_row(model: LoadedModel, frame: pd.DataFrame) -> Prediction:
     return Prediction(
         label=classes[int(np.argmax(proba))],
         probabilities=probabilities,
-        positive_probability=probabilities[str(model.positive_label)],
+        # A multiclass model has no positive class: every class's probability is shown.
+        positive_probability=probabilities.get(str(model.positive_label))
+        if model.positive_label is not None
+        else None,
         warnings=said,
     )
 
@@ -406,15 +409,22 @@ def score_batch(model: LoadedModel, frame: pd.DataFrame) -> BatchResult:
         # The inputs as the model read them: a number stays a number in the download.
         for name in model.feature_names:
             scored[name] = inputs[name].to_numpy()
+        multiclass = model.task == "multiclass_classification"
         with collect_model_warnings() as said:
-            labels, scores = model.predict_with_scores(inputs)
+            if multiclass:  # every class's probability, a column each
+                labels, proba = model.predict_with_probabilities(inputs)
+            else:
+                labels, scores = model.predict_with_scores(inputs)
         raised = said
         # A regression's predictions stay numbers: the per-group errors need them.
         regression = model.task == "regression"
         scored["prediction"] = (
             np.asarray(labels, dtype=float) if regression else [str(v) for v in labels]
         )
-        if scores is not None:
+        if multiclass and proba is not None:
+            for k, c in enumerate(model.model.classes_):
+                scored[f"probability_{c}"] = proba[:, k]
+        elif not multiclass and scores is not None:
             scored[f"probability_{model.positive_label}"] = scores
     scored.insert(0, "row", [i + 1 for i in good_index])
     return BatchResult(

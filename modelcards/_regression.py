@@ -47,6 +47,7 @@ from ._evaluate import (
     _fine_groups,
     _reference,
     _summary,
+    check_run,
     group_label,
     sensitive_frame,
 )
@@ -275,14 +276,9 @@ def assess_regression_groups(
         reference_groups: Disparities of a feature against one of its groups.
         progress: Called with a short message per phase.
     """
-    if not 0 < confidence < 1:
-        raise DataError(f"confidence must lie between 0 and 1, got {confidence}.")
+    check_run(confidence, y_pred, n_rows=prepared.n_rows)
     say = progress or (lambda msg: None)
     g = prepared
-    if len(y_pred) != g.n_rows:
-        raise DataError(
-            f"y_pred has {len(y_pred)} rows but the sensitive features have {g.n_rows}."
-        )
     p = _numbers(y_pred, name="the predictions")
     alpha = 1 - confidence
     say("errors overall")

@@ -103,7 +103,18 @@ class _Context(TypedDict):
     critical: list[str]  # the fairness-critical rates: the first table, first in charts
     other: list[str]  # the other metrics: a second table
     rule: Callable[[CheckResult], str]  # a policy check as a sentence
-    classes: bool  # the target has classes (not a regression): positives and negatives
+    classes: bool  # a binary target: positives and negatives per group
+    class_sections: list[_ClassSection]  # a multiclass model's classes, one-vs-rest
+
+
+class _ClassSection(TypedDict):
+    """One class of a multiclass model, one-vs-rest, as the templates read it."""
+
+    label: str
+    overall: GroupResult
+    sets: list[_FeatureSet]
+    critical: list[str]
+    other: list[str]
 
 
 def disparity_name(d: Disparity) -> str:
@@ -130,20 +141,24 @@ def why_undefined(metric: str) -> str:
     return f"no {DENOMINATOR_NOUNS[spec.denominator]}"
 
 
-def _context(card: ModelCard) -> _Context:
-    f = card.fairness
+def _feature_sets(
+    all_groups: list[GroupResult], disparities: list[Disparity], headline_of: list[str] | None
+) -> list[_FeatureSet]:
+    """Groups and disparities by feature set; the headline disparities are the named
+    summaries, or those of the metrics ``headline_of`` names (a regression's key
+    errors, a multiclass model's accuracy and averages)."""
     sets: list[list[str]] = []
-    for g in f.groups:
+    for g in all_groups:
         keys = list(g.features)
         if keys not in sets:
             sets.append(keys)
     by_set: list[_FeatureSet] = []
     for features in sets:
-        groups = [g for g in f.groups if list(g.features) == features]
-        disp = [d for d in f.disparities if d.features == features]
+        groups = [g for g in all_groups if list(g.features) == features]
+        disp = [d for d in disparities if d.features == features]
         headline = [d for name in HEADLINE for d in disp if d.metric == name]
-        if card.model_details.task == "regression":  # no named summaries: the key errors'
-            headline = [d for d in disp if METRICS[d.metric].key]
+        if headline_of is not None:
+            headline = [d for d in disp if d.metric in headline_of]
         per_metric: dict[str, dict[str, Disparity]] = {}
         for d in disp:
             if d.metric not in DISPARITIES:
@@ -151,9 +166,36 @@ def _context(card: ModelCard) -> _Context:
         by_set.append(
             {"features": features, "groups": groups, "headline": headline, "per_metric": per_metric}
         )
-    reported = [m for m in card.metrics.reported if m != "count"]
-    critical = [m.name for m in metric_specs(key=True) if m.name in reported]
-    other = [m for m in reported if m not in critical]
+    return by_set
+
+
+def _split(reported: list[str]) -> tuple[list[str], list[str]]:
+    """The key metrics (first table) and the others (second table)."""
+    shown = [m for m in reported if m != "count"]
+    critical = [m.name for m in metric_specs(key=True) if m.name in shown]
+    return critical, [m for m in shown if m not in critical]
+
+
+def _context(card: ModelCard) -> _Context:
+    f = card.fairness
+    task = card.model_details.task
+    critical, other = _split(card.metrics.reported)
+    if task == "multiclass_classification":  # few metrics: all in the first table
+        critical, other = [m for m in card.metrics.reported if m != "count"], []
+    headline_of = None if task == "binary_classification" else critical
+    by_set = _feature_sets(f.groups, f.disparities, headline_of)
+    sections: list[_ClassSection] = []
+    for c in f.classes:
+        c_critical, c_other = _split(c.metrics)
+        sections.append(
+            {
+                "label": c.label,
+                "overall": c.overall,
+                "sets": _feature_sets(c.groups, c.disparities, None),
+                "critical": c_critical,
+                "other": c_other,
+            }
+        )
     return {
         "card": card,
         "sets": by_set,
@@ -161,8 +203,9 @@ def _context(card: ModelCard) -> _Context:
         "level": f"{card.fairness.confidence:.0%}",
         "critical": critical,
         "other": other,
-        "rule": lambda check: rule_sentence(check, **outcome_words(card)),
-        "classes": card.model_details.task != "regression",
+        "rule": lambda check: rule_sentence(check, **outcome_words(card, check.class_label)),
+        "classes": task == "binary_classification",
+        "class_sections": sections,
     }
 
 
@@ -225,6 +268,10 @@ def render_markdown(card: ModelCard) -> str:
     overall = card.quantitative_analyses.overall.metrics
     regression = card.model_details.task == "regression"
     kind = "tabular-regression" if regression else "tabular-classification"
+    task_name = {
+        "regression": "Regression",
+        "multiclass_classification": "Multiclass classification",
+    }.get(card.model_details.task, "Binary classification")
     front = {
         "license": card.model_details.license or "other",
         "library_name": (card.model_details.framework or "").split(" ")[0] or None,
@@ -237,7 +284,7 @@ def render_markdown(card: ModelCard) -> str:
                     {
                         "task": {
                             "type": kind,
-                            "name": "Regression" if regression else "Binary classification",
+                            "name": task_name,
                         },
                         "dataset": {
                             "name": card.evaluation_data.provenance.source,

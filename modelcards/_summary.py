@@ -153,7 +153,9 @@ def summary_html(summary: ReleaseSummary) -> str:
             inputs_text=_inputs_text,
             short=short,
             gate_sentence=gate_sentence,
-            rule=lambda check: rule_sentence(check, **outcome_words(summary.card)),
+            rule=lambda check: rule_sentence(
+                check, **outcome_words(summary.card, check.class_label)
+            ),
             imbalance=imbalance_note(summary.card),
         )
     )

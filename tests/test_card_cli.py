@@ -262,7 +262,7 @@ def test_hostile_text_never_reaches_the_html_unescaped(tmp_path):
     [
         (["--target", "aproved", "--sensitive", "group"], "Did you mean 'approved'?"),
         (["--target", "approved", "--sensitive", "grp"], "sensitive column 'grp' is not in"),
-        (["--target", "employment", "--sensitive", "group"], "binary classification only"),
+        (["--target", "employment", "--sensitive", "group"], "cut one score into two classes"),
         (["--target", "approved", "--sensitive", "single"], "has a single value"),
         (
             [

@@ -52,7 +52,7 @@ def test_the_examples_register_two_versions_with_aliases_and_everything_a_card_n
     examples_registry,
 ):
     models = {m.name: m for m in examples_registry.list_models()}
-    assert sorted(models) == [NAME, "diabetes-progression"]
+    assert sorted(models) == [NAME, "diabetes-progression", "penguin-species"]
     model = models[NAME]
     assert model.aliases == {"champion": 1, "challenger": 2}
     for alias in ("champion", "challenger"):

@@ -14,6 +14,7 @@ from modelcards import (
     DISPARITIES,
     ERROR_METRICS,
     HEADLINE,
+    MACRO_METRICS,
     METRICS,
     RATE_METRICS,
     SCORE_METRICS,
@@ -30,7 +31,7 @@ def test_every_metric_has_a_label_a_definition_a_denominator_and_a_direction():
     assert len(set(labels)) == len(labels)
     for m in METRICS.values():
         assert m.label and m.definition.endswith(".") and m.denominator and m.better
-    assert list(METRICS) == ["count", *RATE_METRICS, *SCORE_METRICS, *ERROR_METRICS]
+    assert list(METRICS) == ["count", *RATE_METRICS, *SCORE_METRICS, *MACRO_METRICS, *ERROR_METRICS]
 
 
 def test_each_task_reports_its_own_metrics_and_count_is_shared():

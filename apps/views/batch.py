@@ -11,6 +11,7 @@ from components.tables import group_table
 from modelcards import (
     MAX_UPLOAD_MB,
     assess,
+    assess_multiclass,
     assess_regression,
     csv_safe,
     group_metrics_figure,
@@ -74,13 +75,13 @@ def render() -> None:
         st.dataframe(result.warnings, hide_index=True, key="batch_warnings")
     for warning in result.model_warnings:  # what the model itself said while scoring
         st.warning(state.plain(warning))
-    probability = f"probability_{model.positive_label}"
+    probabilities = [c for c in result.scored.columns if str(c).startswith("probability_")]
     st.dataframe(
         result.scored.head(1000),
         hide_index=True,
         key="batch_scored",
         # A probability of 1e-257 reads as 0.0000, never as a run of digits.
-        column_config={probability: st.column_config.NumberColumn(probability, format="%.4f")},
+        column_config={p: st.column_config.NumberColumn(p, format="%.4f") for p in probabilities},
     )
     st.download_button(
         "Download predictions (CSV)",
@@ -96,6 +97,13 @@ def render() -> None:
         if model.task == "regression":
             a = assess_regression(
                 scored[model.target], scored["prediction"], sensitive_features=scored[sensitive]
+            )
+        elif model.task == "multiclass_classification":  # accuracy and macro averages
+            a = assess_multiclass(
+                scored[model.target].astype(str),
+                scored["prediction"],
+                sensitive_features=scored[sensitive],
+                classes=[str(c) for c in model.classes],
             )
         else:
             a = assess(
