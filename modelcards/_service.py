@@ -429,6 +429,20 @@ class DemoService:
         """
         return run_cases(model, self.edge_cases(model))
 
+    def record_outcomes(self, model: LoadedModel, outcomes: Sequence[EdgeCaseOutcome]) -> int:
+        """Record in the store which cases ran against the version and their results
+        (cases that could not run are left out); returns how many were recorded.
+
+        Args:
+            model: The version the cases ran against.
+            outcomes: From ``run_edge_cases``.
+        """
+        from ._check import run_input
+
+        ran = [run_input(o) for o in outcomes if o.problem is None]
+        self.store.record_runs(model=model.name, version=model.version, runs=ran)
+        return len(ran)
+
     def save_edge_case(
         self,
         model: LoadedModel,
