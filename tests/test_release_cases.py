@@ -334,19 +334,27 @@ def test_runs_are_recorded_and_read_back_on_postgresql(postgres_url, examples_re
 # -- the card --------------------------------------------------------------------------------
 def test_the_card_lists_known_cases_failing_first_and_records_nothing(examples_registry, db_url):
     got = answer(examples_registry, CHALLENGER)
-    Store(db_url).add_edge_case(
+    wrong = next(c for c in examples_registry.load(CHALLENGER).classes if c != got)
+    store = Store(db_url)
+    store.add_edge_case(
         model="arrests-release", name="saved right", inputs=INPUTS, expected=got, app="test"
+    )
+    store.add_edge_case(
+        model="arrests-release", name="saved wrong", inputs=INPUTS, expected=wrong, app="test"
     )
     result = generate_card(model=CHALLENGER, registry=examples_registry)
     cases = result.card.known_cases
-    assert [c.result for c in cases] == ["fail", "pass", "pass", "pass"]
-    assert cases[0].name == SPEC_FAILING_ON_V2 and cases[-1].name == "saved right"
+    # Failing first, each kind in saved order (the spec's cases, then the store's).
+    assert [c.result for c in cases] == ["fail", "fail", "pass", "pass", "pass"]
+    assert [c.name for c in cases[:2]] == [SPEC_FAILING_ON_V2, "saved wrong"]
+    assert cases[1].predicted == got and cases[1].expected == wrong
+    assert cases[-1].name == "saved right" and cases[-1].source == "saved in test"
     from modelcards import render_json, render_markdown
 
     md = render_markdown(result.card)
     section = md.split("## Known cases", 1)[1].split("\n---", 1)[0]
     rows = [line for line in section.splitlines() if line.startswith("| ") and "---" not in line]
-    assert [r.split("|")[1].strip() for r in rows[1:]] == ["FAIL", "PASS", "PASS", "PASS"]
+    assert [r.split("|")[1].strip() for r in rows[1:]] == ["FAIL"] * 2 + ["PASS"] * 3
     assert '"known_cases"' in render_json(result.card)
     assert Store(db_url).last_runs(model="arrests-release", version=2) == []
 
