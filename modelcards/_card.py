@@ -19,7 +19,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 import yaml
 from pydantic import (
@@ -100,6 +100,17 @@ class EdgeCase(_Strict):
     inputs: dict[str, Any]
     expected: Any = None
     note: str | None = None
+
+
+# An edge case run against the card's version when the card was made: "Known cases".
+class KnownCase(_Strict):
+    name: str
+    source: str
+    inputs: dict[str, Any]
+    expected: str | None = None
+    predicted: str | None = None
+    result: Literal["pass", "fail", "not judged", "cannot run"]
+    problem: str | None = None
 
 
 # What the card says about the estimator: its class, the pipeline steps before it, and its
@@ -257,6 +268,8 @@ class ModelCard(_Strict):
     ethical_considerations: Annotated[list[str], REQUIRED] = []
     caveats_and_recommendations: Annotated[list[str], REQUIRED] = []
     edge_cases: Annotated[list[EdgeCase], OPTIONAL] = []
+    # Every edge case (the spec's and the store's) run against this version, failing first.
+    known_cases: list[KnownCase] = []
     # What the outcome and each input mean, in words, units and allowed ranges.
     data_dictionary: Annotated[DataDictionary, OPTIONAL] = DataDictionary()
     provenance: Provenance

@@ -36,7 +36,7 @@ from numpy.typing import NDArray
 
 from ._background import background, done
 from ._batched import BATCH_ROWS, Engine, NotBinaryError, batched_card, choose_engine
-from ._card import DataProvenance, ModelCard, SpecBase, build_card, computed_sections
+from ._card import DataProvenance, KnownCase, ModelCard, SpecBase, build_card, computed_sections
 from ._card import load_spec as _load_spec
 from ._card import parse_spec as _parse_spec
 from ._data import read_table, require_columns, sha256_file
@@ -54,6 +54,7 @@ from .errors import DataError, ModelcardsError, UnsupportedTaskError
 
 if TYPE_CHECKING:  # pragma: no cover
     from ._registry import LoadedModel, Registry
+    from ._store import Store
     from ._summary import ReleaseSummary
 
 FILES = {
@@ -798,6 +799,7 @@ def make_card(
     spec: SpecBase | None = None,
     loaded: LoadedModel | None = None,
     name: str | None = None,
+    store: Store | None = None,
 ) -> CardResult:
     """Apply the policy and merge everything into a card.
 
@@ -810,6 +812,8 @@ def make_card(
         loaded: The registered model, whose metadata the card reports.
         name: The model's name on the card (default: the registered name, or the data
             file's stem).
+        store: Where a registered model's saved edge cases are read from, for the card's
+            "Known cases" (``version_known_cases``; default ``Store()``).
     """
     return card_from_parts(
         DataFacts(
@@ -827,6 +831,7 @@ def make_card(
         spec=spec,
         loaded=loaded,
         name=name,
+        store=store,
     )
 
 
@@ -862,6 +867,7 @@ def card_from_parts(
     spec: SpecBase | None = None,
     loaded: LoadedModel | None = None,
     name: str | None = None,
+    store: Store | None = None,
 ) -> CardResult:
     """``make_card`` for an engine that never held the rows (batched, Spark).
 
@@ -874,6 +880,8 @@ def card_from_parts(
         loaded: The registered model, whose metadata the card reports.
         name: The model's name on the card (default: the registered name, or the data
             file's stem).
+        store: Where a registered model's saved edge cases are read from, for the card's
+            "Known cases" (default ``Store()``).
     """
     verdicts = policy.evaluate(assessment) if policy is not None else no_policy()
     overall = assessment.overall
@@ -900,6 +908,8 @@ def card_from_parts(
         registered=registered_metadata(loaded) if loaded else None,
         profile=loaded.profile if loaded else None,
     )
+    if loaded is not None:
+        computed["known_cases"] = version_known_cases(loaded, store=store)
     card = build_card(spec=spec if spec is not None else _parse_spec(None), computed=computed)
     return CardResult(card=card, assessment=assessment, policy=verdicts)
 
@@ -1009,8 +1019,13 @@ def generate_card(
     progress: Progress = _quiet,
     engine: Engine = "auto",
     batch_rows: int | None = None,
+    store: Store | None = None,
 ) -> CardResult:
     """Build a card: every step above, in order. Nothing is written (see ``write_card``).
+
+    A registered model's card runs its edge cases (its card spec's and those saved in
+    ``store``) into "Known cases"; the card reads the store but records no run (that is
+    ``modelcards check``'s job).
 
     Args:
         model: ``"models:/NAME@ALIAS"`` or a loaded model; predictions come from it.
@@ -1033,6 +1048,8 @@ def generate_card(
             file in record batches with nearly flat memory (binary classifiers);
             ``"auto"`` (the default) is batched for files over 100 MB, else memory.
         batch_rows: Rows per batch for the batched engine (default 1,000,000).
+        store: Where saved edge cases are read from (default ``Store()``:
+            ``MODELCARDS_DB_URL``, else ``demo.db`` in the home folder).
 
     >>> import modelcards as mc                                   # doctest: +SKIP
     >>> r = mc.generate_card(model="models:/arrests-release@champion")  # doctest: +SKIP
@@ -1089,12 +1106,15 @@ def generate_card(
                 spec=spec_of,
                 loaded=loaded,
                 name=name,
+                store=store,
             )
     inputs = read_evaluation(
         data, loaded=loaded, target=target, sensitive=sensitive, options=options, progress=progress
     )
     preds = obtain_predictions(source, inputs, loaded=loaded, progress=progress)
     assessment = assess_inputs(inputs, preds, options=options, progress=progress)
+    if loaded is not None:
+        progress("running the edge cases")
     return make_card(
         inputs,
         preds,
@@ -1103,7 +1123,25 @@ def generate_card(
         spec=spec_of,
         loaded=loaded,
         name=name,
+        store=store,
     )
+
+
+def version_known_cases(loaded: LoadedModel, *, store: Store | None = None) -> list[KnownCase]:
+    """A version's edge cases (its card spec's, then the store's) run against it, failing
+    first: the card's "Known cases". Nothing is recorded in the store.
+
+    Args:
+        loaded: The registered version.
+        store: Where saved edge cases are read from (default ``Store()``).
+    """
+    from ._check import known_cases
+    from ._service import run_cases
+    from ._store import Store, spec_edge_cases
+
+    store = store if store is not None else Store()
+    cases = spec_edge_cases(loaded.card_spec) + store.edge_cases(loaded.name)
+    return known_cases(run_cases(loaded, cases))
 
 
 # -- writing ----------------------------------------------------------------------------
