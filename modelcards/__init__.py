@@ -137,6 +137,24 @@ _EXPORTS: dict[str, tuple[str, str]] = {
             "registered_metadata",
         )
     },
+    # comparing two versions
+    **{
+        n: ("._compare", n)
+        for n in (
+            "Comparison",
+            "Change",
+            "ComparedCheck",
+            "ComparisonPolicy",
+            "VersionInfo",
+            "compare_predictions",
+            "compare_versions",
+        )
+    },
+    **{
+        n: ("._compare_render", n)
+        for n in ("write_comparison", "format_change", "change_sentence", "notable")
+    },
+    **{n: ("._charts", n) for n in ("comparison_spec", "comparison_figure")},
     # the card and spec models
     **{
         n: ("._card", n)
@@ -268,8 +286,12 @@ __all__ = [
     "CardOptions",
     "CardResult",
     "CardSpec",
+    "Change",
     "CheckResult",
     "ColumnProfile",
+    "ComparedCheck",
+    "Comparison",
+    "ComparisonPolicy",
     "Contribution",
     "DISPARITIES",
     "DataDictionary",
@@ -327,6 +349,7 @@ __all__ = [
     "TRUSTED_TYPES",
     "Task",
     "VerdictDisplay",
+    "VersionInfo",
     "Written",
     "__version__",
     "assess",
@@ -335,11 +358,16 @@ __all__ = [
     "assess_regression",
     "assess_regression_groups",
     "build_card",
+    "change_sentence",
     "check_password",
     "check_ranges",
     "code_span",
     "coerce_row",
     "column_profile",
+    "compare_predictions",
+    "compare_versions",
+    "comparison_figure",
+    "comparison_spec",
     "completeness",
     "computed_sections",
     "csv_safe",
@@ -352,6 +380,7 @@ __all__ = [
     "explanation_figure",
     "explanation_spec",
     "flip_table",
+    "format_change",
     "format_count",
     "format_estimate",
     "format_rate",
@@ -377,6 +406,7 @@ __all__ = [
     "metric_label",
     "metric_phrase",
     "metric_specs",
+    "notable",
     "obtain_predictions",
     "outcome_words",
     "parse_policy",
@@ -416,6 +446,7 @@ __all__ = [
     "verdict_display",
     "why_undefined",
     "write_card",
+    "write_comparison",
     "written_fields",
 ]
 
@@ -439,6 +470,8 @@ if TYPE_CHECKING:  # pragma: no cover
     )
     from ._charts import (
         KEY_METRICS,
+        comparison_figure,
+        comparison_spec,
         explanation_figure,
         explanation_spec,
         group_metrics_figure,
@@ -446,6 +479,16 @@ if TYPE_CHECKING:  # pragma: no cover
         probability_spec,
         sweep_figure,
     )
+    from ._compare import (
+        Change,
+        ComparedCheck,
+        Comparison,
+        ComparisonPolicy,
+        VersionInfo,
+        compare_predictions,
+        compare_versions,
+    )
+    from ._compare_render import change_sentence, format_change, notable, write_comparison
     from ._data import read_csv_bytes, read_table, require_columns
     from ._dictionary import DataDictionary, InputEntry, OutcomeEntry, data_dictionary
     from ._evaluate import (
