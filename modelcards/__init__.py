@@ -150,10 +150,7 @@ _EXPORTS: dict[str, tuple[str, str]] = {
             "compare_versions",
         )
     },
-    **{
-        n: ("._compare_render", n)
-        for n in ("write_comparison", "format_change", "change_sentence", "notable")
-    },
+    **{n: ("._compare_render", n) for n in ("write_comparison", "change_sentence", "notable")},
     **{n: ("._charts", n) for n in ("comparison_spec", "comparison_figure")},
     # the card and spec models
     **{
@@ -198,6 +195,7 @@ _EXPORTS: dict[str, tuple[str, str]] = {
             "format_value",
             "format_rate",
             "format_estimate",
+            "format_change",
             "markdown_text",
         )
     },
@@ -488,7 +486,7 @@ if TYPE_CHECKING:  # pragma: no cover
         compare_predictions,
         compare_versions,
     )
-    from ._compare_render import change_sentence, format_change, notable, write_comparison
+    from ._compare_render import change_sentence, notable, write_comparison
     from ._data import read_csv_bytes, read_table, require_columns
     from ._dictionary import DataDictionary, InputEntry, OutcomeEntry, data_dictionary
     from ._evaluate import (
@@ -511,6 +509,7 @@ if TYPE_CHECKING:  # pragma: no cover
     from ._format import (
         NOT_PROVIDED,
         code_span,
+        format_change,
         format_count,
         format_estimate,
         format_rate,

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import warnings
 from collections.abc import Callable, Mapping, Sequence
+from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 
 import numpy as np
@@ -44,6 +45,8 @@ if TYPE_CHECKING:  # pragma: no cover
     from ._registry import LoadedModel, Registry
 
 ChangeVerdict = Literal["better", "worse", "unclear"]
+#: Resamples and seed of a card's comparison, and ``modelcards compare``'s defaults.
+N_BOOT, SEED = 1000, 0
 Progress = Callable[[str], None]
 
 
@@ -450,7 +453,7 @@ def compare_predictions(
                 f"Version {name} has {len(p)} predictions for {groups.n_rows} rows.",
                 hint="Give one prediction per row, for the same rows.",
             )
-    return _comparison(
+    return comparison_of(
         groups,
         pa,
         pb,
@@ -465,7 +468,7 @@ def compare_predictions(
     )
 
 
-def _comparison(
+def comparison_of(
     groups: Groups,
     pa: NDArray[np.bool_],
     pb: NDArray[np.bool_],
@@ -479,6 +482,21 @@ def _comparison(
     b: VersionInfo,
     data: str,
 ) -> Comparison:
+    """The comparison of two predictions on prepared groups, with the policy's verdicts.
+
+    Args:
+        groups: From ``prepare_groups``.
+        pa: Version A predicts positive, per row.
+        pb: Version B predicts positive, per row.
+        n_boot: Paired bootstrap resamples.
+        seed: The resampling seed.
+        confidence: Interval level.
+        min_group_size: Smaller groups are shown but never gate.
+        policy: Release checks, or None.
+        a: What version A is.
+        b: What version B is.
+        data: How the comparison names the rows.
+    """
     changes = compare_groups(
         groups,
         pa,
@@ -558,10 +576,10 @@ def compare_versions(
     ref_b: str | LoadedModel,
     *,
     registry: Registry | None = None,
-    data: str | Any = None,
+    data: str | Path | pd.DataFrame | None = None,
     target: str | None = None,
     sensitive: Sequence[str] | None = None,
-    policy: str | Any = None,
+    policy: str | Path | Policy | None = None,
     n_boot: int = 1000,
     seed: int = 0,
     options: CardOptions | None = None,
@@ -623,7 +641,7 @@ def compare_versions(
     ]
     pa, pb = (np.asarray(p.labels == inputs.positive, dtype=bool) for p in preds)
     progress(f"comparing {len(inputs.frame):,} rows, {n_boot:,} paired resamples")
-    return _comparison(
+    return comparison_of(
         groups,
         pa,
         pb,

@@ -18,7 +18,7 @@ from markupsafe import Markup
 
 from ._charts import comparison_spec
 from ._compare import Change, Comparison
-from ._format import code_span, format_estimate, markdown_text
+from ._format import code_span, format_change, format_estimate, markdown_text
 from ._metrics import metric_label
 from ._render import _json_script, _script_safe, plotlyjs_bytes
 from .errors import ModelcardsError
@@ -29,23 +29,6 @@ COMPARISON_FILES = {
     "json": "comparison.json",
 }
 _SLOT = "<!--plotly.js-->"
-
-
-def format_change(e: Any) -> str:
-    """A change with its interval, signed: ``+0.012 [-0.003, +0.027]``.
-
-    Args:
-        e: Anything with ``value``, ``ci_low`` and ``ci_high``; undefined shows ``n/a``.
-
-    >>> from modelcards import Estimate
-    >>> format_change(Estimate(value=0.0123, ci_low=-0.003, ci_high=0.0271))
-    '+0.012 [-0.003, +0.027]'
-    """
-    if e is None or e.value is None:
-        return "n/a"
-    if e.ci_low is None or e.ci_high is None:
-        return f"{e.value:+.3f}"
-    return f"{e.value:+.3f} [{e.ci_low:+.3f}, {e.ci_high:+.3f}]"
 
 
 def change_sentence(c: Change) -> str:

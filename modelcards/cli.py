@@ -225,6 +225,12 @@ def _columns(ctx: click.Context, param: click.Parameter, value: str | None) -> l
     help="Allow one more type in a skops model file (repeatable).",
 )
 @click.option(
+    "--compare-to",
+    metavar="REF",
+    help='The version the card\'s "Compared with" section measures --model against '
+    "(default: the release alias's version, when --model is another one).",
+)
+@click.option(
     "--pdf",
     is_flag=True,
     help="Also write model_card_summary.pdf: one or two printable A4 pages (the version "
@@ -250,6 +256,7 @@ def card(
     name: str | None,
     allow_pickle: bool,
     trusted_types: tuple[str, ...],
+    compare_to: str | None,
     pdf: bool,
 ) -> None:
     """Generate a Model Card (HTML, Markdown, JSON) with a fairness audit.
@@ -299,6 +306,7 @@ def card(
             allow_pickle=allow_pickle,
             trusted_types=trusted_types,
             progress=bar.step,
+            compare_to=compare_to,
         )
         summary = None
         if pdf:

@@ -262,3 +262,61 @@ def test_two_models_with_different_inputs_are_not_compared(registry, fitted, arr
     with pytest.raises(DataError, match="take different inputs") as err:
         compare_versions("models:/full@champion", "models:/few@champion", registry=registry)
     assert "only models:/full/1: citizen, employed, year" in str(err.value)
+
+
+# -- the card's "Compared with" section -------------------------------------------------
+def test_a_candidates_card_compares_it_with_the_release_alias(examples_registry):
+    from modelcards import compare_versions, generate_card, render_markdown
+
+    card = generate_card(model=CHALLENGER, registry=examples_registry).card
+    cw = card.comparison
+    assert cw is not None and cw.against.alias == "champion" and cw.against.version == 1
+    # The same numbers as `modelcards compare` on the same rows with the same seed.
+    full = compare_versions(CHAMPION, CHALLENGER, registry=examples_registry)
+    expected = [c for c in full.changes if c.verdict == "worse" and not c.small]
+    assert sorted(c.model_dump_json() for c in cw.worse) == sorted(
+        c.model_dump_json() for c in expected
+    )
+    sizes = [abs(c.change.value) for c in cw.worse]
+    assert sizes == sorted(sizes, reverse=True)  # the largest change first
+    md = render_markdown(card)
+    assert "## Compared with @champion" in md
+    assert "| Group | Metric | A | This version |" in md
+    # The version in use has nothing to compare with.
+    assert generate_card(model=CHAMPION, registry=examples_registry).card.comparison is None
+
+
+def test_compare_to_names_the_version_a_card_compares_with_and_judges_change_checks(
+    examples_registry, tmp_path
+):
+    from modelcards import generate_card, render_html
+
+    policy = tmp_path / "p.yaml"
+    policy.write_text("checks:\n  - change(accuracy_score) >= -0.5\n")
+    plain = generate_card(model=CHAMPION, registry=examples_registry, policy=policy)
+    assert plain.policy.checks[0].verdict == "inconclusive"  # nothing to compare with
+    compared = generate_card(
+        model=CHAMPION, registry=examples_registry, policy=policy, compare_to=CHALLENGER
+    )
+    assert compared.card.comparison.against.alias == "challenger"
+    assert compared.policy.checks[0].verdict == "pass"
+    assert 'id="compared-with">Compared with @challenger</h2>' in render_html(
+        compared.card, plotlyjs=""
+    )
+    none = generate_card(model=CHALLENGER, registry=examples_registry, compare_to=False)
+    assert none.card.comparison is None
+
+
+def test_compare_to_without_a_model_is_bad_input(tmp_path):
+    from modelcards import generate_card, synthesize
+    from modelcards.errors import DataError
+
+    with pytest.raises(DataError, match="--compare-to compares two registered versions"):
+        generate_card(
+            data=synthesize(200),
+            target="approved",
+            sensitive=["sex"],
+            scores="score",
+            threshold=0.5,
+            compare_to=CHAMPION,
+        )
