@@ -70,6 +70,7 @@ bench: install
 	$(PY) benchmarks/demo_speed.py
 	$(PY) benchmarks/explain_speed.py
 	$(PY) benchmarks/demo_load.py
+	$(PY) benchmarks/compare_speed.py
 
 clean:
 	rm -rf $(VENV) .pytest_cache .ruff_cache .mypy_cache

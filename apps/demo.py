@@ -17,6 +17,7 @@ PAGES = [
     ("edge_cases", "Edge cases", "edge-cases", ":material/rule:"),
     ("batch", "Batch", "batch", ":material/table:"),
     ("fairness", "Fairness audit", "fairness", ":material/balance:"),
+    ("compare", "Compare", "compare", ":material/compare_arrows:"),
     ("card", "Model card", "card", ":material/description:"),
 ]
 

@@ -144,11 +144,27 @@ _EXPORTS: dict[str, tuple[str, str]] = {
             "obtain_predictions",
             "assess_inputs",
             "make_card",
+            "compare_with",
             "generate_card",
             "write_card",
             "registered_metadata",
         )
     },
+    # comparing two versions
+    **{
+        n: ("._compare", n)
+        for n in (
+            "Comparison",
+            "Change",
+            "ComparedCheck",
+            "ComparisonPolicy",
+            "VersionInfo",
+            "compare_predictions",
+            "compare_versions",
+        )
+    },
+    **{n: ("._compare_render", n) for n in ("write_comparison", "change_sentence", "notable")},
+    **{n: ("._charts", n) for n in ("comparison_spec", "comparison_figure")},
     # the card and spec models
     **{
         n: ("._card", n)
@@ -192,6 +208,7 @@ _EXPORTS: dict[str, tuple[str, str]] = {
             "format_value",
             "format_rate",
             "format_estimate",
+            "format_change",
             "markdown_text",
         )
     },
@@ -297,9 +314,13 @@ __all__ = [
     "CardOptions",
     "CardResult",
     "CardSpec",
+    "Change",
     "CheckResult",
     "ClassAssessment",
     "ColumnProfile",
+    "ComparedCheck",
+    "Comparison",
+    "ComparisonPolicy",
     "Contribution",
     "DISPARITIES",
     "DataDictionary",
@@ -361,6 +382,7 @@ __all__ = [
     "TRUSTED_TYPES",
     "Task",
     "VerdictDisplay",
+    "VersionInfo",
     "Written",
     "__version__",
     "assess",
@@ -372,11 +394,17 @@ __all__ = [
     "assess_regression_groups",
     "build_card",
     "card_sha256",
+    "change_sentence",
     "check_password",
     "check_ranges",
     "code_span",
     "coerce_row",
     "column_profile",
+    "compare_predictions",
+    "compare_versions",
+    "compare_with",
+    "comparison_figure",
+    "comparison_spec",
     "completeness",
     "computed_sections",
     "csv_safe",
@@ -389,6 +417,7 @@ __all__ = [
     "explanation_figure",
     "explanation_spec",
     "flip_table",
+    "format_change",
     "format_count",
     "format_estimate",
     "format_rate",
@@ -416,6 +445,7 @@ __all__ = [
     "metric_specs",
     "notification_problem",
     "notify",
+    "notable",
     "obtain_predictions",
     "outcome_words",
     "parse_policy",
@@ -457,6 +487,7 @@ __all__ = [
     "verdict_display",
     "why_undefined",
     "write_card",
+    "write_comparison",
     "written_fields",
     "CaseResult",
     "CaseRun",
@@ -493,6 +524,8 @@ if TYPE_CHECKING:  # pragma: no cover
     )
     from ._charts import (
         KEY_METRICS,
+        comparison_figure,
+        comparison_spec,
         explanation_figure,
         explanation_spec,
         group_metrics_figure,
@@ -509,6 +542,16 @@ if TYPE_CHECKING:  # pragma: no cover
         outcome_result,
         parse_expected,
     )
+    from ._compare import (
+        Change,
+        ComparedCheck,
+        Comparison,
+        ComparisonPolicy,
+        VersionInfo,
+        compare_predictions,
+        compare_versions,
+    )
+    from ._compare_render import change_sentence, notable, write_comparison
     from ._data import read_csv_bytes, read_table, require_columns
     from ._dictionary import DataDictionary, InputEntry, OutcomeEntry, data_dictionary
     from ._evaluate import (
@@ -532,6 +575,7 @@ if TYPE_CHECKING:  # pragma: no cover
     from ._format import (
         NOT_PROVIDED,
         code_span,
+        format_change,
         format_count,
         format_estimate,
         format_rate,
@@ -570,6 +614,7 @@ if TYPE_CHECKING:  # pragma: no cover
         Predictions,
         PredictionSource,
         assess_inputs,
+        compare_with,
         generate_card,
         load_model,
         make_card,

@@ -34,6 +34,7 @@ from pydantic import (
 )
 from pydantic.fields import FieldInfo
 
+from ._compare import Change, VersionInfo
 from ._dictionary import DataDictionary
 from ._evaluate import Assessment, Disparity, GroupResult
 from ._policy import PolicyResult
@@ -239,6 +240,21 @@ class Fairness(_Strict):
         return data
 
 
+class ComparedWith(_Strict):
+    """This version (B) against another (A, by default the release alias's), on the same
+    rows: the groups that got better or worse beyond their paired interval, and by how
+    much (``modelcards compare`` holds every change)."""
+
+    against: VersionInfo
+    rows: int
+    n_boot: int
+    seed: int
+    confidence: float
+    protects: list[str]
+    worse: list[Change]
+    better: list[Change]
+
+
 class Provenance(_Strict):
     generated: str
     predictions: str
@@ -264,6 +280,8 @@ class ModelCard(_Strict):
     training_data: TrainingData
     quantitative_analyses: QuantitativeAnalyses
     fairness: Fairness
+    # Present when the card's version is not the release alias's (or --compare-to).
+    comparison: ComparedWith | None = None
     policy: PolicyResult
     ethical_considerations: Annotated[list[str], REQUIRED] = []
     caveats_and_recommendations: Annotated[list[str], REQUIRED] = []
@@ -493,6 +511,7 @@ def computed_sections(
     decision_threshold: float | None = None,
     registered: dict[str, Any] | None = None,
     profile: Profile | None = None,
+    comparison: ComparedWith | None = None,
 ) -> dict[str, Any]:
     """Everything on a card that nobody writes, by section.
 
@@ -508,6 +527,7 @@ def computed_sections(
         decision_threshold: The score threshold, when one cut the scores.
         registered: Registry metadata of the version (``registered_metadata``), if any.
         profile: The training-data profile, if any.
+        comparison: This version against the release alias's (or another), if compared.
     """
     reg = registered or {}
     a = assessment
@@ -569,6 +589,7 @@ def computed_sections(
                 for c in a.classes
             ],
         },
+        "comparison": comparison,
         "policy": policy,
         "provenance": {
             "generated": generated,

@@ -7,7 +7,7 @@ The same figures serve the Streamlit app and the HTML card. ``result`` is anythi
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Any, Protocol, TypedDict
+from typing import TYPE_CHECKING, Any, Protocol, TypedDict
 
 import pandas as pd
 import plotly.graph_objects as go
@@ -15,6 +15,9 @@ import plotly.graph_objects as go
 from ._evaluate import GroupResult, group_label
 from ._explain import Explanation
 from ._metrics import METRICS, metric_label, metric_specs
+
+if TYPE_CHECKING:  # pragma: no cover
+    from ._compare import Change
 
 #: Charted by default: the fairness-critical metrics of the vocabulary.
 KEY_METRICS = [m.name for m in metric_specs(key=True)]
@@ -378,3 +381,87 @@ def explanation_figure(explanation: Explanation) -> go.Figure:
 
 def _value_label(name: str, value: object) -> str:
     return f"{name} = {value:g}" if isinstance(value, float) else f"{name} = {value}"
+
+
+class HasChanges(Protocol):
+    """What the change chart reads: a Comparison (``compare_predictions``)."""
+
+    @property
+    def changes(self) -> Sequence[Change]: ...
+
+
+def comparison_spec(comparison: HasChanges, metrics: Sequence[str] | None = None) -> FigureSpec:
+    """Each group's change B - A of the key rates, with paired intervals, as Plotly JSON.
+
+    The Compare page and ``comparison.html`` draw this same figure.
+
+    Args:
+        comparison: From ``compare_predictions`` or ``compare_versions``.
+        metrics: The metrics to draw (default: the fairness-critical rates).
+    """
+    present = {c.metric for c in comparison.changes}
+    chosen = [m for m in (metrics or KEY_METRICS) if m in present]
+    groups: list[dict[str, str]] = []
+    for c in comparison.changes:
+        if c.features not in groups:
+            groups.append(c.features)
+    y = [_text(group_label(g)) if g else "overall" for g in groups]
+    by = {(group_label(c.features), c.metric): c for c in comparison.changes}
+    data: list[dict[str, Any]] = []
+    for i, m in enumerate(chosen):
+        row = [by[(group_label(g), m)] for g in groups]
+        label = metric_label(m)
+        data.append(
+            {
+                "type": "bar",
+                "orientation": "h",
+                "name": label,
+                "y": y,
+                "x": [c.change.value for c in row],
+                "marker": {
+                    "color": PALETTE[i % len(PALETTE)],
+                    "pattern": {"shape": ["/" if c.small else "" for c in row]},
+                },
+                "error_x": {
+                    "type": "data",
+                    "array": [_gap(c.change.ci_high, c.change.value) for c in row],
+                    "arrayminus": [_gap(c.change.value, c.change.ci_low) for c in row],
+                    "visible": True,
+                },
+                "customdata": [
+                    [c.n, _fmt(c.change.ci_low), _fmt(c.change.ci_high), c.verdict] for c in row
+                ],
+                "hovertemplate": "%{y}<br>" + label + " change: %{x:.3f}"
+                "<br>interval %{customdata[1]} to %{customdata[2]} (%{customdata[3]})"
+                "<br>n=%{customdata[0]}<extra></extra>",
+            }
+        )
+    layout: dict[str, Any] = {
+        "title": {"text": "Change from A to B, by group"},
+        "barmode": "group",
+        "bargap": 0.25,
+        "yaxis": {"autorange": "reversed", "automargin": True, "type": "category"},
+        "xaxis": {
+            "title": {"text": "change (B - A)"},
+            "zeroline": True,
+            "zerolinecolor": "#1d2330",
+            "gridcolor": "#e5e7eb",
+        },
+        "legend": {"orientation": "h", "y": 1.0, "yanchor": "bottom", "x": 0},
+        "margin": {"l": 10, "r": 20, "t": 90, "b": 50},
+        "height": max(280, len(groups) * max(len(chosen), 1) * BAR_PX + 170),
+        "paper_bgcolor": "#ffffff",
+        "plot_bgcolor": "#ffffff",
+        "font": {"family": "system-ui, sans-serif"},
+    }
+    return {"data": data, "layout": layout}
+
+
+def comparison_figure(comparison: HasChanges, metrics: Sequence[str] | None = None) -> go.Figure:
+    """The change chart of ``comparison_spec`` as a Plotly figure (for the Compare page).
+
+    Args:
+        comparison: From ``compare_predictions`` or ``compare_versions``.
+        metrics: The metrics to draw (default: the fairness-critical rates).
+    """
+    return go.Figure(comparison_spec(comparison, metrics))

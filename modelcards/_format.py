@@ -118,3 +118,21 @@ def code_span(text: object, *, table: bool = False) -> str:
     fence = "`" * (longest + 1)
     pad = " " if longest or s.startswith(" ") or s.endswith(" ") else ""
     return f"{fence}{pad}{s}{pad}{fence}"
+
+
+def format_change(e: HasInterval | None) -> str:
+    """A change with its interval, signed: ``+0.012 [-0.003, +0.027]``.
+
+    Args:
+        e: A change (anything with ``value``, ``ci_low``, ``ci_high``); undefined shows
+            ``n/a``.
+
+    >>> from modelcards import Estimate
+    >>> format_change(Estimate(value=0.0123, ci_low=-0.003, ci_high=0.0271))
+    '+0.012 [-0.003, +0.027]'
+    """
+    if e is None or e.value is None:
+        return "n/a"
+    if e.ci_low is None or e.ci_high is None:
+        return f"{e.value:+.3f}"
+    return f"{e.value:+.3f} [{e.ci_low:+.3f}, {e.ci_high:+.3f}]"

@@ -36,7 +36,15 @@ from numpy.typing import NDArray
 
 from ._background import background, done
 from ._batched import BATCH_ROWS, Engine, NotBinaryError, batched_card, choose_engine
-from ._card import DataProvenance, KnownCase, ModelCard, SpecBase, build_card, computed_sections
+from ._card import (
+    ComparedWith,
+    DataProvenance,
+    KnownCase,
+    ModelCard,
+    SpecBase,
+    build_card,
+    computed_sections,
+)
 from ._card import load_spec as _load_spec
 from ._card import parse_spec as _parse_spec
 from ._data import read_table, require_columns, sha256_file
@@ -53,6 +61,7 @@ from ._regression import RegressionGroups, assess_regression_groups, prepare_reg
 from .errors import DataError, ModelcardsError, UnsupportedTaskError
 
 if TYPE_CHECKING:  # pragma: no cover
+    from ._compare import Comparison
     from ._registry import LoadedModel, Registry
     from ._store import Store
     from ._summary import ReleaseSummary
@@ -800,6 +809,7 @@ def make_card(
     loaded: LoadedModel | None = None,
     name: str | None = None,
     store: Store | None = None,
+    comparison: Comparison | None = None,
 ) -> CardResult:
     """Apply the policy and merge everything into a card.
 
@@ -814,6 +824,8 @@ def make_card(
             file's stem).
         store: Where a registered model's saved edge cases are read from, for the card's
             "Known cases" (``version_known_cases``; default ``Store()``).
+        comparison: This version (B) against another on the same rows (``compare_with``):
+            the card's "Compared with" section, and what its ``change(...)`` checks judge.
     """
     return card_from_parts(
         DataFacts(
@@ -832,6 +844,7 @@ def make_card(
         loaded=loaded,
         name=name,
         store=store,
+        comparison=comparison,
     )
 
 
@@ -868,6 +881,7 @@ def card_from_parts(
     loaded: LoadedModel | None = None,
     name: str | None = None,
     store: Store | None = None,
+    comparison: Comparison | None = None,
 ) -> CardResult:
     """``make_card`` for an engine that never held the rows (batched, Spark).
 
@@ -882,8 +896,11 @@ def card_from_parts(
             file's stem).
         store: Where a registered model's saved edge cases are read from, for the card's
             "Known cases" (default ``Store()``).
+        comparison: This version (B) against another on the same rows (``compare_with``):
+            the card's "Compared with" section, and what its ``change(...)`` checks judge.
     """
-    verdicts = policy.evaluate(assessment) if policy is not None else no_policy()
+    changes = comparison.changes if comparison is not None else None
+    verdicts = policy.evaluate(assessment, changes=changes) if policy is not None else no_policy()
     overall = assessment.overall
     provenance = DataProvenance(
         source=data.source,
@@ -907,6 +924,7 @@ def card_from_parts(
         decision_threshold=predictions.threshold,
         registered=registered_metadata(loaded) if loaded else None,
         profile=loaded.profile if loaded else None,
+        comparison=compared_section(comparison) if comparison is not None else None,
     )
     if loaded is not None:
         computed["known_cases"] = version_known_cases(loaded, store=store)
@@ -1020,6 +1038,7 @@ def generate_card(
     engine: Engine = "auto",
     batch_rows: int | None = None,
     store: Store | None = None,
+    compare_to: str | LoadedModel | Literal[False] | None = None,
 ) -> CardResult:
     """Build a card: every step above, in order. Nothing is written (see ``write_card``).
 
@@ -1050,6 +1069,9 @@ def generate_card(
         batch_rows: Rows per batch for the batched engine (default 1,000,000).
         store: Where saved edge cases are read from (default ``Store()``:
             ``MODELCARDS_DB_URL``, else ``demo.db`` in the home folder).
+        compare_to: The version the card compares its own with (its "Compared with"
+            section). None (the default): the release alias's version, when the card's
+            version is a registered one and not that version; False: no comparison.
 
     >>> import modelcards as mc                                   # doctest: +SKIP
     >>> r = mc.generate_card(model="models:/arrests-release@champion")  # doctest: +SKIP
@@ -1059,6 +1081,11 @@ def generate_card(
     source = PredictionSource.choose(
         model=model, predictions=predictions, scores=scores, threshold=threshold
     )
+    if compare_to not in (None, False) and source.kind != "model":
+        raise DataError(
+            "--compare-to compares two registered versions; this card has no --model.",
+            hint="Add --model models:/NAME@ALIAS, or drop --compare-to.",
+        )
     # A given spec or policy is read before the model loads, so its errors come first.
     given_spec = resolve_spec(spec, None) if spec is not None else None
     given_policy = resolve_policy(policy, None) if policy is not None else None
@@ -1113,6 +1140,20 @@ def generate_card(
     )
     preds = obtain_predictions(source, inputs, loaded=loaded, progress=progress)
     assessment = assess_inputs(inputs, preds, options=options, progress=progress)
+    comparison = None
+    if loaded is not None and compare_to is not False:
+        comparison = compare_with(
+            compare_to,
+            loaded,
+            inputs,
+            preds,
+            registry=registry,
+            policy=policy_of,
+            options=options,
+            allow_pickle=allow_pickle,
+            trusted_types=trusted_types,
+            progress=progress,
+        )
     if loaded is not None:
         progress("running the edge cases")
     return make_card(
@@ -1124,6 +1165,104 @@ def generate_card(
         loaded=loaded,
         name=name,
         store=store,
+        comparison=comparison,
+    )
+
+
+def compare_with(
+    against: str | LoadedModel | None,
+    loaded: LoadedModel,
+    inputs: EvaluationInputs,
+    predictions: Predictions,
+    *,
+    registry: Registry | None = None,
+    policy: Policy | None = None,
+    options: CardOptions = CardOptions(),
+    allow_pickle: bool = False,
+    trusted_types: Sequence[str] | None = (),
+    progress: Progress = _quiet,
+) -> Comparison | None:
+    """The card's version (B) against another (A) on the card's own rows, or None.
+
+    With ``against`` None, A is the release alias's version (``release_alias()``); there
+    is no comparison when the model has no such alias, when the card's version is that
+    version, or for a regression (not compared yet).
+
+    Args:
+        against: A reference (``"models:/NAME@champion"``), a loaded version, or None.
+        loaded: The card's version.
+        inputs: The card's evaluation inputs (``read_evaluation``).
+        predictions: The card's predictions (``obtain_predictions``).
+        registry: Where references are resolved (default: the card's version's).
+        policy: The card's policy: what the comparison protects, and its change checks.
+        options: Confidence level and minimum group size.
+        allow_pickle: Allow pickle model files (default False).
+        trusted_types: More types to trust in a skops file.
+        progress: Called with a short message as each step starts.
+    """
+    from ._compare import N_BOOT, SEED, VersionInfo, check_comparable, comparison_of
+    from ._summary import release_alias
+    from .errors import ModelNotFoundError
+
+    if inputs.task != "binary" and against is None:  # only binary classifiers compare yet
+        return None
+    registry = registry or loaded._registry
+    if against is None:
+        alias = release_alias()
+        if registry is None:
+            return None
+        try:
+            _, version, _ = registry.resolve(f"models:/{loaded.name}@{alias}")
+        except ModelNotFoundError:  # no release alias: nothing to compare with
+            return None
+        if version == loaded.version:
+            return None
+        against = f"models:/{loaded.name}@{alias}"
+    base = load_model(
+        PredictionSource.choose(model=against),
+        registry=registry,
+        allow_pickle=allow_pickle,
+        trusted_types=trusted_types,
+        progress=progress,
+    )
+    assert base is not None  # a model source always loads one
+    check_comparable(base, loaded)
+    groups = inputs.groups.result()
+    assert isinstance(groups, Groups)  # regression is refused by check_comparable
+    theirs = obtain_predictions(PredictionSource.choose(model=base), inputs, loaded=base)
+    progress(f"comparing with {base.uri}")
+    return comparison_of(
+        groups,
+        np.asarray(theirs.labels == inputs.positive, dtype=bool),
+        np.asarray(predictions.labels == inputs.positive, dtype=bool),
+        n_boot=N_BOOT,
+        seed=SEED,
+        confidence=options.confidence,
+        min_group_size=options.min_group_size,
+        policy=policy,
+        a=VersionInfo(uri=base.uri, version=base.version, alias=base.alias),
+        b=VersionInfo(uri=loaded.uri, version=loaded.version, alias=loaded.alias),
+        data=inputs.source,
+    )
+
+
+def compared_section(comparison: Comparison) -> ComparedWith:
+    """The card's "Compared with" section: the groups better or worse, largest first.
+
+    Args:
+        comparison: This version (B) against another (A).
+    """
+    from ._compare_render import notable
+
+    return ComparedWith(
+        against=comparison.a,
+        rows=comparison.rows,
+        n_boot=comparison.n_boot,
+        seed=comparison.seed,
+        confidence=comparison.confidence,
+        protects=comparison.policy.protects,
+        worse=notable(comparison, "worse"),
+        better=notable(comparison, "better"),
     )
 
 

@@ -17,6 +17,14 @@ averages (``macro_recall_score >= 0.7``) and their disparities; a per-class metr
 (``false_negative_rate``, ``demographic_parity_ratio``, ...) needs ``class``, which
 judges that class one-vs-rest (the class is the positive outcome).
 
+      - change(false_negative_rate) <= 0.02 for every group  # candidate vs version in use
+      - change(accuracy_score) >= -0.01            # overall
+
+A ``change(METRIC)`` check bounds the change from the version in use to the candidate
+(B - A), judged on the paired interval of ``modelcards compare``. A card alone has no
+change to judge: there such a check is inconclusive ("needs a comparison"), unless the
+card compares its version with the release alias's (then it is judged on that).
+
 A check passes when its whole confidence interval lies on the right side of the bound,
 fails when the whole interval lies on the wrong side, and is inconclusive when the
 interval straddles the bound (or the value is undefined). A check over several items
@@ -27,9 +35,9 @@ from __future__ import annotations
 
 import operator
 import re
-from collections.abc import Callable, Collection
+from collections.abc import Callable, Collection, Sequence
 from pathlib import Path
-from typing import Any, Literal, NamedTuple, cast
+from typing import Any, Literal, NamedTuple, Protocol, cast
 
 import yaml
 from pydantic import BaseModel, ConfigDict, SerializerFunctionWrapHandler, model_serializer
@@ -59,7 +67,8 @@ _OPS: dict[Op, Callable[[float, float], bool]] = {
     "<": operator.lt,
 }
 _CHECK = re.compile(
-    r"^\s*(?P<metric>[a-z_][a-z0-9_]*)\s*(?P<op><=|>=|<|>)\s*(?P<bound>[-+]?(\d+\.?\d*|\.\d+)([eE][-+]?\d+)?)"
+    r"^\s*(?:(?P<change>change)\s*\(\s*)?(?P<metric>[a-z_][a-z0-9_]*)(?(change)\s*\))"
+    r"\s*(?P<op><=|>=|<|>)\s*(?P<bound>[-+]?(\d+\.?\d*|\.\d+)([eE][-+]?\d+)?)"
     r"\s*(?P<every>for every group)?\s*$"
 )
 GROUP_METRICS = [*RATE_METRICS, *MACRO_METRICS, *SCORE_METRICS, *ERROR_METRICS]
@@ -77,6 +86,7 @@ class Check(BaseModel):
     line: int
     # A multiclass model's class the check judges one-vs-rest; None for the model overall.
     class_label: str | None = None
+    change: bool = False
 
 
 class Item(BaseModel):
@@ -140,18 +150,104 @@ class Policy(BaseModel):
     # so none may).
     known_cases_max_failures: int | None = None
 
-    def evaluate(self, assessment: Assessment) -> PolicyResult:
+    def evaluate(
+        self, assessment: Assessment, *, changes: Sequence[ChangeLike] | None = None
+    ) -> PolicyResult:
         """Every check's verdict on an assessment, and the overall verdict (the worst).
 
         Args:
             assessment: From ``assess`` or a card's pipeline.
+            changes: A comparison's changes (``Comparison.changes``), for ``change(...)``
+                checks; without them those checks are inconclusive (they need one).
         """
-        results = [_evaluate(c, assessment, self.source) for c in self.checks]
+        judged = self.evaluate_changes(changes) if changes is not None else None
+        results: list[CheckResult] = []
+        for i, c in enumerate(self.checks):
+            if not c.change:
+                results.append(_evaluate(c, assessment, self.source))
+                continue
+            on_change = judged[i] if judged is not None else None
+            results.append(on_change if on_change is not None else _needs_comparison(c))
         return PolicyResult(
             verdict=_worst([r.verdict for r in results]) if results else "pass",
             source=self.source,
             checks=results,
         )
+
+    def evaluate_changes(self, changes: Sequence[ChangeLike]) -> list[CheckResult | None]:
+        """Each ``change(...)`` check's verdict on a comparison (None for other checks).
+
+        Args:
+            changes: ``Comparison.changes``: every metric's change in every group.
+        """
+        return [_evaluate_change(c, changes) if c.change else None for c in self.checks]
+
+
+class ChangeLike(Protocol):
+    """What a change check reads of a comparison's change (``_compare.Change``)."""
+
+    @property
+    def features(self) -> dict[str, str]: ...
+    @property
+    def metric(self) -> str: ...
+    @property
+    def small(self) -> bool: ...
+    @property
+    def change(self) -> ChangeInterval: ...
+
+
+class ChangeInterval(Protocol):
+    """A change's value and paired interval."""
+
+    @property
+    def value(self) -> float | None: ...
+    @property
+    def ci_low(self) -> float | None: ...
+    @property
+    def ci_high(self) -> float | None: ...
+
+
+def _needs_comparison(check: Check) -> CheckResult:
+    return _result(
+        check,
+        "inconclusive",
+        [],
+        [],
+        "Needs a comparison: a change is judged by `modelcards compare`, or on a card that "
+        "compares its version with the release alias's.",
+    )
+
+
+def _evaluate_change(check: Check, changes: Sequence[ChangeLike]) -> CheckResult:
+    """A change check on the paired intervals: overall, or every group large enough."""
+    items: list[Item] = []
+    left_out: list[str] = []
+    for c in changes:
+        if c.metric != check.metric:
+            continue
+        if check.scope == "overall" and c.features:
+            continue
+        if check.scope == "every_group" and not c.features:
+            continue
+        if check.features is not None and list(c.features) != list(check.features):
+            continue
+        subject = group_label(c.features) if c.features else "overall"
+        if c.features and (c.small or c.change.value is None):
+            left_out.append(f"{subject}: too small or undefined")
+            continue
+        e = c.change
+        items.append(
+            Item(
+                subject=subject,
+                value=e.value,
+                ci_low=e.ci_low,
+                ci_high=e.ci_high,
+                verdict=_verdict(check.op, check.bound, e.ci_low, e.ci_high, e.value),
+                detail="change from the version in use to the candidate",
+            )
+        )
+    verdict = _worst([i.verdict for i in items]) if items else "inconclusive"
+    return _result(check, verdict, items, left_out, _reason(check, verdict, items, left_out))
 
 
 def no_policy() -> PolicyResult:
@@ -251,16 +347,35 @@ def _check(node: yaml.Node, source: str) -> Check:
             hint="A check is METRIC OP NUMBER, optionally followed by 'for every group', "
             "with OP one of >=, <=, >, <.",
         )
+    change = bool(m["change"])
     return Check(
         text=str(text).strip(),
         metric=m["metric"],
         op=cast(Op, m["op"]),  # _CHECK matches these four operators only
         bound=float(m["bound"]),
-        scope=_scope(m["metric"], bool(m["every"]), source, line),
+        scope=(
+            _change_scope(m["metric"], bool(m["every"]), source, line)
+            if change
+            else _scope(m["metric"], bool(m["every"]), source, line)
+        ),
         features=features,
         line=line,
         class_label=class_label,
+        change=change,
     )
+
+
+def _change_scope(metric: str, every: bool, source: str, line: int) -> Scope:
+    """A change check's scope: every group, or overall. Only rates are compared."""
+    if metric not in RATE_METRICS:
+        raise PolicyError(
+            f"{source} line {line}: change({metric}) cannot be checked; changes are "
+            "compared for a classifier's rates only.",
+            hint="For example change(false_negative_rate) <= 0.02 for every group; rates: "
+            + ", ".join(RATE_METRICS)
+            + ".",
+        )
+    return "every_group" if every else "overall"
 
 
 class _Fields(NamedTuple):

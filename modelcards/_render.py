@@ -22,6 +22,7 @@ from ._evaluate import Disparity, GroupResult, group_label
 from ._format import (
     NOT_PROVIDED,
     code_span,
+    format_change,
     format_count,
     format_estimate,
     format_rate,
@@ -77,6 +78,7 @@ def _env(autoescape: bool) -> Environment:
         label=metric_label,
         group=group_label,
         short=lambda class_name: class_name.rpartition(".")[2],
+        change=format_change,
     )
     env.globals.update(
         NOT_PROVIDED=NOT_PROVIDED, why_undefined=why_undefined, disparity_name=disparity_name

@@ -225,6 +225,12 @@ def _columns(ctx: click.Context, param: click.Parameter, value: str | None) -> l
     help="Allow one more type in a skops model file (repeatable).",
 )
 @click.option(
+    "--compare-to",
+    metavar="REF",
+    help='The version the card\'s "Compared with" section measures --model against '
+    "(default: the release alias's version, when --model is another one).",
+)
+@click.option(
     "--pdf",
     is_flag=True,
     help="Also write model_card_summary.pdf: one or two printable A4 pages (the version "
@@ -272,6 +278,7 @@ def card(
     name: str | None,
     allow_pickle: bool,
     trusted_types: tuple[str, ...],
+    compare_to: str | None,
     pdf: bool,
     engine: Literal["auto", "memory", "batched", "spark"],
     batch_rows: int | None,
@@ -331,6 +338,7 @@ def card(
             progress=bar.step,
             engine=engine,
             batch_rows=batch_rows,
+            compare_to=compare_to,
         )
         summary = None
         if pdf:
@@ -579,3 +587,144 @@ def check(
     for line in report_lines(report):
         click.echo(line)
     sys.exit(report.exit_code)
+
+
+# -- compare two versions ---------------------------------------------------------------
+@main.command()
+@click.argument("ref_a", metavar="REF_A")
+@click.argument("ref_b", metavar="REF_B")
+@click.option(
+    "--data",
+    type=click.Path(path_type=Path),
+    help="Evaluation data, CSV or Parquet. Default: the split stored with REF_B.",
+)
+@click.option("--target", metavar="COL", help="The true outcome column (default: REF_B's).")
+@click.option(
+    "--sensitive",
+    metavar="COL[,COL...]",
+    callback=_columns,
+    help="Sensitive columns (default: REF_B's); their intersection is compared too.",
+)
+@click.option(
+    "--policy",
+    type=click.Path(path_type=Path),
+    help="Release policy YAML, with change(METRIC) checks (default: REF_B's stored policy).",
+)
+@click.option(
+    "--out",
+    "out_dir",
+    type=click.Path(file_okay=False, path_type=Path),
+    default=Path("comparison"),
+    show_default=True,
+    help="Output folder.",
+)
+@click.option(
+    "--bootstrap",
+    "n_boot",
+    type=click.IntRange(min=2),
+    default=1000,
+    show_default=True,
+    help="Paired bootstrap resamples for the change's interval.",
+)
+@click.option("--seed", type=int, default=0, show_default=True, help="The resampling seed.")
+@click.option(
+    "--confidence",
+    type=click.FloatRange(0.5, 1, max_open=True),
+    default=0.95,
+    show_default=True,
+    help="Confidence level of the intervals.",
+)
+@click.option(
+    "--min-group-size",
+    type=click.IntRange(min=1),
+    default=30,
+    show_default=True,
+    help="Smaller groups are shown but never gate.",
+)
+@click.option(
+    "--allow-pickle",
+    is_flag=True,
+    help="Allow pickle models, which run code when loaded. Only for trusted files.",
+)
+def compare(
+    ref_a: str,
+    ref_b: str,
+    data: Path | None,
+    target: str | None,
+    sensitive: list[str] | None,
+    policy: Path | None,
+    out_dir: Path,
+    n_boot: int,
+    seed: int,
+    confidence: float,
+    min_group_size: int,
+    allow_pickle: bool,
+) -> None:
+    """Compare a candidate (REF_B) with the version in use (REF_A), group by group.
+
+    Writes comparison.html, comparison.md and comparison.json: every metric of both
+    versions in every group, the change B - A with a paired interval, and the policy's
+    verdicts (checks on levels for both versions, change(METRIC) checks on the change).
+
+    \b
+    Exit codes: 0 no group is worse beyond its interval on a protected metric
+                  (and no change check failed),
+                1 otherwise,
+                2 bad usage or bad input (nothing is written).
+    """
+    from ._compare import compare_versions
+    from ._compare_render import notable, write_comparison
+    from ._pipeline import CardOptions
+
+    options = CardOptions(confidence=confidence, min_group_size=min_group_size)
+    bar = _Progress()
+    try:
+        result = compare_versions(
+            ref_a,
+            ref_b,
+            registry=_registry(),
+            data=data,
+            target=target,
+            sensitive=sensitive,
+            policy=policy,
+            n_boot=n_boot,
+            seed=seed,
+            options=options,
+            allow_pickle=allow_pickle,
+            progress=bar.step,
+        )
+        bar.step("writing the comparison")
+        paths = write_comparison(result, out_dir)
+    finally:
+        bar.done()
+    click.echo(
+        f"A {result.a.uri} vs B {result.b.uri}: {result.rows:,} rows, "
+        f"{len({tuple(c.features.items()) for c in result.changes}) - 1} groups by "
+        f"{', '.join(result.sensitive_features)}."
+    )
+    for verdict, color in (("worse", "red"), ("better", "green")):
+        found = notable(result, verdict)
+        click.echo(click.style(f"{verdict.capitalize()}: {len(found)}", fg=color, bold=True))
+        for c in found[:5]:
+            who = " & ".join(f"{k}={v}" for k, v in c.features.items()) or "overall"
+            click.echo(
+                f"  {who:<28} {c.metric:<24} {c.change.value:+.3f} "
+                f"[{c.change.ci_low:+.3f}, {c.change.ci_high:+.3f}]"
+            )
+        if len(found) > 5:
+            click.echo(f"  ... and {len(found) - 5} more (see comparison.md)")
+    for k in result.policy.checks:
+        verdicts = f"change {k.change}" if k.change else f"A {k.a}, B {k.b}"
+        click.echo(f"  {verdicts:<28} {k.check}")
+    gating = result.worse()
+    click.echo(
+        "Gate: "
+        + (
+            click.style(f"{len(gating)} protected change(s) worse", fg="red", bold=True)
+            if result.exit_code
+            else click.style("no protected metric worse", fg="green", bold=True)
+        )
+    )
+    for path in paths.values():
+        click.echo(f"wrote {path}")
+    sys.exit(result.exit_code)

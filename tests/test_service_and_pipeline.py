@@ -96,13 +96,20 @@ def test_the_pipeline_steps_one_by_one_give_generate_card_s_card(examples_regist
     inputs = mc.read_evaluation(None, loaded=loaded, options=options)
     preds = mc.obtain_predictions(source, inputs, loaded=loaded)
     assessment = mc.assess_inputs(inputs, preds, options=options)
+    policy = mc.resolve_policy(None, loaded)
+    # A candidate's card compares it with the version in use (@champion).
+    comparison = mc.compare_with(
+        None, loaded, inputs, preds, registry=examples_registry, policy=policy, options=options
+    )
+    assert comparison is not None
     stepwise = mc.make_card(
         inputs,
         preds,
         assessment,
-        policy=mc.resolve_policy(None, loaded),
+        policy=policy,
         spec=mc.resolve_spec(None, loaded),
         loaded=loaded,
+        comparison=comparison,
     )
     whole = mc.generate_card(model=ref, registry=examples_registry, options=options)
     assert stepwise.card == whole.card
