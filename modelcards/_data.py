@@ -34,23 +34,7 @@ def read_table(path: str | Path, *, categorical: Sequence[str] = ()) -> pd.DataF
         categorical: Columns to read as categoricals where the file allows.
     """
     path = Path(path)
-    if not path.exists():
-        raise DataError(f"No file at {path}.", hint="Check the path given to --data.")
-    if path.is_dir():
-        raise DataError(
-            f"{path} is a folder, not a data file.", hint="Give a .csv or .parquet file."
-        )
-    if path.stat().st_size == 0:
-        raise DataError(f"{path.name} is empty.", hint="Give a file with a header and rows.")
-    suffix = path.suffix.lower()
-    try:
-        with open(path, "rb") as fh:
-            head = fh.read(4)
-    except OSError as exc:
-        raise DataError(
-            f"Cannot read {path}: {exc.strerror}.", hint="Check the file's permissions."
-        ) from exc
-    is_parquet = suffix in {".parquet", ".pq"} or (suffix != ".csv" and head == PARQUET_MAGIC)
+    is_parquet = check_data_file(path)
     try:
         if is_parquet:
             frame = pd.read_parquet(path, read_dictionary=_text_columns(path, categorical))
@@ -70,6 +54,32 @@ def read_table(path: str | Path, *, categorical: Sequence[str] = ()) -> pd.DataF
             cats = frame[col].cat.categories
             frame[col] = frame[col].cat.reorder_categories(sorted(cats, key=str))
     return frame
+
+
+def check_data_file(path: Path) -> bool:
+    """Check that ``path`` is a non-empty, readable file; True when it is Parquet (by
+    suffix, or by content when the suffix says neither).
+
+    Args:
+        path: The file.
+    """
+    if not path.exists():
+        raise DataError(f"No file at {path}.", hint="Check the path given to --data.")
+    if path.is_dir():
+        raise DataError(
+            f"{path} is a folder, not a data file.", hint="Give a .csv or .parquet file."
+        )
+    if path.stat().st_size == 0:
+        raise DataError(f"{path.name} is empty.", hint="Give a file with a header and rows.")
+    suffix = path.suffix.lower()
+    try:
+        with open(path, "rb") as fh:
+            head = fh.read(4)
+    except OSError as exc:
+        raise DataError(
+            f"Cannot read {path}: {exc.strerror}.", hint="Check the file's permissions."
+        ) from exc
+    return suffix in {".parquet", ".pq"} or (suffix != ".csv" and head == PARQUET_MAGIC)
 
 
 def _text_columns(path: Path, names: Sequence[str]) -> list[str] | None:

@@ -35,6 +35,7 @@ import pandas as pd
 from numpy.typing import NDArray
 
 from ._background import background, done
+from ._batched import BATCH_ROWS, Engine, NotBinaryError, batched_card, choose_engine
 from ._card import DataProvenance, ModelCard, SpecBase, build_card, computed_sections
 from ._card import load_spec as _load_spec
 from ._card import parse_spec as _parse_spec
@@ -405,13 +406,29 @@ def _positive_label(values: list[Any], wanted: Any, model_positive: Any, column:
 def _check_target(y: pd.Series, column: str) -> list[Any]:
     """The target's distinct values, once checked: no missing value, exactly two."""
     missing = y.isna()
-    if missing.any():
+    first = int(np.flatnonzero(missing.to_numpy())[0]) if missing.any() else None
+    return check_target_values(list(pd.unique(y)), int(missing.sum()), first, column)
+
+
+def check_target_values(
+    values: list[Any], missing: int, first_missing: int | None, column: str
+) -> list[Any]:
+    """The checks of ``_check_target`` on what any engine can count: the distinct values
+    in order of appearance (missing included), how many are missing and the first one's
+    row (0-based). Returns the values.
+
+    Args:
+        values: The distinct values, in order of appearance.
+        missing: How many rows have no value.
+        first_missing: The first such row, or None.
+        column: The target column, for messages.
+    """
+    if missing:
         raise DataError(
-            f"The target column {column!r} has {int(missing.sum())} missing value(s) "
-            f"(first at data row {int(np.flatnonzero(missing.to_numpy())[0]) + 1}).",
+            f"The target column {column!r} has {missing} missing value(s) "
+            f"(first at data row {(first_missing or 0) + 1}).",
             hint="Drop or fill those rows first.",
         )
-    values = pd.unique(y)
     if len(values) > 2:
         shown = ", ".join(repr(str(v)) for v in values[:6])
         raise UnsupportedTaskError(
@@ -426,7 +443,7 @@ def _check_target(y: pd.Series, column: str) -> list[Any]:
             "per group need both outcomes.",
             hint="Evaluate on data that holds both outcomes.",
         )
-    return list(values)
+    return values
 
 
 def frame_digest(frame: pd.DataFrame) -> str:
@@ -502,13 +519,7 @@ def _model_predictions(
 ) -> Predictions:
     frame, values = inputs.frame, inputs.values
     require_columns(frame, loaded.feature_names, where=inputs.where, role="model input")
-    classes = {str(c) for c in loaded.classes}
-    if not {str(v) for v in values} <= classes:
-        raise DataError(
-            f"The target {inputs.target!r} holds {sorted(map(str, values))} but "
-            f"{loaded.uri} predicts {sorted(classes)}.",
-            hint="Use the target column the model was trained on, with the same labels.",
-        )
+    check_model_classes(loaded, values, inputs.target)
     progress(f"predicting {len(frame):,} rows with {loaded.uri}")
     try:
         raw, scores = loaded.predict_with_scores(frame)
@@ -523,6 +534,23 @@ def _model_predictions(
         ) from exc
     described = loaded.uri + (f" at threshold {threshold:g}" if threshold is not None else "")
     return Predictions(labels, scores, described, threshold)
+
+
+def check_model_classes(loaded: LoadedModel, values: list[Any], target: str) -> None:
+    """A DataError when the target's values are not the model's classes.
+
+    Args:
+        loaded: The model.
+        values: The target's two values.
+        target: The target column, for messages.
+    """
+    classes = {str(c) for c in loaded.classes}
+    if not {str(v) for v in values} <= classes:
+        raise DataError(
+            f"The target {target!r} holds {sorted(map(str, values))} but "
+            f"{loaded.uri} predicts {sorted(classes)}.",
+            hint="Use the target column the model was trained on, with the same labels.",
+        )
 
 
 def _regression_predictions(
@@ -687,26 +715,88 @@ def make_card(
         name: The model's name on the card (default: the registered name, or the data
             file's stem).
     """
+    return card_from_parts(
+        DataFacts(
+            source=inputs.source,
+            sha256=inputs.sha256.result() or "",
+            rows=len(inputs.frame),
+            columns=[str(c) for c in inputs.frame.columns],
+            target=inputs.target,
+            positive=inputs.positive,
+            task=inputs.task,
+        ),
+        predictions,
+        assessment,
+        policy=policy,
+        spec=spec,
+        loaded=loaded,
+        name=name,
+    )
+
+
+@dataclass(frozen=True)
+class DataFacts:
+    """What a card says of its evaluation data, however it was read.
+
+    Attributes:
+        source: How the card names the data.
+        sha256: The data's SHA-256 ("" when unknown).
+        rows: How many rows.
+        columns: Every column of the data.
+        target: The target column.
+        positive: The positive outcome (None for a regression).
+        task: ``"binary"`` or ``"regression"``.
+    """
+
+    source: str
+    sha256: str
+    rows: int
+    columns: list[str]
+    target: str
+    positive: Any
+    task: Task = "binary"
+
+
+def card_from_parts(
+    data: DataFacts,
+    predictions: Predictions,
+    assessment: Assessment,
+    *,
+    policy: Policy | None = None,
+    spec: SpecBase | None = None,
+    loaded: LoadedModel | None = None,
+    name: str | None = None,
+) -> CardResult:
+    """``make_card`` for an engine that never held the rows (batched, Spark).
+
+    Args:
+        data: What the card says of the data.
+        predictions: Where the predictions came from (``labels`` may be empty).
+        assessment: The numbers.
+        policy: The release policy, or None.
+        spec: The card spec, or None for an empty one.
+        loaded: The registered model, whose metadata the card reports.
+        name: The model's name on the card (default: the registered name, or the data
+            file's stem).
+    """
     verdicts = policy.evaluate(assessment) if policy is not None else no_policy()
     overall = assessment.overall
-    data = DataProvenance(
-        source=inputs.source,
-        sha256=inputs.sha256.result() or "",
-        rows=len(inputs.frame),
-        columns=[str(c) for c in inputs.frame.columns],
-        target=inputs.target,
+    provenance = DataProvenance(
+        source=data.source,
+        sha256=data.sha256,
+        rows=data.rows,
+        columns=data.columns,
+        target=data.target,
         positives=overall.positives,
         negatives=overall.negatives,
-        positive_share=(
-            overall.positives / len(inputs.frame) if overall.positives is not None else None
-        ),
+        positive_share=(overall.positives / data.rows if overall.positives is not None else None),
     )
     computed = computed_sections(
-        name=name or (loaded.name if loaded else Path(inputs.source).stem or "model"),
+        name=name or (loaded.name if loaded else Path(data.source).stem or "model"),
         assessment=assessment,
         policy=verdicts,
-        data=data,
-        positive_label=str(inputs.positive) if inputs.task != "regression" else None,
+        data=provenance,
+        positive_label=str(data.positive) if data.task != "regression" else None,
         predictions=predictions.described,
         generated=card_date(),
         versions=library_versions(),
@@ -814,6 +904,8 @@ def generate_card(
     allow_pickle: bool = False,
     trusted_types: Sequence[str] | None = (),
     progress: Progress = _quiet,
+    engine: Engine = "auto",
+    batch_rows: int | None = None,
 ) -> CardResult:
     """Build a card: every step above, in order. Nothing is written (see ``write_card``).
 
@@ -834,6 +926,10 @@ def generate_card(
         allow_pickle: Allow pickle model files (default False).
         trusted_types: More types to trust in a skops file (None: none).
         progress: Called with a short message as each step starts.
+        engine: ``"memory"`` reads the rows whole; ``"batched"`` reads a CSV or Parquet
+            file in record batches with nearly flat memory (binary classifiers);
+            ``"auto"`` (the default) is batched for files over 100 MB, else memory.
+        batch_rows: Rows per batch for the batched engine (default 1,000,000).
 
     >>> import modelcards as mc                                   # doctest: +SKIP
     >>> r = mc.generate_card(model="models:/arrests-release@champion")  # doctest: +SKIP
@@ -853,6 +949,44 @@ def generate_card(
         trusted_types=trusted_types,
         progress=progress,
     )
+    policy_of = given_policy if policy is not None else resolve_policy(None, loaded)
+    spec_of = given_spec if given_spec is not None else resolve_spec(None, loaded)
+    chosen = choose_engine(engine, data)
+    if chosen == "spark":
+        raise DataError(
+            "The Spark engine is not part of this build yet.",
+            hint="Use --engine batched (a file read in batches) or --engine memory.",
+        )
+    if chosen == "batched":
+        if data is None or isinstance(data, pd.DataFrame):
+            raise DataError(
+                "--engine batched reads a CSV or Parquet file in batches.",
+                hint="Give the file with --data FILE, or use --engine memory.",
+            )
+        try:
+            parts = batched_card(
+                source,
+                data=data,
+                loaded=loaded,
+                target=target,
+                sensitive=sensitive,
+                options=options,
+                batch_rows=batch_rows or BATCH_ROWS,
+                progress=progress,
+            )
+        except NotBinaryError:
+            if engine != "auto":
+                raise
+        else:
+            return card_from_parts(
+                parts.data,
+                parts.predictions,
+                parts.assessment,
+                policy=policy_of,
+                spec=spec_of,
+                loaded=loaded,
+                name=name,
+            )
     inputs = read_evaluation(
         data, loaded=loaded, target=target, sensitive=sensitive, options=options, progress=progress
     )
@@ -862,8 +996,8 @@ def generate_card(
         inputs,
         preds,
         assessment,
-        policy=given_policy if policy is not None else resolve_policy(None, loaded),
-        spec=given_spec if given_spec is not None else resolve_spec(None, loaded),
+        policy=policy_of,
+        spec=spec_of,
         loaded=loaded,
         name=name,
     )

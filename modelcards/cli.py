@@ -230,6 +230,21 @@ def _columns(ctx: click.Context, param: click.Parameter, value: str | None) -> l
     help="Also write model_card_summary.pdf: one or two printable A4 pages (the version "
     "in use, intended use, the gate's verdict, the largest gaps, edge cases and flags).",
 )
+@click.option(
+    "--engine",
+    type=click.Choice(["auto", "memory", "batched", "spark"]),
+    default="auto",
+    show_default=True,
+    help="memory: read the data whole. batched: read a CSV/Parquet file in record batches, "
+    "memory nearly flat however many rows (binary classifiers). auto: batched for files "
+    "over 100 MB.",
+)
+@click.option(
+    "--batch-rows",
+    type=click.IntRange(min=1),
+    metavar="N",
+    help="Rows per batch for --engine batched (default 1,000,000).",
+)
 def card(
     model: str | None,
     data: Path | None,
@@ -251,6 +266,8 @@ def card(
     allow_pickle: bool,
     trusted_types: tuple[str, ...],
     pdf: bool,
+    engine: Literal["auto", "memory", "batched", "spark"],
+    batch_rows: int | None,
 ) -> None:
     """Generate a Model Card (HTML, Markdown, JSON) with a fairness audit.
 
@@ -299,6 +316,8 @@ def card(
             allow_pickle=allow_pickle,
             trusted_types=trusted_types,
             progress=bar.step,
+            engine=engine,
+            batch_rows=batch_rows,
         )
         summary = None
         if pdf:

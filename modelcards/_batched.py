@@ -1,0 +1,722 @@
+"""The batched engine: a card from a CSV or Parquet file read in Arrow record batches.
+
+Memory stays nearly flat as rows grow: each batch (``BATCH_ROWS`` rows of only the
+columns the card needs) is reduced to the additive tables of ``_aggregate`` and dropped.
+What grows is the tables: the count table has a row per (group, label, prediction), the
+score table one per (group, label, distinct score), so a model whose scores take a million
+distinct values keeps up to a million entries per group and label (16 bytes each).
+
+Why Arrow record batches and not an embedded SQL engine: the reader is already a
+dependency (pandas reads Parquet through it), a record batch hands numpy its columns
+without copies, and the per-batch work (dictionary codes, a bincount, one sort of the
+scores) is what the in-memory path does, so both give the same numbers by construction.
+
+Every check of the in-memory path is made here with the same message: the distinct values
+of the target, sensitive and prediction columns are counted with their first row, and
+after the pass they are checked as the in-memory path checks the whole column. CSV text
+becomes values exactly as pandas reads it (the distinct texts go through ``pd.read_csv``),
+so groups, their names and their order match.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import math
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Literal, NamedTuple
+
+import numpy as np
+import pandas as pd
+from numpy.typing import NDArray
+
+from ._aggregate import Aggregates, assess_aggregates
+from ._background import background
+from ._data import check_data_file, require_columns, sha256_file
+from ._evaluate import Assessment, sort_scores
+from .errors import DataError, ModelcardsError
+
+if TYPE_CHECKING:  # pragma: no cover
+    import pyarrow as pa
+
+    from ._pipeline import CardOptions, DataFacts, Predictions, PredictionSource
+    from ._registry import LoadedModel
+
+#: Rows per record batch: about 50 MB of the card's columns, whatever the file's size.
+BATCH_ROWS = 1_000_000
+#: ``--engine auto`` reads files larger than this in batches (about 4 million rows of
+#: the synthetic data as Parquet, where the in-memory path peaks near 1.6 GB).
+AUTO_BATCHED_BYTES = 100 * 2**20
+
+Engine = Literal["auto", "memory", "batched", "spark"]
+
+# What pandas reads as missing in a CSV (pandas' default na_values), so that the two
+# readers agree on which cells are empty.
+_PANDAS_NA = [
+    "",
+    "#N/A",
+    "#N/A N/A",
+    "#NA",
+    "-1.#IND",
+    "-1.#QNAN",
+    "-NaN",
+    "-nan",
+    "1.#IND",
+    "1.#QNAN",
+    "<NA>",
+    "N/A",
+    "NA",
+    "NULL",
+    "NaN",
+    "None",
+    "n/a",
+    "nan",
+    "null",
+]
+
+
+class NotBinaryError(ModelcardsError):
+    """The data make a regression card, which the batched engine does not compute."""
+
+
+def choose_engine(engine: Engine, data: object) -> Literal["memory", "batched", "spark"]:
+    """The engine ``auto`` stands for: batched for a file above ``AUTO_BATCHED_BYTES``,
+    else in memory; other choices as given.
+
+    Args:
+        engine: The engine asked for.
+        data: The ``--data`` argument (a path, a DataFrame or None).
+    """
+    if engine != "auto":
+        return engine
+    if isinstance(data, str | Path) and Path(data).is_file():
+        return "batched" if Path(data).stat().st_size > AUTO_BATCHED_BYTES else "memory"
+    return "memory"
+
+
+# -- distinct values of a column, counted across batches ------------------------------
+class _Values:
+    """A column's distinct raw values, each with its count and first row."""
+
+    def __init__(self) -> None:
+        self.ids: dict[Any, int] = {}
+        self.raw: list[Any] = []
+        self.counts = np.zeros(0, dtype=np.int64)
+        self.first: list[int] = []
+
+    def codes(self, arr: pa.Array | pa.ChunkedArray, offset: int) -> NDArray[np.int64]:
+        """Each row's value id; counts and first rows updated (``offset``: the batch's
+        first row in the file)."""
+        import pyarrow as pa
+        import pyarrow.compute as pc
+
+        if isinstance(arr, pa.ChunkedArray):
+            arr = arr.combine_chunks()
+        enc = arr if isinstance(arr, pa.DictionaryArray) else pc.dictionary_encode(arr)
+        dictionary: list[Any] = enc.dictionary.to_pylist()
+        indices = enc.indices
+        if enc.null_count:
+            indices = pc.fill_null(indices, len(dictionary))
+            dictionary.append(None)
+        idx = indices.to_numpy(zero_copy_only=False).astype(np.int64, copy=False)
+        known = len(self.raw)
+        lookup = np.array([self._id(v) for v in dictionary], dtype=np.int64)
+        codes = lookup[idx] if len(lookup) else np.zeros(0, dtype=np.int64)
+        if len(self.raw) > known:  # new values: their first rows in this batch
+            first = np.full(len(self.raw), -1, dtype=np.int64)
+            rows = np.arange(len(codes), dtype=np.int64)
+            first[codes[::-1]] = rows[::-1]
+            self.first += [int(first[i]) + offset for i in range(known, len(self.raw))]
+            self.counts = np.append(self.counts, np.zeros(len(self.raw) - known, np.int64))
+        self.counts += np.bincount(codes, minlength=len(self.raw))
+        return codes
+
+    def _id(self, value: Any) -> int:
+        if isinstance(value, float) and math.isnan(value):
+            value = None  # NaN is missing, as in pandas (and equal to itself here)
+        got = self.ids.get(value)
+        if got is None:
+            got = self.ids[value] = len(self.raw)
+            self.raw.append(value)
+        return got
+
+
+@dataclass
+class _Column:
+    """A column's distinct values as pandas holds them, after the pass."""
+
+    values: pd.Series  # one per final value, in order of first appearance
+    remap: NDArray[np.int64]  # raw id -> final value id (equal values merged)
+    counts: NDArray[np.int64]  # rows per final value
+    first: NDArray[np.int64]  # first row per final value
+
+
+def _final(v: _Values, *, csv_text: bool) -> _Column:
+    """The values pandas would hold: CSV texts parsed by pandas' own reader (so "01" and
+    "1" are both 1), Parquet values as Arrow gave them; equal values merged."""
+    if csv_text:
+        buf = io.StringIO()
+        writer = csv.writer(buf)
+        writer.writerow(["v", "_"])
+        for raw in v.raw:
+            writer.writerow(["" if raw is None else raw, 0])
+        typed = pd.read_csv(io.StringIO(buf.getvalue()), low_memory=False)["v"]
+    else:
+        typed = pd.Series(v.raw)
+    order = np.argsort(np.asarray(v.first, dtype=np.int64), kind="stable")
+    codes, uniques = pd.factorize(typed.iloc[order], use_na_sentinel=True)
+    codes = np.where(codes < 0, len(uniques), codes)
+    has_na = bool((np.asarray(codes) == len(uniques)).any())
+    values = pd.Series(list(uniques) + ([None] if has_na else []), dtype=typed.dtype)
+    remap = np.empty(len(v.raw), dtype=np.int64)
+    remap[order] = codes
+    k = len(values)
+    counts = np.bincount(remap, weights=v.counts, minlength=k).astype(np.int64)
+    first = np.full(k, np.iinfo(np.int64).max, dtype=np.int64)
+    np.minimum.at(first, remap, np.asarray(v.first, dtype=np.int64))
+    return _Column(values, remap, counts, first)
+
+
+# -- scores per cell, merged as they come ---------------------------------------------
+@dataclass
+class _ScoreRuns:
+    """Sorted distinct scores with counts for one (groups, target) cell, kept as a few
+    sorted runs that merge when one grows as large as the one before (so each score is
+    merged a logarithmic number of times)."""
+
+    runs: list[tuple[NDArray[np.float64], NDArray[np.int64]]] = field(default_factory=list)
+
+    def add(self, scores: NDArray[np.float64], counts: NDArray[np.int64]) -> None:
+        self.runs.append((scores, counts))
+        while len(self.runs) > 1 and len(self.runs[-2][0]) <= 2 * len(self.runs[-1][0]):
+            b = self.runs.pop()
+            a = self.runs.pop()
+            self.runs.append(_merge(a, b))
+
+    def total(self) -> tuple[NDArray[np.float64], NDArray[np.int64]]:
+        while len(self.runs) > 1:
+            b = self.runs.pop()
+            a = self.runs.pop()
+            self.runs.append(_merge(a, b))
+        if not self.runs:
+            return np.zeros(0), np.zeros(0, dtype=np.int64)
+        return self.runs[0]
+
+
+def _merge(
+    a: tuple[NDArray[np.float64], NDArray[np.int64]],
+    b: tuple[NDArray[np.float64], NDArray[np.int64]],
+) -> tuple[NDArray[np.float64], NDArray[np.int64]]:
+    s = np.concatenate([a[0], b[0]])
+    c = np.concatenate([a[1], b[1]])
+    order = np.argsort(s, kind="stable")  # two sorted runs: a linear merge
+    s, c = s[order], c[order]
+    new = np.ones(len(s), dtype=bool)
+    new[1:] = s[1:] != s[:-1]
+    starts = np.flatnonzero(new)
+    return s[starts], np.add.reduceat(c, starts)
+
+
+# -- the pass over the file -----------------------------------------------------------
+@dataclass
+class _Plan:
+    """What the pass reads and how it gets each batch's predictions."""
+
+    path: Path
+    is_parquet: bool
+    columns: list[str]  # every column of the file
+    target: str
+    sensitive: list[str]
+    source: PredictionSource
+    loaded: LoadedModel | None
+    batch_rows: int
+
+
+@dataclass
+class _Pass:
+    """Everything counted in one pass."""
+
+    rows: int = 0
+    sens: list[_Values] = field(default_factory=list)
+    target: _Values = field(default_factory=_Values)
+    preds: _Values = field(default_factory=_Values)  # predicted labels, when not cut
+    cut: bool = True  # predictions are booleans (a threshold on scores)
+    counts: dict[tuple[int, ...], int] = field(default_factory=dict)
+    scores: dict[tuple[int, ...], _ScoreRuns] = field(default_factory=dict)
+    has_scores: bool = False
+    missing_scores: int = 0
+    bad_score: tuple[str, int] | None = None  # a non-number and its row
+
+
+def _needed(plan: _Plan) -> list[str]:
+    cols = [*plan.sensitive, plan.target]
+    if plan.loaded is not None:
+        cols += plan.loaded.feature_names
+    elif plan.source.column is not None:
+        cols.append(plan.source.column)
+    return list(dict.fromkeys(cols))
+
+
+def _batches(plan: _Plan) -> Iterator[pa.RecordBatch]:
+    """The file's record batches, of only the needed columns."""
+    import pyarrow as pa
+
+    needed = _needed(plan)
+    try:
+        if plan.is_parquet:
+            import pyarrow.parquet as pq
+
+            pf = pq.ParquetFile(plan.path, read_dictionary=plan.sensitive)
+            yield from pf.iter_batches(batch_size=plan.batch_rows, columns=needed)
+        else:
+            import pyarrow.csv as pacsv
+
+            text = [*plan.sensitive, plan.target]
+            if plan.loaded is None and plan.source.column is not None:
+                text.append(plan.source.column)
+            convert = pacsv.ConvertOptions(
+                include_columns=needed,
+                column_types={c: pa.string() for c in text},
+                null_values=_PANDAS_NA,
+                strings_can_be_null=True,
+                quoted_strings_can_be_null=True,
+            )
+            read = pacsv.ReadOptions(block_size=_block_size(plan.path, plan.batch_rows))
+            with pacsv.open_csv(plan.path, read_options=read, convert_options=convert) as r:
+                yield from r
+    except (pa.ArrowException, OSError, UnicodeDecodeError) as exc:
+        raise _unreadable(plan, exc) from exc
+
+
+def _unreadable(plan: _Plan, exc: BaseException) -> DataError:
+    kind = "Parquet" if plan.is_parquet else "CSV"
+    first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+    return DataError(
+        f"Cannot read {plan.path.name} as {kind}: {first}",
+        hint="Give a UTF-8 CSV file with a header row, or a Parquet file"
+        + ("" if plan.is_parquet else " (or try --engine memory, which reads it whole)")
+        + ".",
+    )
+
+
+def _block_size(path: Path, batch_rows: int) -> int:
+    """Bytes per CSV block for about ``batch_rows`` rows, from the first MB's lines."""
+    with open(path, "rb") as fh:
+        head = fh.read(1 << 20)
+    lines = head.split(b"\n")
+    longest = max((len(x) for x in lines), default=1) + 1
+    avg = len(head) / max(len(lines), 1)
+    return int(max(avg * batch_rows, 4 * longest, 1024))
+
+
+def _column_names(path: Path, is_parquet: bool) -> list[str]:
+    import pyarrow as pa
+
+    try:
+        if is_parquet:
+            import pyarrow.parquet as pq
+
+            return [str(n) for n in pq.ParquetFile(path).schema_arrow.names]
+        import pyarrow.csv as pacsv
+
+        with pacsv.open_csv(path, read_options=pacsv.ReadOptions(block_size=1 << 20)) as r:
+            return [str(n) for n in r.schema.names]
+    except (pa.ArrowException, OSError, UnicodeDecodeError) as exc:
+        kind = "Parquet" if is_parquet else "CSV"
+        first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        raise DataError(
+            f"Cannot read {path.name} as {kind}: {first}",
+            hint="Give a UTF-8 CSV file with a header row, or a Parquet file.",
+        ) from exc
+
+
+def _run_pass(plan: _Plan, progress: Callable[[str], None]) -> _Pass:
+    st = _Pass(sens=[_Values() for _ in plan.sensitive])
+    kind = plan.source.kind
+    st.cut = kind == "scores" or (kind == "model" and plan.source.threshold is not None)
+    for batch in background_iter(_batches(plan)):
+        n = batch.num_rows
+        if not n:
+            continue
+        offset = st.rows
+        sens = [
+            v.codes(batch.column(c), offset) for v, c in zip(st.sens, plan.sensitive, strict=True)
+        ]
+        tcode = st.target.codes(batch.column(plan.target), offset)
+        score, pred = _batch_predictions(plan, st, batch, offset)
+        radix = [len(v.raw) for v in st.sens] + [len(st.target.raw)]
+        cell = _mixed(sens + [tcode], radix)
+        _add_counts(st, cell, radix, pred)
+        if score is not None:
+            st.has_scores = True
+            _add_scores(st, cell, radix, score)
+        st.rows += n
+        progress(f"read {st.rows:,} rows of {plan.path.name}")
+    return st
+
+
+def background_iter(it: Iterator[pa.RecordBatch]) -> Iterator[pa.RecordBatch]:
+    """The batches of ``it``, the next one read on a second core while this one is
+    counted (Arrow decodes without the GIL)."""
+    nxt = background(next, it, None)
+    while True:
+        batch = nxt.result()
+        if batch is None:
+            return
+        nxt = background(next, it, None)
+        yield batch
+
+
+def _mixed(codes: list[NDArray[np.int64]], radix: list[int]) -> NDArray[np.int64]:
+    if math.prod(radix) >= 2**62:
+        raise DataError(
+            "The sensitive columns have too many distinct values to compare groups.",
+            hint="Choose columns that name groups (a few to a few hundred values each).",
+        )
+    key = np.zeros(len(codes[0]), dtype=np.int64)
+    for c, k in zip(codes, radix, strict=True):
+        key = key * k + c
+    return key
+
+
+def _add_counts(
+    st: _Pass, cell: NDArray[np.int64], radix: list[int], pred: NDArray[np.int64]
+) -> None:
+    k_pred = 2 if st.cut else max(len(st.preds.raw), 1)
+    key = cell * k_pred + pred
+    uniq, counts = _unique_counts(key, math.prod(radix) * k_pred)
+    parts = np.unravel_index(uniq, [*radix, k_pred])
+    for j, cnt in enumerate(counts.tolist()):
+        t = tuple(int(p[j]) for p in parts)
+        st.counts[t] = st.counts.get(t, 0) + cnt
+
+
+def _unique_counts(
+    key: NDArray[np.int64], size: int
+) -> tuple[NDArray[np.int64], NDArray[np.int64]]:
+    if size <= max(4 * len(key), 1 << 16):
+        counts = np.bincount(key, minlength=size)
+        uniq = np.flatnonzero(counts)
+        return uniq.astype(np.int64), counts[uniq]
+    u, c = np.unique(key, return_counts=True)
+    return u.astype(np.int64), c.astype(np.int64)
+
+
+def _add_scores(
+    st: _Pass, cell: NDArray[np.int64], radix: list[int], score: NDArray[np.float64]
+) -> None:
+    order, ranked = sort_scores(np.ascontiguousarray(score, dtype=np.float64))
+    cells = cell[order]
+    small = cells.astype(np.int16) if math.prod(radix) <= 2**15 else cells
+    by = np.argsort(small, kind="stable")  # radix sort; keeps score order in a cell
+    cells, ranked = cells[by], ranked[by]
+    new = np.ones(len(ranked), dtype=bool)
+    new[1:] = (cells[1:] != cells[:-1]) | (ranked[1:] != ranked[:-1])
+    starts = np.flatnonzero(new)
+    counts = np.diff(np.append(starts, len(ranked)))
+    u_cells, u_scores = cells[starts], ranked[starts]
+    bounds = np.flatnonzero(np.diff(u_cells)) + 1
+    edges = [0, *bounds.tolist(), len(u_cells)]
+    for a, b in zip(edges[:-1], edges[1:], strict=True):
+        t = tuple(int(x) for x in np.unravel_index(int(u_cells[a]), radix))
+        st.scores.setdefault(t, _ScoreRuns()).add(u_scores[a:b], counts[a:b].astype(np.int64))
+
+
+def _batch_predictions(
+    plan: _Plan, st: _Pass, batch: pa.RecordBatch, offset: int
+) -> tuple[NDArray[np.float64] | None, NDArray[np.int64]]:
+    """This batch's scores (or None) and predictions: 0/1 when cut by a threshold, else
+    the predicted label's id."""
+    source = plan.source
+    if source.kind == "model":
+        assert plan.loaded is not None
+        frame = batch.select(plan.loaded.feature_names).to_pandas()
+        try:
+            raw, scores = plan.loaded.predict_with_scores(frame)
+        except (ValueError, TypeError, KeyError) as exc:
+            raise DataError(
+                f"{plan.loaded.uri} could not predict on {plan.path.name}: "
+                f"{str(exc).splitlines()[0]}",
+                hint="Check that the input columns have the types of the model's signature.",
+            ) from exc
+        if scores is not None:
+            scores = np.asarray(scores, dtype=np.float64)
+            st.missing_scores += int(np.isnan(scores).sum())
+        if st.cut and scores is not None:
+            assert source.threshold is not None
+            return scores, (scores >= source.threshold).astype(np.int64)
+        st.cut = False
+        import pyarrow as pa
+
+        return scores, st.preds.codes(pa.array(np.asarray(raw)), offset)
+    assert source.column is not None
+    col = batch.column(source.column)
+    if source.kind == "column":
+        return None, st.preds.codes(col, offset)
+    scores = _numbers(col, st, offset)
+    assert source.threshold is not None
+    return scores, (scores >= source.threshold).astype(np.int64)
+
+
+def _numbers(col: pa.Array, st: _Pass, offset: int) -> NDArray[np.float64]:
+    """A score column as floats; non-numbers and missing values noted for the checks
+    after the pass (NaN here)."""
+    import pyarrow as pa
+
+    if pa.types.is_integer(col.type) or pa.types.is_floating(col.type):
+        s: NDArray[np.float64] = np.asarray(col.to_numpy(zero_copy_only=False), np.float64)
+    else:
+        raw = col.to_pandas()
+        num = pd.to_numeric(raw, errors="coerce")
+        bad = num.isna() & raw.notna()
+        if bad.any() and st.bad_score is None:
+            row = int(np.flatnonzero(bad.to_numpy())[0])
+            st.bad_score = (str(raw.iloc[row]), offset + row)
+        s = np.asarray(num.to_numpy(dtype=float), dtype=np.float64)
+    st.missing_scores += int(np.isnan(s).sum())
+    return s
+
+
+# -- after the pass: the in-memory path's checks, then the aggregates -----------------
+class BatchedParts(NamedTuple):
+    """What a card needs from the batched engine.
+
+    Attributes:
+        assessment: The numbers.
+        data: What the card says of the data.
+        predictions: Where the predictions came from (no per-row labels).
+    """
+
+    assessment: Assessment
+    data: DataFacts
+    predictions: Predictions
+
+
+def batched_card(
+    source: PredictionSource,
+    *,
+    data: str | Path,
+    loaded: LoadedModel | None,
+    target: str | None,
+    sensitive: Sequence[str] | None,
+    options: CardOptions,
+    batch_rows: int = BATCH_ROWS,
+    progress: Callable[[str], None] = lambda msg: None,
+) -> BatchedParts:
+    """The assessment of a file read in batches, what the card says of the data and of
+    the predictions (``generate_card`` calls it for ``engine="batched"``).
+
+    Args:
+        source: Where the predictions come from.
+        data: A CSV or Parquet file.
+        loaded: The registered model, for a model source.
+        target: The target column (default: the model's).
+        sensitive: The sensitive columns (default: the model's).
+        options: Confidence, minimum group size, positive label, references.
+        batch_rows: Rows per record batch.
+        progress: Called with a short message as the pass goes.
+    """
+    from ._pipeline import (
+        DataFacts,
+        Predictions,
+        _positive_label,
+        check_model_classes,
+        check_target_values,
+    )
+
+    if loaded is not None and loaded.task == "regression":
+        raise NotBinaryError(
+            f"{loaded.uri} is a regression model; the batched engine makes cards for "
+            "binary classifiers.",
+            hint="Use --engine memory.",
+        )
+    target = target or (loaded.target if loaded else None)
+    if not target:
+        raise DataError("Name the target column with --target COLUMN.")
+    cols = list(sensitive or (loaded.sensitive_features if loaded else []))
+    if not cols:
+        raise DataError("Name at least one sensitive column with --sensitive COL[,COL...].")
+    path = Path(data)
+    is_parquet = check_data_file(path)
+    names = _column_names(path, is_parquet)
+    header = pd.DataFrame(columns=names)
+    where = path.name
+    require_columns(header, [target], where=where, role="target")
+    require_columns(header, cols, where=where, role="sensitive")
+    for col in options.reference_groups or {}:
+        if col not in cols:
+            raise DataError(
+                f"--reference names {col!r}, which is not a sensitive column.",
+                hint="Sensitive columns: " + ", ".join(cols) + ".",
+            )
+    if target in cols:
+        raise DataError(f"{target!r} is both the target and a sensitive column.")
+    if loaded is not None:
+        require_columns(header, loaded.feature_names, where=where, role="model input")
+    elif source.column is not None:
+        role = "predictions" if source.kind == "column" else "scores"
+        require_columns(header, [source.column], where=where, role=role)
+    digest = background(sha256_file, path)
+    plan = _Plan(path, is_parquet, names, target, cols, source, loaded, batch_rows)
+    progress(f"reading {path.name} in batches of {batch_rows:,} rows")
+    st = _run_pass(plan, progress)
+    if st.rows == 0:
+        raise DataError(f"{path.name} has no rows.", hint="Give a file with a header and rows.")
+
+    text = not is_parquet
+    tcol = _final(st.target, csv_text=text)
+    if loaded is None:
+        vals = tcol.values.dropna()
+        numeric = pd.api.types.is_numeric_dtype(tcol.values) and not pd.api.types.is_bool_dtype(
+            tcol.values
+        )
+        if numeric and len(vals) > 2:
+            raise NotBinaryError(
+                f"The target {target!r} holds numbers: a regression card, which the batched "
+                "engine does not make.",
+                hint="Use --engine memory.",
+            )
+    missing = tcol.values.isna().to_numpy()
+    n_missing = int(tcol.counts[missing].sum())
+    first_missing = int(tcol.first[missing].min()) if n_missing else None
+    values = check_target_values(list(tcol.values), n_missing, first_missing, target)
+    model_positive = loaded.positive_label if loaded else None
+    pos = _positive_label(values, options.positive_label, model_positive, target)
+    if loaded is not None:
+        check_model_classes(loaded, values, target)
+    label_of = np.array([v == pos for v in tcol.values], dtype=bool)
+
+    pred_of = _predicted_positive(plan, st, values, pos, text)
+    if st.missing_scores:
+        raise DataError(
+            f"The scores column {source.column!r} has {st.missing_scores} missing value(s)."
+            if source.kind == "scores"
+            else f"The scores have {st.missing_scores} missing values.",
+            hint="Every row needs a score.",
+        )
+    agg = _aggregates(st, plan, tcol, label_of, pred_of, text)
+    assessment = assess_aggregates(
+        agg,
+        confidence=options.confidence,
+        min_group_size=options.min_group_size,
+        intersection=options.intersection,
+        reference_groups=options.reference_groups,
+        progress=progress,
+    )
+    facts = DataFacts(
+        source=path.name,
+        sha256=digest.result(),
+        rows=st.rows,
+        columns=names,
+        target=target,
+        positive=pos,
+    )
+    if source.kind == "model":
+        assert loaded is not None
+        t = source.threshold
+        described = loaded.uri + (f" at threshold {t:g}" if t is not None else "")
+    elif source.kind == "column":
+        described = f"column {source.column!r}"
+    else:
+        assert source.threshold is not None
+        described = f"column {source.column!r} at threshold {source.threshold:g}"
+    preds = Predictions(np.zeros(0), None, described, source.threshold)
+    return BatchedParts(assessment, facts, preds)
+
+
+def _predicted_positive(
+    plan: _Plan, st: _Pass, values: list[Any], pos: Any, text: bool
+) -> NDArray[np.bool_]:
+    """Each prediction code's truth (code 1 is positive when cut by a threshold)."""
+    source = plan.source
+    if st.cut:
+        if st.bad_score is not None:
+            value, row = st.bad_score
+            raise DataError(
+                f"The scores column {source.column!r} holds non-numbers, e.g. "
+                f"{value!r} at data row {row + 1}.",
+                hint="Scores must be numbers.",
+            )
+        return np.array([False, True])
+    pcol = _final(st.preds, csv_text=text and source.kind == "column")
+    if source.kind == "column":
+        missing = pcol.values.isna().to_numpy()
+        if missing.any():
+            raise DataError(
+                f"The predictions column {source.column!r} has "
+                f"{int(pcol.counts[missing].sum())} missing value(s).",
+                hint="Every row needs a prediction.",
+            )
+    from ._pipeline import relabel
+
+    by_text = {str(v) for v in values}
+    if source.kind == "column":
+        relabel(np.asarray(list(pcol.values), dtype=object), values)  # its messages
+    predicted = np.array([str(v) == str(pos) and str(v) in by_text for v in pcol.values])
+    return predicted[pcol.remap] if len(predicted) else np.zeros(0, dtype=bool)
+
+
+def _aggregates(
+    st: _Pass,
+    plan: _Plan,
+    tcol: _Column,
+    label_of: NDArray[np.bool_],
+    pred_of: NDArray[np.bool_],
+    text: bool,
+) -> Aggregates:
+    """The pass's tables in the contract's form, values as pandas holds them."""
+    groups = [_Groups.of(_final(v, csv_text=text)) for v in st.sens]
+    k = len(plan.sensitive)
+    keys = np.array(list(st.counts), dtype=np.int64).reshape(len(st.counts), k + 2)
+    cols: dict[str, Any] = {
+        name: groups[j].column(keys[:, j]) for j, name in enumerate(plan.sensitive)
+    }
+    cols["label"] = label_of[tcol.remap[keys[:, k]]]
+    cols["pred"] = pred_of[keys[:, k + 1]]
+    cols["n"] = np.array(list(st.counts.values()), dtype=np.int64)
+    # Cells whose raw values pandas reads as one value ("1" and "01") add up.
+    counts = (
+        pd.DataFrame(cols)
+        .groupby([*plan.sensitive, "label", "pred"], dropna=False, observed=True)["n"]
+        .sum()
+        .reset_index()
+    )
+    scores = None
+    if st.has_scores:
+        parts_s, parts_n, parts_key = [], [], []
+        for key, runs in st.scores.items():
+            s, c = runs.total()
+            parts_s.append(s)
+            parts_n.append(c)
+            parts_key.append(np.broadcast_to(np.array(key, dtype=np.int64), (len(s), k + 1)))
+        skeys = np.concatenate(parts_key) if parts_key else np.zeros((0, k + 1), np.int64)
+        scols: dict[str, Any] = {
+            name: groups[j].column(skeys[:, j]) for j, name in enumerate(plan.sensitive)
+        }
+        scols["score"] = np.concatenate(parts_s) if parts_s else np.zeros(0)
+        scols["label"] = label_of[tcol.remap[skeys[:, k]]]
+        scols["n"] = np.concatenate(parts_n) if parts_n else np.zeros(0, np.int64)
+        scores = pd.DataFrame(scols)  # duplicate (group, score, label) rows are summed later
+    return Aggregates(list(plan.sensitive), counts, scores)
+
+
+@dataclass
+class _Groups:
+    """A sensitive column's values as a categorical (cheap for millions of score rows),
+    its categories in the order pandas sorts the values."""
+
+    dtype: pd.CategoricalDtype
+    code_of: NDArray[np.int64]  # raw id -> category code (-1: missing)
+
+    @classmethod
+    def of(cls, col: _Column) -> _Groups:
+        present = ~col.values.isna().to_numpy()
+        cats = pd.Index(col.values[present]).sort_values()
+        final_code = np.full(len(col.values), -1, dtype=np.int64)
+        final_code[present] = cats.get_indexer(col.values[present])
+        return cls(pd.CategoricalDtype(cats), final_code[col.remap])
+
+    def column(self, raw_ids: NDArray[np.int64]) -> pd.Categorical:
+        return pd.Categorical.from_codes(self.code_of[raw_ids], dtype=self.dtype)
