@@ -23,7 +23,7 @@ import os
 import sys
 import tempfile
 import threading
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -38,6 +38,7 @@ if TYPE_CHECKING:  # pragma: no cover
     from pyspark.sql import DataFrame as SparkFrame
     from pyspark.sql import SparkSession
 
+    from ._batched import BatchedParts
     from ._pipeline import CardOptions, PredictionSource
     from ._registry import LoadedModel, Registry
 
@@ -121,13 +122,15 @@ class SparkData:
 
     Attributes:
         frame: The rows (not read yet: Spark reads them when the aggregation runs).
-        where: How messages name the data.
+        where: How messages and the card name the data (a file's name, ``the table T``).
         kind: ``"parquet"``, ``"csv"`` or ``"table"``.
+        source: How the card names the data (a file's name, or the table's).
     """
 
     frame: SparkFrame
     where: str
     kind: str
+    source: str
 
 
 def read_spark_data(spark: SparkSession, data: str | Path) -> SparkData:
@@ -155,7 +158,7 @@ def read_spark_data(spark: SparkSession, data: str | Path) -> SparkData:
         )
     try:
         if kind is None:
-            return SparkData(spark.table(text), f"the table {text}", "table")
+            return SparkData(spark.table(text), f"the table {text}", "table", text)
         if not is_url and not path.exists():
             raise DataError(f"No file at {path}.", hint="Check the path given to --data.")
         reader = spark.read
@@ -175,7 +178,7 @@ def read_spark_data(spark: SparkSession, data: str | Path) -> SparkData:
             f"Spark cannot read {path.name} as {kind}: {first}",
             hint="Give a UTF-8 CSV file with a header row, or Parquet.",
         ) from exc
-    return SparkData(frame, path.name, kind)
+    return SparkData(frame, path.name, kind, path.name)
 
 
 @dataclass
@@ -285,18 +288,12 @@ def spark_tables(
     ).astype({_N: np.int64})
     values = _target_values(table, target, where)
     model_positive = loaded.positive_label if loaded else None
-    from ._pipeline import _positive_label
+    from ._pipeline import _positive_label, check_model_classes
 
     pos = _positive_label(values, options.positive_label, model_positive, target)
     neg = next(v for v in values if v != pos)
     if loaded is not None:
-        classes = {str(c) for c in loaded.classes}
-        if not {str(v) for v in values} <= classes:
-            raise DataError(
-                f"The target {target!r} holds {sorted(map(str, values))} but "
-                f"{loaded.uri} predicts {sorted(classes)}.",
-                hint="Use the target column the model was trained on, with the same labels.",
-            )
+        check_model_classes(loaded, values, target)
     label = table[_T].map(lambda v: v == pos).astype(bool)
     if source.kind == "scores":
         _check_scores(table, bad_rows, source.column or "")
@@ -364,25 +361,17 @@ def _target_values(table: pd.DataFrame, target: str, where: str) -> list[Any]:
             f"value(s) in {where}.",
             hint="Drop or fill those rows first.",
         )
+    from ._pipeline import check_target_values
+
     values = list(pd.unique(table[_T]))
-    if len(values) > 2:
-        shown = ", ".join(repr(str(v)) for v in values[:6])
-        numeric = all(isinstance(v, int | float) and not isinstance(v, bool) for v in values)
+    numeric = all(isinstance(v, int | float) and not isinstance(v, bool) for v in values)
+    if len(values) > 2 and numeric:  # the in-memory path would make a regression card
         raise UnsupportedTaskError(
-            f"The target column {target!r} has {len(values)} distinct values ({shown}"
-            f"{', ...' if len(values) > 6 else ''}); the Spark engine makes binary "
-            "classification cards only.",
-            hint="Use --engine memory for a regression card."
-            if numeric
-            else "Give a target with exactly two values.",
+            f"The target column {target!r} holds numbers with {len(values)} distinct values: "
+            "a regression card, which the Spark engine does not make.",
+            hint="Use --engine memory for a regression card.",
         )
-    if len(values) < 2:
-        raise DataError(
-            f"The target column {target!r} has a single value ({str(values[0])!r}); error rates "
-            "per group need both outcomes.",
-            hint="Evaluate on data that holds both outcomes.",
-        )
-    return values
+    return check_target_values(values, 0, None, target)
 
 
 def _predicted_labels(
@@ -425,6 +414,100 @@ def _check_scores(table: pd.DataFrame, bad_rows: SparkFrame, column: str) -> Non
             "value(s).",
             hint="Every row needs a score.",
         )
+
+
+# -- the card's parts ----------------------------------------------------------------------
+def spark_card(
+    source: PredictionSource,
+    *,
+    data: str | Path,
+    loaded: LoadedModel | None,
+    registry: Registry | None,
+    target: str | None,
+    sensitive: Sequence[str] | None,
+    options: CardOptions,
+    allow_pickle: bool = False,
+    trusted_types: Sequence[str] | None = (),
+    master: str | None = None,
+    progress: Callable[[str], None] = lambda msg: None,
+) -> BatchedParts:
+    """The assessment, data facts and predictions of a card computed on Spark: the same
+    parts as the batched engine's, for ``card_from_parts``.
+
+    A session already running in this process is used as it is (``master`` is then
+    ignored); one started here is stopped before returning.
+
+    Args:
+        source: Where the predictions come from.
+        data: A Parquet/CSV path (file or folder) or a table in the Spark catalog.
+        loaded: The registered model, for a model source.
+        registry: Where ``loaded`` is stored (default: the registry it came from).
+        target: The target column (default: the model's).
+        sensitive: The sensitive columns (default: the model's).
+        options: Confidence, minimum group size, positive label, references.
+        allow_pickle: Let the executors load a pickle model file, as the driver did.
+        trusted_types: More types to trust in a skops file.
+        master: The Spark master URL (default: ``default_master()``).
+        progress: Called with a short message as each step starts.
+    """
+    from ._aggregate import Aggregates, assess_aggregates
+    from ._background import background, done
+    from ._batched import BatchedParts
+    from ._data import sha256_file
+    from ._pipeline import DataFacts, Predictions
+
+    target = target or (loaded.target if loaded else None)
+    if not target:
+        raise DataError("Name the target column with --target COLUMN.")
+    cols = list(sensitive or (loaded.sensitive_features if loaded else []))
+    if not cols:
+        raise DataError("Name at least one sensitive column with --sensitive COL[,COL...].")
+    if loaded is not None and registry is None:
+        registry = loaded._registry
+    _pyspark()
+    from pyspark.sql import SparkSession
+
+    owned = SparkSession.getActiveSession() is None
+    progress(f"starting Spark ({master or default_master()})" if owned else "joining Spark")
+    spark = spark_session(master)
+    try:
+        sd = read_spark_data(spark, data)
+        path = Path(data)
+        # A single local file is hashed as the in-memory path hashes it, on a second core.
+        digest = background(sha256_file, path) if path.is_file() else done("")
+        progress("counting outcomes by group on Spark")
+        tables = spark_tables(
+            sd,
+            target=target,
+            sensitive=cols,
+            source=source,
+            options=options,
+            loaded=loaded,
+            registry=registry,
+            allow_pickle=allow_pickle,
+            trusted_types=trusted_types,
+        )
+    finally:
+        if owned:
+            spark.stop()
+    assessment = assess_aggregates(
+        Aggregates(tables.features, tables.counts, tables.score_counts),
+        confidence=options.confidence,
+        min_group_size=options.min_group_size,
+        intersection=options.intersection,
+        reference_groups=options.reference_groups,
+        progress=progress,
+    )
+    facts = DataFacts(
+        source=sd.source,
+        sha256=digest.result(),
+        rows=tables.rows,
+        columns=tables.columns,
+        target=target,
+        positive=tables.positive,
+    )
+    predictions = Predictions(np.empty(0, dtype=object), None, tables.described, tables.threshold)
+    return BatchedParts(assessment, facts, predictions)
 
 
 # -- a registered model on the executors --------------------------------------------------

@@ -237,13 +237,20 @@ def _columns(ctx: click.Context, param: click.Parameter, value: str | None) -> l
     show_default=True,
     help="memory: read the data whole. batched: read a CSV/Parquet file in record batches, "
     "memory nearly flat however many rows (binary classifiers). auto: batched for files "
-    "over 100 MB.",
+    "over 100 MB. spark: count on Apache Spark; --data is then Parquet/CSV paths or a "
+    "table in the Spark catalog (needs modelcards[spark]).",
 )
 @click.option(
     "--batch-rows",
     type=click.IntRange(min=1),
     metavar="N",
     help="Rows per batch for --engine batched (default 1,000,000).",
+)
+@click.option(
+    "--spark-master",
+    metavar="URL",
+    help="The Spark master for --engine spark (default: SPARK_MASTER, else spark.master "
+    "in spark-defaults.conf, else local[*]).",
 )
 def card(
     model: str | None,
@@ -268,6 +275,7 @@ def card(
     pdf: bool,
     engine: Literal["auto", "memory", "batched", "spark"],
     batch_rows: int | None,
+    spark_master: str | None,
 ) -> None:
     """Generate a Model Card (HTML, Markdown, JSON) with a fairness audit.
 
@@ -318,6 +326,7 @@ def card(
             progress=bar.step,
             engine=engine,
             batch_rows=batch_rows,
+            spark_master=spark_master,
         )
         summary = None
         if pdf:

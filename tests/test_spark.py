@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import json
 import re
 import subprocess
 import sys
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -12,7 +14,8 @@ import pytest
 from conftest import register
 
 from modelcards import synthesize
-from modelcards._pipeline import CardOptions, PredictionSource
+from modelcards._pipeline import CardOptions, PredictionSource, generate_card
+from modelcards._render import render_json
 from modelcards._spark import read_spark_data, spark_session, spark_tables
 from modelcards.errors import DataError, UnsupportedTaskError
 
@@ -33,6 +36,8 @@ def tricky_frame(rows: int = 3000) -> pd.DataFrame:
     frame.loc[frame.index[25:29], "group"] = "F"  # a group of 4
     frame.loc[frame.index[29], "group"] = "G"  # a group of 1
     frame.loc[frame.index[30:33], "group"] = None
+    frame.loc[frame.index[33:40], "credit_lines"] = 11  # numbers as groups: 11 after 2
+    frame["decision"] = np.where(frame["score"] >= 0.45, 1, 0)
     return frame
 
 
@@ -71,6 +76,44 @@ def pandas_counts(frame, sensitive, label, pred, score=None):
 
 
 SENSITIVE = ["sex", "group"]
+POLICY = Path(__file__).resolve().parent / "data" / "policy.yaml"
+
+
+def card_json(engine: str, **kwargs) -> dict:
+    return json.loads(render_json(generate_card(engine=engine, **kwargs).card))
+
+
+@pytest.fixture
+def _fixed_date(monkeypatch):
+    monkeypatch.setenv("SOURCE_DATE_EPOCH", "1767225600")  # the card's only run-specific field
+
+
+@pytest.mark.usefixtures("_fixed_date")
+@pytest.mark.parametrize("name", ["d.parquet", "d.csv"])
+@pytest.mark.parametrize(
+    "source",
+    [{"scores": "score", "threshold": 0.5}, {"predictions": "decision"}],
+    ids=["scores", "predictions"],
+)
+def test_the_spark_card_equals_the_in_memory_and_batched_cards(spark, files, name, source):
+    # Missing groups, groups of 1 and 4, ties in scores, numbers as groups (sorted as
+    # numbers), an intersection with empty cells, and a policy with verdicts to match.
+    _, folder = files
+    args = {
+        "data": folder / name,
+        "target": "approved",
+        "sensitive": [*SENSITIVE, "credit_lines"],
+        "policy": POLICY,
+        "options": CardOptions(min_group_size=20),
+        **source,
+    }
+    on_spark = card_json("spark", **args)
+    assert on_spark == card_json("memory", **args)
+    assert on_spark == card_json("batched", batch_rows=500, **args)
+    groups = [g["features"] for g in on_spark["fairness"]["groups"]]
+    assert {"sex": "(missing)"} in groups and {"group": "G"} in groups
+    assert [g["credit_lines"] for g in groups if list(g) == ["credit_lines"]][:3] == ["0", "1", "2"]
+    assert on_spark["policy"]["verdict"] == "fail"
 
 
 @pytest.mark.parametrize("name", ["d.parquet", "d.csv"])
