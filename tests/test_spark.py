@@ -266,3 +266,25 @@ def test_without_pyspark_the_engine_says_how_to_install_it():
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert "needs pyspark" in out.stdout and "pip install 'modelcards[spark]'" in out.stdout
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["--target", "approved", "--sensitive", "sex"], "--engine spark reads Parquet or CSV"),
+        (
+            ["--data", "no_such_table", "--target", "approved", "--sensitive", "sex"],
+            "neither a file nor a table in the Spark catalog",
+        ),
+    ],
+)
+def test_the_card_command_on_spark_exits_2_on_bad_input_and_writes_nothing(tmp_path, args, message):
+    script = Path(sys.executable).parent / "modelcards"
+    out = subprocess.run(
+        [str(script), "card", "--engine", "spark", "--spark-master", "local[1]", *args]
+        + ["--scores", "score", "--threshold", "0.5", "--out", str(tmp_path / "c")],
+        capture_output=True, text=True, timeout=300,
+    )  # fmt: skip
+    assert out.returncode == 2, out.stderr
+    assert message in out.stderr and "Hint:" in out.stderr and "Traceback" not in out.stderr
+    assert not (tmp_path / "c").exists()
