@@ -170,8 +170,10 @@ def read_spark_data(spark: SparkSession, data: str | Path) -> SparkData:
     except AnalysisException as exc:
         first = str(exc).strip().splitlines()[0]
         if kind is None:
+            # Spark's own text for a missing table is a paragraph of advice: name only it.
+            why = "" if "TABLE_OR_VIEW_NOT_FOUND" in first else f" ({first})"
             raise DataError(
-                f"{text!r} is neither a file nor a table in the Spark catalog ({first}).",
+                f"{text!r} is neither a file nor a table in the Spark catalog{why}.",
                 hint="Give a .csv or .parquet path, or a table name Spark knows.",
             ) from exc
         raise DataError(
