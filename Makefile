@@ -6,7 +6,7 @@ STAMP := $(VENV)/.installed
 PORT ?= 8501
 HOST ?= localhost
 
-.PHONY: install demo test lint format golden schema coverage bench clean chromium postgres pango
+.PHONY: install demo test lint format golden schema coverage bench clean chromium postgres pango java
 
 install: $(STAMP)
 
@@ -39,6 +39,12 @@ postgres:
 	  echo "installing Debian's postgresql"; \
 	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq postgresql >/dev/null; }
 
+# Java for the Spark engine's tests (pyspark starts a JVM; a standalone cluster too).
+java:
+	@java -version 2>&1 | grep -qE 'version "(1[7-9]|[2-9][0-9])' || { \
+	  echo "installing Debian's Java 17"; \
+	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq openjdk-17-jre-headless >/dev/null; }
+
 lint: install
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
@@ -48,7 +54,7 @@ format: install
 	$(VENV)/bin/ruff check --fix .
 	$(VENV)/bin/ruff format .
 
-test: install chromium postgres pango lint
+test: install chromium postgres pango java lint
 	$(PY) -m pytest -q
 
 # Rewrite the golden cards under tests/golden/ after an intended change to the output.

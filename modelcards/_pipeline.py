@@ -1039,6 +1039,7 @@ def generate_card(
     batch_rows: int | None = None,
     store: Store | None = None,
     compare_to: str | LoadedModel | Literal[False] | None = None,
+    spark_master: str | None = None,
 ) -> CardResult:
     """Build a card: every step above, in order. Nothing is written (see ``write_card``).
 
@@ -1065,13 +1066,18 @@ def generate_card(
         progress: Called with a short message as each step starts.
         engine: ``"memory"`` reads the rows whole; ``"batched"`` reads a CSV or Parquet
             file in record batches with nearly flat memory (binary classifiers);
-            ``"auto"`` (the default) is batched for files over 100 MB, else memory.
+            ``"auto"`` (the default) is batched for files over 100 MB, else memory;
+            ``"spark"`` counts on Apache Spark (paths or a catalog table; binary
+            classifiers).
         batch_rows: Rows per batch for the batched engine (default 1,000,000).
         store: Where saved edge cases are read from (default ``Store()``:
             ``MODELCARDS_DB_URL``, else ``demo.db`` in the home folder).
         compare_to: The version the card compares its own with (its "Compared with"
             section). None (the default): the release alias's version, when the card's
             version is a registered one and not that version; False: no comparison.
+        spark_master: The Spark master URL for ``engine="spark"`` (default:
+            ``SPARK_MASTER``, else ``spark.master`` in spark-defaults.conf, else
+            ``local[*]``).
 
     >>> import modelcards as mc                                   # doctest: +SKIP
     >>> r = mc.generate_card(model="models:/arrests-release@champion")  # doctest: +SKIP
@@ -1099,10 +1105,43 @@ def generate_card(
     policy_of = given_policy if policy is not None else resolve_policy(None, loaded)
     spec_of = given_spec if given_spec is not None else resolve_spec(None, loaded)
     chosen = choose_engine(engine, data)
-    if chosen == "spark":
+    if chosen != "memory" and compare_to not in (None, False):
+        # The paired comparison resamples predictions held in memory; the other engines
+        # keep only count tables, and a card without its comparison must not pass quietly.
         raise DataError(
-            "The Spark engine is not part of this build yet.",
-            hint="Use --engine batched (a file read in batches) or --engine memory.",
+            f"--compare-to needs the rows in memory, and this card uses --engine {chosen}.",
+            hint="Add --engine memory, or compare separately with modelcards compare.",
+        )
+    if chosen == "spark":
+        if data is None or isinstance(data, pd.DataFrame):
+            raise DataError(
+                "--engine spark reads Parquet or CSV files, or a table in the Spark catalog.",
+                hint="Give them with --data PATH_OR_TABLE, or use --engine memory.",
+            )
+        from ._spark import spark_card
+
+        parts = spark_card(
+            source,
+            data=data,
+            loaded=loaded,
+            registry=registry,
+            target=target,
+            sensitive=sensitive,
+            options=options,
+            allow_pickle=allow_pickle,
+            trusted_types=trusted_types,
+            master=spark_master,
+            progress=progress,
+        )
+        return card_from_parts(
+            parts.data,
+            parts.predictions,
+            parts.assessment,
+            policy=policy_of,
+            spec=spec_of,
+            loaded=loaded,
+            name=name,
+            store=store,
         )
     if chosen == "batched":
         if data is None or isinstance(data, pd.DataFrame):

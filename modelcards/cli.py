@@ -243,7 +243,8 @@ def _columns(ctx: click.Context, param: click.Parameter, value: str | None) -> l
     show_default=True,
     help="memory: read the data whole. batched: read a CSV/Parquet file in record batches, "
     "memory nearly flat however many rows (binary classifiers). auto: batched for files "
-    "over 100 MB.",
+    "over 100 MB. spark: count on Apache Spark; --data is then Parquet/CSV paths or a "
+    "table in the Spark catalog (needs modelcards[spark]).",
 )
 @click.option(
     "--batch-rows",
@@ -257,6 +258,12 @@ def _columns(ctx: click.Context, param: click.Parameter, value: str | None) -> l
     help="Also store the card with the --model version in the registry: its files as "
     "artifacts, the tags modelcards.gate, modelcards.card_sha256 and modelcards.signoff, "
     "and a summary in the version's description.",
+)
+@click.option(
+    "--spark-master",
+    metavar="URL",
+    help="The Spark master for --engine spark (default: SPARK_MASTER, else spark.master "
+    "in spark-defaults.conf, else local[*]).",
 )
 def card(
     model: str | None,
@@ -283,6 +290,7 @@ def card(
     engine: Literal["auto", "memory", "batched", "spark"],
     batch_rows: int | None,
     publish: bool,
+    spark_master: str | None,
 ) -> None:
     """Generate a Model Card (HTML, Markdown, JSON) with a fairness audit.
 
@@ -339,6 +347,7 @@ def card(
             engine=engine,
             batch_rows=batch_rows,
             compare_to=compare_to,
+            spark_master=spark_master,
         )
         summary = None
         if pdf:
