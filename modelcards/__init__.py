@@ -236,6 +236,26 @@ _EXPORTS: dict[str, tuple[str, str]] = {
     "outcome_words": ("._plain", "outcome_words"),
     "imbalance_note": ("._plain", "imbalance_note"),
     "type_words": ("._plain", "type_words"),
+    # the release review: findings, decisions, sign-offs, reviewers
+    **{
+        n: ("._review", n)
+        for n in (
+            "ReviewBook",
+            "ReviewState",
+            "Reviewer",
+            "Finding",
+            "FindingLevels",
+            "FailedCase",
+            "Binding",
+            "Decision",
+            "Signoff",
+            "card_digest",
+            "binding_of",
+            "card_for_review",
+            "review_section",
+            "attach_review",
+        )
+    },
     # the printable release summary
     **{
         n: ("._summary", n)
@@ -321,6 +341,20 @@ __all__ = [
     "SignatureColumn",
     "SpecBase",
     "Store",
+    "ReviewBook",
+    "ReviewState",
+    "Reviewer",
+    "Finding",
+    "FindingLevels",
+    "FailedCase",
+    "Binding",
+    "Decision",
+    "Signoff",
+    "card_digest",
+    "binding_of",
+    "card_for_review",
+    "review_section",
+    "attach_review",
     "SummaryCase",
     "SummaryFlag",
     "TRUSTED_MODULE_PREFIXES",
@@ -548,6 +582,22 @@ if TYPE_CHECKING:  # pragma: no cover
         prepare_regression_groups,
     )
     from ._render import render_html, render_json, render_markdown, why_undefined
+    from ._review import (
+        Binding,
+        Decision,
+        FailedCase,
+        Finding,
+        FindingLevels,
+        ReviewBook,
+        Reviewer,
+        ReviewState,
+        Signoff,
+        attach_review,
+        binding_of,
+        card_digest,
+        card_for_review,
+        review_section,
+    )
     from ._safe_load import TRUSTED_MODULE_PREFIXES, TRUSTED_TYPES, load_skops
     from ._service import (
         DemoService,

@@ -715,6 +715,10 @@ def make_card(
         profile=loaded.profile if loaded else None,
     )
     card = build_card(spec=spec if spec is not None else _parse_spec(None), computed=computed)
+    from ._review import overrides_from_tags, review_section
+
+    # The card's own findings, not reviewed; ``attach_review`` adds the store's decisions.
+    card.review = review_section(card, overrides=overrides_from_tags(loaded.tags) if loaded else [])
     return CardResult(card=card, assessment=assessment, policy=verdicts)
 
 

@@ -18,6 +18,7 @@ interval straddles the bound (or the value is undefined). A check over several i
 
 from __future__ import annotations
 
+import hashlib
 import operator
 import re
 from collections.abc import Callable, Collection
@@ -110,6 +111,9 @@ class PolicyResult(BaseModel):
     verdict: Literal["pass", "fail", "inconclusive", "none"]
     source: str | None
     checks: list[CheckResult]
+    # The policy text's SHA-256 (as the registry records a stored policy's): a sign-off
+    # is bound to it. None without a policy.
+    sha256: str | None = None
 
 
 class Policy(BaseModel):
@@ -117,6 +121,7 @@ class Policy(BaseModel):
 
     source: str
     checks: list[Check]
+    sha256: str | None = None
 
     def evaluate(self, assessment: Assessment) -> PolicyResult:
         """Every check's verdict on an assessment, and the overall verdict (the worst).
@@ -129,6 +134,7 @@ class Policy(BaseModel):
             verdict=_worst([r.verdict for r in results]) if results else "pass",
             source=self.source,
             checks=results,
+            sha256=self.sha256,
         )
 
 
@@ -186,7 +192,7 @@ def parse_policy(text: str, *, source: str = "policy") -> Policy:
             f"{source}: the policy has no checks, so it could never fail a release.",
             hint="Add at least one check, or give no policy at all. " + _EXAMPLE,
         )
-    return Policy(source=source, checks=checks)
+    return Policy(source=source, checks=checks, sha256=hashlib.sha256(text.encode()).hexdigest())
 
 
 _EXAMPLE = (
