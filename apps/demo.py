@@ -18,6 +18,7 @@ PAGES = [
     ("batch", "Batch", "batch", ":material/table:"),
     ("fairness", "Fairness audit", "fairness", ":material/balance:"),
     ("card", "Model card", "card", ":material/description:"),
+    ("review", "Review", "review", ":material/fact_check:"),
 ]
 
 

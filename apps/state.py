@@ -19,6 +19,7 @@ from modelcards import (
     LoadedModel,
     RegisteredModel,
     Registry,
+    ReviewBook,
     Store,
     check_password,
     default_store_url,
@@ -49,6 +50,16 @@ def _service(tracking_uri: str, store_url: str) -> DemoService:
 def service() -> DemoService:
     """The registry, the feedback store and the shared rules, one per server."""
     return _service(registry().tracking_uri, default_store_url())
+
+
+@st.cache_resource(show_spinner=False)
+def _review_book(tracking_uri: str, store_url: str) -> ReviewBook:
+    return ReviewBook(service().store)
+
+
+def review_book() -> ReviewBook:
+    """Reviewers, decisions and sign-offs, in the feedback store's database."""
+    return _review_book(registry().tracking_uri, default_store_url())
 
 
 @st.cache_resource(show_spinner="Loading the model from the registry...", max_entries=16)
