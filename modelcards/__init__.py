@@ -280,6 +280,10 @@ _EXPORTS: dict[str, tuple[str, str]] = {
     **{n: ("._explain", n) for n in ("explain", "Explanation", "Contribution")},
     "explanation_figure": ("._charts", "explanation_figure"),
     "explanation_spec": ("._charts", "explanation_spec"),
+    # the card published to the registry
+    **{n: ("._publish", n) for n in ("PublishedCard", "publish_card", "card_sha256")},
+    # team notifications (MODELCARDS_NOTIFY)
+    **{n: ("._notify", n) for n in ("notify", "notification_problem")},
 }
 
 __all__ = [
@@ -330,6 +334,7 @@ __all__ = [
     "PredictionSource",
     "Predictions",
     "Profile",
+    "PublishedCard",
     "RATE_METRICS",
     "REGRESSION_METRICS",
     "RegisteredModel",
@@ -369,6 +374,7 @@ __all__ = [
     "assess_regression",
     "assess_regression_groups",
     "build_card",
+    "card_sha256",
     "check_password",
     "check_ranges",
     "code_span",
@@ -411,6 +417,8 @@ __all__ = [
     "metric_label",
     "metric_phrase",
     "metric_specs",
+    "notification_problem",
+    "notify",
     "obtain_predictions",
     "outcome_words",
     "parse_policy",
@@ -423,6 +431,7 @@ __all__ = [
     "probability_figure",
     "probability_spec",
     "profile_frame",
+    "publish_card",
     "rate_intervals",
     "read_csv_bytes",
     "read_evaluation",
@@ -524,6 +533,7 @@ if TYPE_CHECKING:  # pragma: no cover
         metric_phrase,
         metric_specs,
     )
+    from ._notify import notification_problem, notify
     from ._pipeline import (
         CardOptions,
         CardResult,
@@ -566,6 +576,7 @@ if TYPE_CHECKING:  # pragma: no cover
         sweep_values,
     )
     from ._profile import ColumnProfile, Profile, profile_frame
+    from ._publish import PublishedCard, card_sha256, publish_card
     from ._registry import (
         LoadedModel,
         ModelRef,

@@ -767,6 +767,8 @@ def registered_metadata(m: LoadedModel) -> dict[str, Any]:
     Args:
         m: The loaded model.
     """
+    from ._publish import PUBLISH_TAGS
+
     return {
         "version": m.version,
         "alias": m.alias,
@@ -781,7 +783,12 @@ def registered_metadata(m: LoadedModel) -> dict[str, Any]:
         "estimator": describe_estimator(m.model),
         "params": {k: str(v) for k, v in sorted(m.params.items())},
         "metrics": dict(sorted(m.metrics.items())),
-        "tags": {k: v for k, v in sorted(m.tags.items()) if not k.startswith("mlflow.")},
+        # A published card's own tags never feed the next card: publishing changes no card.
+        "tags": {
+            k: v
+            for k, v in sorted(m.tags.items())
+            if not k.startswith("mlflow.") and k not in PUBLISH_TAGS
+        },
         "warnings": m.warnings,
     }
 

@@ -76,6 +76,8 @@ if TYPE_CHECKING:  # pragma: no cover
     from mlflow.entities import Run
     from mlflow.entities.model_registry import ModelVersion
 
+    from ._publish import PublishedCard
+
 _T = TypeVar("_T")
 
 EXPERIMENT = "modelcards"
@@ -696,7 +698,7 @@ class Registry:
             sensitive_features=_tag_json(tags, "sensitive_features", uri) or [],
             card_spec=extras.get("card_spec"),
             policy_text=extras.get("policy"),
-            description=mv.description or "",
+            description=human_description(mv.description),
             model_description=rm.description or "",
             tags=tags,
             created=_ts(mv.creation_timestamp),
@@ -1092,6 +1094,19 @@ class Registry:
         with _quiet():
             self.client.set_registered_model_alias(name, alias, str(version))
 
+    def published_card(self, ref: str | ModelRef) -> PublishedCard | None:
+        """The card published with a version (``modelcards card --publish``), or None.
+
+        A version whose tags say a card was published but whose files are gone, altered
+        or unreadable raises ``ArtifactError`` naming the file and the version.
+
+        Args:
+            ref: ``models:/NAME@ALIAS`` or ``models:/NAME/VERSION``.
+        """
+        from ._publish import read_published
+
+        return read_published(self, ref)
+
 
 @dataclass
 class _Stored:
@@ -1147,6 +1162,27 @@ def _log_sklearn(mlflow: ModuleType, model: Any, **kwargs: Any) -> Any:
 
 POLICY_TAG = TAG + "policy_sha256"
 STORED_TAG = TAG + "stored_files"
+
+# A published card (see _publish) is summarised in the version's description between
+# these markers; what is outside them is the description people wrote.
+PUBLISHED_START = "<!-- modelcards:card -->"
+PUBLISHED_END = "<!-- /modelcards:card -->"
+_PUBLISHED_BLOCK = re.compile(
+    rf"\s*{re.escape(PUBLISHED_START)}.*?{re.escape(PUBLISHED_END)}\s*", re.S
+)
+
+
+def human_description(text: str | None) -> str:
+    """A version's description without the summary a published card wrote into it, so
+    that publishing never changes the next card.
+
+    Args:
+        text: The description as MLflow stores it (None: none).
+
+    >>> human_description("Ridge.\\n\\n<!-- modelcards:card -->gate: PASS<!-- /modelcards:card -->")
+    'Ridge.'
+    """
+    return _PUBLISHED_BLOCK.sub("\n\n", text or "").strip()
 
 
 def _scalar(value: object) -> bool:
@@ -1336,7 +1372,7 @@ def _version(mv: ModelVersion, aliases: dict[str, int] | None = None) -> Registe
         name=mv.name,
         version=int(mv.version),
         aliases=names,
-        description=mv.description or "",
+        description=human_description(mv.description),
         tags=dict(mv.tags or {}),
         created=_ts(mv.creation_timestamp),
         run_id=mv.run_id,

@@ -458,7 +458,7 @@ class DemoService:
         """
         if prediction is None:
             prediction = self.predict(model, inputs).label
-        return self.store.add_flag(
+        flag_id = self.store.add_flag(
             model=model.name,
             version=model.version,
             inputs=dict(inputs),
@@ -466,6 +466,11 @@ class DemoService:
             comment=comment,
             app=app,
         )
+        from ._notify import notify_flag
+
+        # Stored first: the team hears only of a flag that exists (MODELCARDS_NOTIFY).
+        notify_flag(model, inputs=inputs, prediction=prediction, comment=comment, app=app)
+        return flag_id
 
     def in_use_version(self, name: str, alias: str | None = None) -> int | None:
         """The version the release alias points to, or None when no version has it.

@@ -230,6 +230,13 @@ def _columns(ctx: click.Context, param: click.Parameter, value: str | None) -> l
     help="Also write model_card_summary.pdf: one or two printable A4 pages (the version "
     "in use, intended use, the gate's verdict, the largest gaps, edge cases and flags).",
 )
+@click.option(
+    "--publish",
+    is_flag=True,
+    help="Also store the card with the --model version in the registry: its files as "
+    "artifacts, the tags modelcards.gate, modelcards.card_sha256 and modelcards.signoff, "
+    "and a summary in the version's description.",
+)
 def card(
     model: str | None,
     data: Path | None,
@@ -251,6 +258,7 @@ def card(
     allow_pickle: bool,
     trusted_types: tuple[str, ...],
     pdf: bool,
+    publish: bool,
 ) -> None:
     """Generate a Model Card (HTML, Markdown, JSON) with a fairness audit.
 
@@ -261,6 +269,11 @@ def card(
     """
     from ._pipeline import CardOptions, generate_card, write_card
 
+    if publish and not model:
+        raise ModelcardsError(
+            "--publish stores the card with a registered version, and no --model was given.",
+            hint="Add --model models:/NAME/VERSION, or drop --publish.",
+        )
     reference_groups: dict[str, str] = {}
     for item in references:
         col, sep, value = item.partition("=")
@@ -310,9 +323,24 @@ def card(
             )
         bar.step("writing the card")
         paths = write_card(result, out_dir, summary=summary)
+        published = None
+        if publish and registry is not None:
+            from ._publish import publish_card
+
+            bar.step("publishing the card to the registry")
+            published = publish_card(result, registry=registry, files=paths)
     finally:
         bar.done()
     _summary(result, paths)
+    if published is not None:
+        click.echo(
+            f"published to {published.uri}: {published.folder}/ in run {published.run_id}; "
+            f"tags modelcards.gate={published.gate}, modelcards.signoff={published.signoff}, "
+            f"modelcards.card_sha256={published.sha256[:12]}..."
+        )
+    from ._notify import notify_card
+
+    notify_card(result, published=published)  # MODELCARDS_NOTIFY; never fails the command
     sys.exit(result.exit_code)
 
 

@@ -1,11 +1,22 @@
-"""Model card: the card of the selected version, shown and downloadable."""
+"""Model card: the card of the selected version, shown and downloadable.
+
+When a card was published with the version (``modelcards card --publish``), that card is
+the one shown, with when it was published; otherwise the card computed here.
+"""
 
 from __future__ import annotations
 
 import streamlit as st
 
 from apps import state
-from modelcards import LoadedModel, render_html, render_json, render_markdown, summary_pdf
+from modelcards import (
+    LoadedModel,
+    PublishedCard,
+    render_html,
+    render_json,
+    render_markdown,
+    summary_pdf,
+)
 
 
 @st.cache_data(show_spinner="Rendering the card...", max_entries=16)
@@ -16,11 +27,31 @@ def _rendered(tracking_uri: str, name: str, version: int, alias: str | None) -> 
     return render_html(card), render_markdown(card), render_json(card)
 
 
+# Re-read every 10 s: a card may be published while the page is open.
+@st.cache_data(ttl=10, show_spinner="Reading the published card...", max_entries=16)
+def _published(tracking_uri: str, name: str, version: int) -> PublishedCard | None:
+    return state.registry().published_card(f"models:/{name}/{version}")
+
+
 def render() -> None:
     model = state.page("Model card")
     if model is None:
         return
-    html, md, js = _rendered(model.tracking_uri, model.name, model.version, model.alias)
+    published = _published(model.tracking_uri, model.name, model.version)
+    if published is not None:
+        html, md, js = published.html, published.markdown, published.json
+        st.info(
+            f"The card published to the registry with version {published.version} on "
+            f"{published.published:%Y-%m-%d %H:%M} UTC: release gate "
+            f"{published.gate.upper()}, sign-off {published.signoff}.",
+            icon=":material/verified:",
+        )
+    else:
+        html, md, js = _rendered(model.tracking_uri, model.name, model.version, model.alias)
+        st.caption(
+            f"Computed here: no card has been published with version {model.version} yet "
+            f"(`modelcards card --model {model.uri} --publish` publishes one)."
+        )
     stem = f"{model.name}-v{model.version}-model_card"
     cols = st.columns(4)
     cols[0].download_button(
