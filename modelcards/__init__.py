@@ -254,7 +254,18 @@ _EXPORTS: dict[str, tuple[str, str]] = {
             "card_for_review",
             "review_section",
             "attach_review",
+    "after_signoff",
+    "Promotion",
+    "PromotionCheck",
+    "promote",
+    "promotion_check",
+    "promotable",
+            "after_signoff",
         )
+    },
+    **{
+        n: ("._promote", n)
+        for n in ("Promotion", "PromotionCheck", "promote", "promotion_check", "promotable")
     },
     # the printable release summary
     **{
@@ -360,6 +371,12 @@ __all__ = [
     "card_for_review",
     "review_section",
     "attach_review",
+    "after_signoff",
+    "Promotion",
+    "PromotionCheck",
+    "promote",
+    "promotion_check",
+    "promotable",
     "SummaryCase",
     "SummaryFlag",
     "TRUSTED_MODULE_PREFIXES",
@@ -576,6 +593,7 @@ if TYPE_CHECKING:  # pragma: no cover
         sweep_values,
     )
     from ._profile import ColumnProfile, Profile, profile_frame
+    from ._promote import Promotion, PromotionCheck, promotable, promote, promotion_check
     from ._publish import PublishedCard, card_sha256, publish_card
     from ._registry import (
         LoadedModel,
@@ -603,6 +621,7 @@ if TYPE_CHECKING:  # pragma: no cover
         Reviewer,
         ReviewState,
         Signoff,
+        after_signoff,
         attach_review,
         binding_of,
         card_digest,

@@ -994,7 +994,83 @@ def published_card(registry: Registry, name: str, version: int) -> ModelCard | N
         name: The registered model's name.
         version: The version.
     """
-    return None  # seam: publishing lands with `card --publish`
+    found = registry.published_card(f"models:/{name}/{version}")
+    return None if found is None else ModelCard.model_validate_json(found.json)
+
+
+def current_signoff(card: ModelCard) -> SignoffState:
+    """The sign-off state of a card's version in the review store (``none`` without one).
+
+    Args:
+        card: A card of a registered version.
+    """
+    store = existing_store()
+    if store is None or card.model_details.version is None:
+        return "none"
+    return ReviewBook(store).state(card).signoff_state
+
+
+def sync_signoff_tag(registry: Registry, state: ReviewState) -> None:
+    """Write a new sign-off into the version's ``modelcards.signoff`` tag, when the
+    version has a published card (its tags are what MLflow's own UI shows).
+
+    Args:
+        registry: The model registry.
+        state: The version's review after the sign-off.
+    """
+    from ._publish import CARD_TAG, SIGNOFF_TAG
+    from ._registry import _quiet
+
+    b = state.binding
+    published = published_card(registry, b.model, b.version)
+    if published is None:
+        return
+    value = book_state_on(state, published)
+    with _quiet(), registry._reach():
+        mv = registry.client.get_model_version(b.model, str(b.version))
+        if (mv.tags or {}).get(CARD_TAG):
+            registry.client.set_model_version_tag(b.model, str(b.version), SIGNOFF_TAG, value)
+
+
+def after_signoff(registry: Registry, book: ReviewBook, card: ModelCard) -> ReviewState:
+    """What follows a sign-off: the version's ``modelcards.signoff`` tag brought up to date
+    (when its card is published) and the team told (``MODELCARDS_NOTIFY``); never fails
+    on a notification. Returns the review with the new sign-off.
+
+    Args:
+        registry: The model registry.
+        book: The review store.
+        card: The card the sign-off was given on.
+    """
+    from ._notify import notify_signoff_given
+
+    state = book.state(card)
+    sync_signoff_tag(registry, state)
+    s = state.signoff
+    if s is not None:
+        notify_signoff_given(
+            model=s.binding.model,
+            version=s.binding.version,
+            decision=s.decision,
+            reviewer=s.reviewer,
+            note=s.summary,
+        )
+    return state
+
+
+def book_state_on(state: ReviewState, card: ModelCard) -> SignoffState:
+    """The state of ``state``'s latest sign-off when judged against another card of the
+    same version (e.g. the published one).
+
+    Args:
+        state: A version's review.
+        card: The card to judge it against.
+    """
+    if state.signoff is None:
+        return "none"
+    if state.signoff.binding.changes_from(binding_of(card)):
+        return "stale"
+    return "approved" if state.signoff.decision == "approve" else "rejected"
 
 
 def format_review(state: ReviewState) -> str:

@@ -653,12 +653,84 @@ def signoff(
 
     book = _review_book()
     reviewer = book.authenticate(reviewer_name, _password(reviewer_name, password_stdin))
-    state = book.state(card_for_review(_registry(), ref, card=card_path))
+    card = card_for_review(_registry(), ref, card=card_path)
+    state = book.state(card)
     book.sign_off(state, decision=decision, summary=note, reviewer=reviewer, app="cli")
     b = state.binding
     click.echo(
         f"{b.model} v{b.version}: {decision}d by {reviewer.name} (card {b.card_sha256[:12]}, "
         f"data {b.data_sha256[:12]}, policy {b.policy_sha256[:12]})"
+    )
+    from ._review import after_signoff
+
+    after_signoff(_registry(), book, card)  # the signoff tag, and the team told
+
+
+@main.command()
+@click.argument("ref", metavar="models:/NAME/VERSION")
+@click.option("--alias", required=True, help="The alias to move, e.g. champion.")
+@click.option("--force", is_flag=True, help="Move it past the gate (needs --reason, --reviewer).")
+@click.option("--reason", help="Why the gate is overridden (with --force).")
+@click.option("--reviewer", "reviewer_name", metavar="NAME", help="Who overrides (with --force).")
+@_password_stdin
+def promote(
+    ref: str,
+    alias: str,
+    force: bool,
+    reason: str | None,
+    reviewer_name: str | None,
+    password_stdin: bool,
+) -> None:
+    """Move ALIAS to a version whose published card passed the gate and whose sign-off
+    approves it.
+
+    \b
+    Exit codes: 0 moved, 1 refused (what is missing is listed), 2 bad input.
+    """
+    from ._notify import notify_alias_promoted
+    from ._promote import Promotion
+    from ._promote import promote as move
+
+    if force and (not reason or not reviewer_name):
+        raise ModelcardsError(
+            "--force needs --reason TEXT and --reviewer NAME: an override says who and why.",
+            hint="For example --force --reason 'hotfix for incident 123' --reviewer ada.",
+        )
+    if not force and (reason or reviewer_name):
+        raise ModelcardsError(
+            "--reason and --reviewer go with --force.", hint="Add --force, or drop them."
+        )
+    book = _review_book()
+    reviewer = (
+        book.authenticate(reviewer_name, _password(reviewer_name, password_stdin))
+        if force and reviewer_name
+        else None
+    )
+    done = move(_registry(), book, ref, alias=alias, force=force, reason=reason, reviewer=reviewer)
+    if not isinstance(done, Promotion):
+        click.echo(
+            f"Not promoted: models:/{done.model}/{done.version} cannot take @{alias.lstrip('@')} "
+            "yet. Missing:",
+            err=True,
+        )
+        for item in done.missing:
+            click.echo(f"  - {item}", err=True)
+        click.echo("Or override with --force --reason TEXT --reviewer NAME.", err=True)
+        sys.exit(1)
+    was = f" (was version {done.previous})" if done.previous is not None else ""
+    click.echo(f"@{done.alias} -> models:/{done.model}/{done.version}{was}")
+    if done.forced is not None:
+        click.echo(
+            f"Gate overridden by {done.forced.reviewer}: {done.forced.reason} "
+            "(recorded in the version tag modelcards.promotion_override and the next card)"
+        )
+    notify_alias_promoted(
+        model=done.model,
+        alias=done.alias,
+        version=done.version,
+        previous=done.previous,
+        by=done.forced.reviewer if done.forced else None,
+        forced_reason=done.forced.reason if done.forced else None,
     )
 
 

@@ -83,3 +83,13 @@ def test_a_reviewer_decides_every_finding_and_approves(store):
     assert any("Signed off: approved (approve by ada" in s.value for s in at.success)
     (signoff,) = store.signoffs("arrests-release", 2)
     assert (signoff.decision, signoff.reviewer, signoff.app) == ("approve", "ada", "demo")
+
+
+def test_the_page_shows_which_versions_could_be_promoted(store):
+    at = review_page()
+    no_failure(at)
+    table = at.dataframe[1].value
+    assert list(table["version"]) == [2, 1]
+    assert set(table["could be promoted"]) == {"no"}
+    assert all(m.startswith("a published card") for m in table["missing"])
+    assert list(table["aliases"]) == ["@challenger", "@champion"]

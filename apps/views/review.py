@@ -13,7 +13,15 @@ import pandas as pd
 import streamlit as st
 
 from apps import gate, state
-from modelcards import LoadedModel, ReviewBook, Reviewer, ReviewState
+from modelcards import (
+    LoadedModel,
+    ModelCard,
+    PromotionCheck,
+    ReviewBook,
+    Reviewer,
+    ReviewState,
+    after_signoff,
+)
 from modelcards.errors import ModelcardsError
 
 DECISIONS = {
@@ -71,7 +79,7 @@ def render() -> None:
     if model is None:
         return
     book = state.review_book()
-    card = state.card_for(model).card
+    card = state.review_card(model)
     review = book.state(card)
     signoff_banner(review)
     undecided = len(review.undecided)
@@ -82,11 +90,44 @@ def render() -> None:
     )
     if review.findings:
         st.dataframe(finding_rows(review), hide_index=True, key="findings_table")
+    _promotion(model)
     reviewer = _reviewer(book)
     if reviewer is None:
         return
     _decision_form(book, model, review, reviewer)
-    _signoff_form(book, model, review, reviewer)
+    _signoff_form(book, model, review, reviewer, card)
+
+
+def promotion_rows(checks: list[PromotionCheck], aliases: dict[str, int]) -> pd.DataFrame:
+    """One row per version: its gate, its sign-off, and whether it could be promoted."""
+    rows = []
+    for c in checks:
+        rows.append(
+            {
+                "version": c.version,
+                "aliases": ", ".join(f"@{a}" for a, v in sorted(aliases.items()) if v == c.version),
+                "gate": c.gate or "no published card",
+                "sign-off": c.signoff,
+                "could be promoted": "yes" if c.allowed else "no",
+                "missing": "; ".join(c.missing),
+            }
+        )
+    return pd.DataFrame(rows)
+
+
+def _promotion(model: LoadedModel) -> None:
+    st.subheader("Promotion")
+    st.caption(
+        "`modelcards promote models:/NAME/VERSION --alias ALIAS` moves an alias only to a "
+        "version whose published card passed the gate and whose sign-off approves it."
+    )
+    found = next((m for m in state.model_list() if m.name == model.name), None)
+    checks = state.promotion_checks(model.name)
+    st.dataframe(
+        promotion_rows(checks, dict(found.aliases) if found else {}),
+        hide_index=True,
+        key="promotion_table",
+    )
 
 
 def _reviewer(book: ReviewBook) -> Reviewer | None:
@@ -190,7 +231,7 @@ def _decision_form(
 
 
 def _signoff_form(
-    book: ReviewBook, model: LoadedModel, review: ReviewState, reviewer: Reviewer
+    book: ReviewBook, model: LoadedModel, review: ReviewState, reviewer: Reviewer, card: ModelCard
 ) -> None:
     st.subheader("Sign off")
     st.caption(
@@ -208,6 +249,9 @@ def _signoff_form(
             reviewer=reviewer,
             app="demo",
         )
+        # The version's signoff tag and the team's notification; the table re-reads.
+        after_signoff(state.registry(), book, card)
+        state.forget_promotion()
         return f"Signed off: {verdict}d {model.name} v{model.version}."
 
     with st.form("signoff", clear_on_submit=False):
