@@ -97,6 +97,10 @@ def _describe_inputs(demo: gr.Blocks, model: LoadedModel, api_name: str) -> None
             parts.append(f"allowed {b.low:g} to {b.high:g}")
         texts.append("; ".join(parts) or col.name)
     texts.append("what is wrong with the answer (required)")
+    texts.append(
+        "the answer expected (optional): one of the classes, or a regression's range such "
+        "as 120..180"
+    )
     (dep,) = [d for d in demo.fns.values() if d.api_name == api_name]
     for comp, text in zip(dep.inputs, texts, strict=False):
         comp._api_info = {**comp._api_info, "description": text}
@@ -163,13 +167,18 @@ def build(
         return _explain(svc, model, inputs)
 
     def flag_api(*values: Any, kept: str = "Try again in a moment.") -> dict[str, Any]:
-        *given, comment = values
+        *given, comment, expected = values
         inputs = dict(zip(names, given, strict=False))
         _check_names(model, inputs)
         result = _predict(svc, model, inputs)
         try:
             flag_id = svc.flag(
-                model, inputs, comment=comment or "", app=APP, prediction=result["label"]
+                model,
+                inputs,
+                comment=comment or "",
+                app=APP,
+                prediction=result["label"],
+                expected=str(expected or "").strip() or None,
             )
         except StoreError as exc:  # busy or unavailable: nothing was saved
             raise gr.Error(f"{exc.message} {kept}", print_exception=False) from None
@@ -194,9 +203,9 @@ def build(
         )
 
     def ui_flag(*values: Any) -> tuple[Any, str]:
-        *inputs, comment = values
+        *inputs, comment, expected = values
         # On an error the textbox is not updated: the comment stays for another try.
-        flag_api(*inputs, comment, kept="Your comment is kept; try again.")
+        flag_api(*inputs, comment, expected, kept="Your comment is kept; try again.")
         return gr.update(value=""), "Thank you: the prediction is flagged for the team."
 
     cases = svc.edge_cases(model)
@@ -223,6 +232,15 @@ def build(
                 comment = gr.Textbox(
                     label="Is this answer wrong? Say why", lines=2, max_length=MAX_COMMENT_CHARS
                 )
+                expected = (
+                    gr.Dropdown(
+                        ["", *[str(c) for c in model.classes]],
+                        value="",
+                        label="What answer did you expect? (optional)",
+                    )
+                    if model.classes
+                    else gr.Textbox(label="What did you expect? (optional: a range, e.g. 120..180)")
+                )
                 flag = gr.Button("Flag as wrong")
                 thanks = gr.Markdown()
         usable = [c for c in cases if set(names) <= set(c.inputs)]
@@ -247,7 +265,10 @@ def build(
             concurrency_limit=None,
         )
         flag.click(
-            ui_flag, inputs=[*inputs, comment], outputs=[comment, thanks], api_visibility="private"
+            ui_flag,
+            inputs=[*inputs, comment, expected],
+            outputs=[comment, thanks],
+            api_visibility="private",
         )
         gr.api(
             _named(predict_api, model),
@@ -262,9 +283,10 @@ def build(
             "input's contribution from the baseline (they add up to the prediction).",
         )
         gr.api(
-            _named(flag_api, model, ("comment",)),
+            _named(flag_api, model, ("comment", "expected")),
             api_name="flag",
-            api_description="Flag the prediction for these inputs as wrong, with a comment.",
+            api_description="Flag the prediction for these inputs as wrong, with a comment "
+            "and, optionally, the answer expected.",
         )
     for name in ("predict", "explain", "flag"):
         _describe_inputs(demo, model, name)

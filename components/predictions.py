@@ -55,18 +55,46 @@ def save_case_form(classes: list[Any], *, on_submit: Callable[[], None]) -> None
         st.text_input("Name", key="case_name")
         if classes:
             st.selectbox("Expected outcome", [str(c) for c in classes], key="case_expected")
-        else:  # a regression: the number the model should predict
-            st.text_input("Expected value", key="case_expected")
+        else:  # a regression: the range the predicted number should fall in
+            st.text_input("Expected range", key="case_expected", help=RANGE_HELP)
         st.text_input("Note (optional)", key="case_note")
         st.form_submit_button("Save edge case", on_click=on_submit)
 
 
-def flag_form(*, key: str, on_submit: Callable[[], None]) -> None:
-    """A form to flag a prediction as wrong. The comment (key ``{key}_comment``) is never
-    cleared by the form: ``on_submit`` reads it, and empties it once the flag is stored."""
+#: What a regression's expected answer looks like (see ``parse_expected``).
+RANGE_HELP = (
+    "A range the predicted number should fall in: 120..180, or 150 +- 30. "
+    "A single number is shown beside the prediction but not judged."
+)
+#: The expected-answer choice that says nothing.
+NOT_SAID = "(not said)"
+
+
+def expected_answer(raw: Any) -> str | None:
+    """A form's expected-answer field as the text to store: None when nothing was said."""
+    text = "" if raw is None else str(raw).strip()
+    return None if text in ("", NOT_SAID) else text
+
+
+def expected_field(classes: list[Any], *, key: str, label: str = "Expected answer") -> None:
+    """The answer someone expected: one of the classes (or nothing), or a regression's
+    range as text."""
+    if classes:
+        st.selectbox(label, [NOT_SAID, *[str(c) for c in classes]], key=key)
+    else:
+        st.text_input(label, key=key, help=RANGE_HELP)
+
+
+def flag_form(*, key: str, on_submit: Callable[[], None], classes: list[Any] | None = None) -> None:
+    """A form to flag a prediction as wrong. The comment (key ``{key}_comment``) and
+    the expected answer (key ``{key}_expected``; a class, or a regression's range when
+    ``classes`` is empty; no field when None) are never cleared by the form: ``on_submit``
+    reads them, and empties the comment once the flag is stored."""
     with st.form(key, clear_on_submit=False):
         st.markdown("**Is this answer wrong?**")
         st.text_area(
             "What is wrong with it?", key=f"{key}_comment", height=80, max_chars=MAX_COMMENT_CHARS
         )
+        if classes is not None:
+            expected_field(classes, key=f"{key}_expected", label="What answer did you expect?")
         st.form_submit_button("Flag as wrong", on_click=on_submit)

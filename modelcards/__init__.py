@@ -295,6 +295,19 @@ _EXPORTS: dict[str, tuple[str, str]] = {
     **{n: ("._publish", n) for n in ("PublishedCard", "publish_card", "card_sha256")},
     # team notifications (MODELCARDS_NOTIFY)
     **{n: ("._notify", n) for n in ("notify", "notification_problem")},
+    # release tests from stakeholders: edge cases with expected outcomes, `check`
+    "CaseResult": ("._check", "CaseResult"),
+    "CaseRun": ("._store", "CaseRun"),
+    "CaseRunInput": ("._store", "CaseRunInput"),
+    "CheckReport": ("._check", "CheckReport"),
+    "Expectation": ("._check", "Expectation"),
+    "KnownCase": ("._card", "KnownCase"),
+    "check_cases": ("._check", "check_cases"),
+    "check_version": ("._check", "check_version"),
+    "outcome_result": ("._check", "outcome_result"),
+    "parse_expected": ("._check", "parse_expected"),
+    "run_cases": ("._service", "run_cases"),
+    "version_known_cases": ("._pipeline", "version_known_cases"),
 }
 
 __all__ = [
@@ -477,6 +490,18 @@ __all__ = [
     "why_undefined",
     "write_card",
     "written_fields",
+    "CaseResult",
+    "CaseRun",
+    "CaseRunInput",
+    "CheckReport",
+    "Expectation",
+    "KnownCase",
+    "check_cases",
+    "check_version",
+    "outcome_result",
+    "parse_expected",
+    "run_cases",
+    "version_known_cases",
 ]
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -484,6 +509,7 @@ if TYPE_CHECKING:  # pragma: no cover
     from ._card import (
         CardSpec,
         EdgeCase,
+        KnownCase,
         ModelCard,
         SpecBase,
         Written,
@@ -505,6 +531,15 @@ if TYPE_CHECKING:  # pragma: no cover
         probability_figure,
         probability_spec,
         sweep_figure,
+    )
+    from ._check import (
+        CaseResult,
+        CheckReport,
+        Expectation,
+        check_cases,
+        check_version,
+        outcome_result,
+        parse_expected,
     )
     from ._data import read_csv_bytes, read_table, require_columns
     from ._dictionary import DataDictionary, InputEntry, OutcomeEntry, data_dictionary
@@ -566,6 +601,7 @@ if TYPE_CHECKING:  # pragma: no cover
         registered_metadata,
         resolve_policy,
         resolve_spec,
+        version_known_cases,
         write_card,
     )
     from ._plain import (
@@ -643,9 +679,17 @@ if TYPE_CHECKING:  # pragma: no cover
         input_default,
         input_warnings,
         password_required,
+        run_cases,
         verdict_display,
     )
-    from ._store import MAX_COMMENT_CHARS, EdgeCaseRecord, Store, spec_edge_cases
+    from ._store import (
+        MAX_COMMENT_CHARS,
+        CaseRun,
+        CaseRunInput,
+        EdgeCaseRecord,
+        Store,
+        spec_edge_cases,
+    )
     from ._store import default_url as default_store_url
     from ._summary import (
         ReleaseSummary,

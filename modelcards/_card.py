@@ -81,6 +81,17 @@ class EdgeCase(_Strict):
     note: str | None = None
 
 
+# An edge case run against the card's version when the card was made: "Known cases".
+class KnownCase(_Strict):
+    name: str
+    source: str
+    inputs: dict[str, Any]
+    expected: str | None = None
+    predicted: str | None = None
+    result: Literal["pass", "fail", "not judged", "cannot run"]
+    problem: str | None = None
+
+
 # What the card says about the estimator: its class, the pipeline steps before it, and its
 # hyperparameters (``get_params(deep=False)``), those that differ from the class's defaults
 # first. Class names are fully qualified; values are shown as text.
@@ -259,6 +270,8 @@ class ModelCard(_Strict):
     ethical_considerations: Annotated[list[str], REQUIRED] = []
     caveats_and_recommendations: Annotated[list[str], REQUIRED] = []
     edge_cases: Annotated[list[EdgeCase], OPTIONAL] = []
+    # Every edge case (the spec's and the store's) run against this version, failing first.
+    known_cases: list[KnownCase] = []
     # What the outcome and each input mean, in words, units and allowed ranges.
     data_dictionary: Annotated[DataDictionary, OPTIONAL] = DataDictionary()
     # Filled from the review store (``attach_review``); findings alone without one.

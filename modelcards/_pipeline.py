@@ -35,7 +35,7 @@ import pandas as pd
 from numpy.typing import NDArray
 
 from ._background import background, done
-from ._card import DataProvenance, ModelCard, SpecBase, build_card, computed_sections
+from ._card import DataProvenance, KnownCase, ModelCard, SpecBase, build_card, computed_sections
 from ._card import load_spec as _load_spec
 from ._card import parse_spec as _parse_spec
 from ._data import read_table, require_columns, sha256_file
@@ -48,6 +48,7 @@ from .errors import DataError, ModelcardsError, UnsupportedTaskError
 
 if TYPE_CHECKING:  # pragma: no cover
     from ._registry import LoadedModel, Registry
+    from ._store import Store
     from ._summary import ReleaseSummary
 
 FILES = {
@@ -674,6 +675,7 @@ def make_card(
     spec: SpecBase | None = None,
     loaded: LoadedModel | None = None,
     name: str | None = None,
+    store: Store | None = None,
 ) -> CardResult:
     """Apply the policy and merge everything into a card.
 
@@ -686,6 +688,8 @@ def make_card(
         loaded: The registered model, whose metadata the card reports.
         name: The model's name on the card (default: the registered name, or the data
             file's stem).
+        store: Where a registered model's saved edge cases are read from, for the card's
+            "Known cases" (``version_known_cases``; default ``Store()``).
     """
     verdicts = policy.evaluate(assessment) if policy is not None else no_policy()
     overall = assessment.overall
@@ -714,6 +718,8 @@ def make_card(
         registered=registered_metadata(loaded) if loaded else None,
         profile=loaded.profile if loaded else None,
     )
+    if loaded is not None:
+        computed["known_cases"] = version_known_cases(loaded, store=store)
     card = build_card(spec=spec if spec is not None else _parse_spec(None), computed=computed)
     from ._review import overrides_from_tags, review_section
 
@@ -825,8 +831,13 @@ def generate_card(
     allow_pickle: bool = False,
     trusted_types: Sequence[str] | None = (),
     progress: Progress = _quiet,
+    store: Store | None = None,
 ) -> CardResult:
     """Build a card: every step above, in order. Nothing is written (see ``write_card``).
+
+    A registered model's card runs its edge cases (its card spec's and those saved in
+    ``store``) into "Known cases"; the card reads the store but records no run (that is
+    ``modelcards check``'s job).
 
     Args:
         model: ``"models:/NAME@ALIAS"`` or a loaded model; predictions come from it.
@@ -845,6 +856,8 @@ def generate_card(
         allow_pickle: Allow pickle model files (default False).
         trusted_types: More types to trust in a skops file (None: none).
         progress: Called with a short message as each step starts.
+        store: Where saved edge cases are read from (default ``Store()``:
+            ``MODELCARDS_DB_URL``, else ``demo.db`` in the home folder).
 
     >>> import modelcards as mc                                   # doctest: +SKIP
     >>> r = mc.generate_card(model="models:/arrests-release@champion")  # doctest: +SKIP
@@ -869,6 +882,8 @@ def generate_card(
     )
     preds = obtain_predictions(source, inputs, loaded=loaded, progress=progress)
     assessment = assess_inputs(inputs, preds, options=options, progress=progress)
+    if loaded is not None:
+        progress("running the edge cases")
     return make_card(
         inputs,
         preds,
@@ -877,7 +892,25 @@ def generate_card(
         spec=given_spec if given_spec is not None else resolve_spec(None, loaded),
         loaded=loaded,
         name=name,
+        store=store,
     )
+
+
+def version_known_cases(loaded: LoadedModel, *, store: Store | None = None) -> list[KnownCase]:
+    """A version's edge cases (its card spec's, then the store's) run against it, failing
+    first: the card's "Known cases". Nothing is recorded in the store.
+
+    Args:
+        loaded: The registered version.
+        store: Where saved edge cases are read from (default ``Store()``).
+    """
+    from ._check import known_cases
+    from ._service import run_cases
+    from ._store import Store, spec_edge_cases
+
+    store = store if store is not None else Store()
+    cases = spec_edge_cases(loaded.card_spec) + store.edge_cases(loaded.name)
+    return known_cases(run_cases(loaded, cases))
 
 
 # -- writing ----------------------------------------------------------------------------

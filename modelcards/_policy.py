@@ -122,6 +122,9 @@ class Policy(BaseModel):
     source: str
     checks: list[Check]
     sha256: str | None = None
+    # ``known_cases:`` how many edge cases may fail ``modelcards check`` (None: not said,
+    # so none may).
+    known_cases_max_failures: int | None = None
 
     def evaluate(self, assessment: Assessment) -> PolicyResult:
         """Every check's verdict on an assessment, and the overall verdict (the worst).
@@ -177,13 +180,16 @@ def parse_policy(text: str, *, source: str = "policy") -> Policy:
     if root is None or not isinstance(root, yaml.MappingNode):
         raise PolicyError(f"{source}: a policy is a mapping with a 'checks' list.", hint=_EXAMPLE)
     keys = {k.value: (k, v) for k, v in root.value}
-    unknown = sorted(set(keys) - {"checks"})
+    unknown = sorted(set(keys) - {"checks", "known_cases"})
     if unknown:
         k = keys[unknown[0]][0]
         raise PolicyError(
             f"{source} line {k.start_mark.line + 1}: unknown key {unknown[0]!r}.",
-            hint="The only top-level key is 'checks'. " + _EXAMPLE,
+            hint="The top-level keys are 'checks' and 'known_cases'. " + _EXAMPLE,
         )
+    max_failures = _known_cases(keys["known_cases"][1], source) if "known_cases" in keys else None
+    if "checks" not in keys and max_failures is not None:  # a policy for `check` alone
+        return Policy(source=source, checks=[], known_cases_max_failures=max_failures)
     if "checks" not in keys or not isinstance(keys["checks"][1], yaml.SequenceNode):
         raise PolicyError(f"{source}: 'checks' must be a list of checks.", hint=_EXAMPLE)
     checks = [_check(node, source) for node in keys["checks"][1].value]
@@ -192,7 +198,33 @@ def parse_policy(text: str, *, source: str = "policy") -> Policy:
             f"{source}: the policy has no checks, so it could never fail a release.",
             hint="Add at least one check, or give no policy at all. " + _EXAMPLE,
         )
-    return Policy(source=source, checks=checks, sha256=hashlib.sha256(text.encode()).hexdigest())
+    return Policy(
+        source=source,
+        checks=checks,
+        known_cases_max_failures=max_failures,
+        sha256=hashlib.sha256(text.encode()).hexdigest(),
+    )
+
+
+def _known_cases(node: yaml.Node, source: str) -> int:
+    """``known_cases: all_pass`` (no case may fail) or ``known_cases: {max_failures: N}``."""
+    line = node.start_mark.line + 1
+    if isinstance(node, yaml.ScalarNode) and node.value == "all_pass":
+        return 0
+    if isinstance(node, yaml.MappingNode):
+        entries = {k.value: v for k, v in node.value}
+        value = entries.get("max_failures")
+        if (
+            set(entries) == {"max_failures"}
+            and isinstance(value, yaml.ScalarNode)
+            and value.value.isdigit()
+        ):
+            return int(value.value)
+    raise PolicyError(
+        f"{source} line {line}: cannot read known_cases.",
+        hint="Write 'known_cases: all_pass' (every edge case must pass modelcards check) or "
+        "'known_cases: {max_failures: 2}' (at most 2 may fail).",
+    )
 
 
 _EXAMPLE = (

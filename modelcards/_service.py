@@ -16,7 +16,7 @@ from __future__ import annotations
 import hmac
 import math
 import os
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Literal
 
@@ -317,8 +317,8 @@ class EdgeCaseOutcome:
         actual: The predicted label, or None when the case cannot run on this version.
         probability: The positive class's probability, when the model gives one.
         problem: Why the case cannot run (an input missing or of the wrong type).
-        as_expected: True or False when the case names an expected outcome, else None
-            (always None for a regression, whose number is shown, not judged).
+        as_expected: True or False when the case names an expected outcome it can be
+            judged by (a class; a regression's range), else None.
     """
 
     case: EdgeCaseRecord
@@ -326,6 +326,37 @@ class EdgeCaseOutcome:
     probability: float | None
     problem: str | None
     as_expected: bool | None
+
+
+def run_cases(model: LoadedModel, cases: Sequence[EdgeCaseRecord]) -> list[EdgeCaseOutcome]:
+    """Edge cases run against a version, in their order (nothing is recorded).
+
+    A case that cannot run says why in its outcome's ``problem``: an input missing or
+    of the wrong type, an input the version no longer takes, or an expected outcome the
+    version cannot give.
+
+    Args:
+        model: The loaded version.
+        cases: The cases (``DemoService.edge_cases``).
+    """
+    from ._check import parse_expected
+
+    known = {c.name for c in model.inputs}
+    out = []
+    for case in cases:
+        unknown = sorted(set(case.inputs) - known)
+        try:
+            if unknown:  # an input the version no longer takes: its answer would mislead
+                raise DataError(f"the model takes no input {', '.join(repr(u) for u in unknown)}.")
+            expectation = parse_expected(case.expected, model)
+            check_ranges(model, case.inputs)
+            got = predict_row(model, coerce_row(model, dict(case.inputs)))
+        except DataError as exc:
+            out.append(EdgeCaseOutcome(case, None, None, exc.message, None))
+            continue
+        verdict = expectation.holds(got.label, got.value) if expectation.judged else None
+        out.append(EdgeCaseOutcome(case, got.label, got.positive_probability, None, verdict))
+    return out
 
 
 class DemoService:
@@ -390,23 +421,27 @@ class DemoService:
         return spec_edge_cases(model.card_spec) + self.store.edge_cases(model.name)
 
     def run_edge_cases(self, model: LoadedModel) -> list[EdgeCaseOutcome]:
-        """Every edge case of the version, run against it.
+        """Every edge case of the version, run against it (nothing is recorded; see
+        ``check_cases``).
 
         Args:
             model: The loaded version.
         """
-        out = []
-        for case in self.edge_cases(model):
-            try:
-                got = self.predict(model, case.inputs)
-            except DataError as exc:
-                out.append(EdgeCaseOutcome(case, None, None, exc.message, None))
-                continue
-            # A regression's number is never exactly the one expected: shown, not judged.
-            judged = case.expected and model.task != "regression"
-            expected = None if not judged else case.expected == got.label
-            out.append(EdgeCaseOutcome(case, got.label, got.positive_probability, None, expected))
-        return out
+        return run_cases(model, self.edge_cases(model))
+
+    def record_outcomes(self, model: LoadedModel, outcomes: Sequence[EdgeCaseOutcome]) -> int:
+        """Record in the store which cases ran against the version and their results
+        (cases that could not run are left out); returns how many were recorded.
+
+        Args:
+            model: The version the cases ran against.
+            outcomes: From ``run_edge_cases``.
+        """
+        from ._check import run_input
+
+        ran = [run_input(o) for o in outcomes if o.problem is None]
+        self.store.record_runs(model=model.name, version=model.version, runs=ran)
+        return len(ran)
 
     def save_edge_case(
         self,
@@ -428,6 +463,9 @@ class DemoService:
             note: Why it matters, if they said.
             app: Which app saved it.
         """
+        from ._check import parse_expected
+
+        parse_expected(expected, model)  # an outcome the version cannot give is refused
         return self.store.add_edge_case(
             model=model.name,
             name=name,
@@ -446,6 +484,7 @@ class DemoService:
         comment: str,
         app: App,
         prediction: str | None = None,
+        expected: str | None = None,
     ) -> int:
         """Store a flag on the answer to ``inputs``; returns its id.
 
@@ -455,7 +494,12 @@ class DemoService:
             comment: What is wrong with the answer (required).
             app: Which app the flag came from.
             prediction: The answer shown; predicted again when not given.
+            expected: The answer the stakeholder expected, if they said (a class, or a
+                regression's range such as ``"120..180"``).
         """
+        from ._check import parse_expected
+
+        parse_expected(expected, model)
         if prediction is None:
             prediction = self.predict(model, inputs).label
         flag_id = self.store.add_flag(
@@ -465,12 +509,38 @@ class DemoService:
             prediction=prediction,
             comment=comment,
             app=app,
+            expected=expected,
         )
         from ._notify import notify_flag
 
         # Stored first: the team hears only of a flag that exists (MODELCARDS_NOTIFY).
         notify_flag(model, inputs=inputs, prediction=prediction, comment=comment, app=app)
         return flag_id
+
+    def flag_to_edge_case(
+        self, model: LoadedModel, flag_id: int, *, name: str, expected: str | None = None
+    ) -> int:
+        """Turn a stakeholder's flag into an edge case of the model; returns its id.
+
+        Who may do this is the caller's decision (the demo: anyone past its password).
+
+        Args:
+            model: The version shown (the expected outcome is checked against it).
+            flag_id: The flag's id.
+            name: The new case's short name.
+            expected: The expected outcome; default the one the flag gives.
+        """
+        from ._check import parse_expected
+
+        parse_expected(expected, model)
+        flag = next((f for f in self.store.flags(model.name) if f["id"] == flag_id), None)
+        if flag is None:
+            raise DataError(
+                f"There is no flag {flag_id} on {model.name}.",
+                hint="Pick one of the flags listed for the model.",
+            )
+        parse_expected(expected or flag["expected"], model)
+        return self.store.flag_to_edge_case(flag_id, name=name, expected=expected)
 
     def in_use_version(self, name: str, alias: str | None = None) -> int | None:
         """The version the release alias points to, or None when no version has it.

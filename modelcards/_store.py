@@ -19,10 +19,10 @@ import datetime as dt
 import json
 import math
 import os
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Literal, NamedTuple, cast
 
 from sqlalchemy import (
     JSON,
@@ -36,10 +36,13 @@ from sqlalchemy import (
     create_engine,
     event,
     insert,
+    inspect,
     make_url,
     select,
+    text,
+    update,
 )
-from sqlalchemy.exc import OperationalError
+from sqlalchemy.exc import OperationalError, ProgrammingError
 from sqlalchemy.pool import NullPool
 
 from .errors import DataError, ModelcardsError, StoreBusyError, StoreUnavailableError
@@ -76,18 +79,81 @@ flags = Table(
     Column("inputs", JSON, nullable=False),
     Column("prediction", String(200), nullable=False),
     Column("comment", Text, nullable=False),
+    # Added after the first release (so nullable): the answer the stakeholder expected,
+    # and the edge case a reviewer made of the flag.
+    Column("expected", String(200)),
+    Column("edge_case_id", Integer),
     Column("app", String(40), nullable=False),
     Column("created", DateTime(timezone=True), nullable=False),
 )
 
 
+# Every run of an edge case against a version: which case (a stored case's id, or a card
+# spec case by name), the version, pass or fail, the answer and when.
+case_runs = Table(
+    "case_runs",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("model", String(200), nullable=False, index=True),
+    Column("version", Integer, nullable=False),
+    Column("case_id", Integer),  # None for a card spec case
+    Column("case_name", String(200), nullable=False),
+    Column("result", String(20), nullable=False),
+    Column("predicted", String(200)),
+    Column("expected", String(200)),
+    Column("created", DateTime(timezone=True), nullable=False),
+)
+
+#: Columns added to a table after the first release, added to older stores on open.
+_ADDED_COLUMNS = {"flags": ["expected", "edge_case_id"]}
+
+#: A recorded run's outcome: as expected, not, or nothing to judge against.
+RunResult = Literal["pass", "fail", "not judged"]
+
+
 @dataclass
 class EdgeCaseRecord:
+    """A saved edge case.
+
+    Attributes:
+        name: Its short name.
+        inputs: The inputs by name.
+        expected: The outcome expected: a class label, or for a regression a range
+            (``"120..180"`` or ``"150 +- 30"``); None when not said.
+        note: Why the case matters.
+        source: ``"card spec"`` or ``"saved in APP"``.
+        id: The store's id of a saved case; None for a card spec case.
+    """
+
     name: str
     inputs: dict[str, Any]
     expected: str | None
     note: str | None
     source: str  # "card spec" or the app that saved it
+    id: int | None = None
+
+
+@dataclass(frozen=True)
+class CaseRun:
+    """One recorded run of an edge case against a version.
+
+    Attributes:
+        case_id: The stored case's id; None for a card spec case.
+        case_name: The case's name.
+        version: The version it ran against.
+        result: ``"pass"``, ``"fail"`` or ``"not judged"``.
+        predicted: The version's answer.
+        expected: The expected outcome at the time.
+        created: When it ran (UTC).
+    """
+
+    case_id: int | None
+    case_name: str
+    version: int
+    result: RunResult
+    predicted: str | None
+    expected: str | None
+    created: dt.datetime
 
 
 ENV_TIMEOUT = "MODELCARDS_DB_TIMEOUT"
@@ -162,7 +228,29 @@ class Store:
 
             event.listen(self.engine, "connect", pragmas)
         with self._bounded():
-            metadata.create_all(self.engine)
+            metadata.create_all(self.engine)  # creates only the tables that are missing
+            self._add_missing_columns()
+
+    def _add_missing_columns(self) -> None:
+        """Bring a store made by an earlier release up to date: ``create_all`` adds new
+        tables but never columns, so each added (nullable) column is added when absent."""
+        for table_name, columns in _ADDED_COLUMNS.items():
+            present = {c["name"] for c in inspect(self.engine).get_columns(table_name)}
+            table = metadata.tables[table_name]
+            for name in columns:
+                if name in present:
+                    continue
+                col = table.c[name]
+                kind = col.type.compile(dialect=self.engine.dialect)
+                with self.engine.begin() as conn:
+                    # Two processes opening an old store at once may both try: the loser's
+                    # "already exists" is the same end state.
+                    try:
+                        conn.execute(text(f'ALTER TABLE {table_name} ADD COLUMN "{name}" {kind}'))
+                    except (OperationalError, ProgrammingError) as exc:
+                        said = str(exc.orig).lower()
+                        if "duplicate column" not in said and "already exists" not in said:
+                            raise
 
     @contextlib.contextmanager
     def _bounded(self) -> Iterator[None]:
@@ -202,7 +290,7 @@ class Store:
                     model=model,
                     name=name.strip(),
                     inputs=_plain(inputs),
-                    expected=None if expected in (None, "") else str(expected),
+                    expected=_text_or_none(expected),
                     note=note or None,
                     saved_from_version=version,
                     app=app,
@@ -227,7 +315,12 @@ class Store:
             )
         return [
             EdgeCaseRecord(
-                r["name"], dict(r["inputs"]), r["expected"], r["note"], f"saved in {r['app']}"
+                r["name"],
+                dict(r["inputs"]),
+                r["expected"],
+                r["note"],
+                f"saved in {r['app']}",
+                id=int(r["id"]),
             )
             for r in rows
         ]
@@ -241,6 +334,7 @@ class Store:
         prediction: str,
         comment: str,
         app: str,
+        expected: str | None = None,
     ) -> int:
         """Store a flag on a prediction; returns its id.
 
@@ -251,6 +345,7 @@ class Store:
             prediction: The answer shown.
             comment: What is wrong with it (required).
             app: Which app the flag came from.
+            expected: The answer the stakeholder expected, if they said.
         """
         if not comment or not comment.strip():
             raise DataError(
@@ -271,6 +366,7 @@ class Store:
                     inputs=_plain(inputs),
                     prediction=str(prediction),
                     comment=comment.strip(),
+                    expected=_text_or_none(expected),
                     app=app,
                     created=_now(),
                 )
@@ -288,6 +384,137 @@ class Store:
             query = query.where(flags.c.model == model)
         with self._bounded(), self.engine.connect() as conn:
             return [dict(r) for r in conn.execute(query).mappings().all()]
+
+    def flag_to_edge_case(
+        self, flag_id: int, *, name: str, expected: str | None = None, app: str = "streamlit"
+    ) -> int:
+        """Make an edge case of a flag: its inputs, and the answer the stakeholder
+        expected (or ``expected``); returns the new case's id. The flag remembers it.
+
+        Args:
+            flag_id: The flag's id.
+            name: The case's short name (required).
+            expected: The expected outcome; default the flag's own.
+            app: Which app made the case.
+        """
+        with self._bounded(), self.engine.connect() as conn:
+            row = conn.execute(select(flags).where(flags.c.id == flag_id)).mappings().first()
+        if row is None:
+            raise DataError(
+                f"There is no flag {flag_id}.", hint="Pick one of the flags listed for the model."
+            )
+        if row["edge_case_id"] is not None:
+            raise DataError(
+                f"Flag {flag_id} is already edge case {row['edge_case_id']}.",
+                hint="Each flag becomes one edge case; edit that case instead.",
+            )
+        wanted = _text_or_none(expected) or row["expected"]
+        if wanted is None:
+            raise DataError(
+                f"Flag {flag_id} does not say which answer was expected.",
+                hint="Give the expected answer, so the case can pass or fail.",
+            )
+        if not name or not name.strip():
+            raise DataError("An edge case needs a name.", hint="Give it a short name.")
+        with self._bounded(), self.engine.begin() as conn:
+            case_id = _inserted_id(
+                conn.execute(
+                    insert(edge_cases).values(
+                        model=row["model"],
+                        name=name.strip(),
+                        inputs=dict(row["inputs"]),
+                        expected=wanted,
+                        note=row["comment"],
+                        saved_from_version=row["version"],
+                        app=app,
+                        created=_now(),
+                    )
+                )
+            )
+            conn.execute(update(flags).where(flags.c.id == flag_id).values(edge_case_id=case_id))
+        return case_id
+
+    def record_runs(self, *, model: str, version: int, runs: Sequence[CaseRunInput]) -> None:
+        """Record a run of edge cases against a version, all in one transaction.
+
+        Args:
+            model: The registered model's name.
+            version: The version the cases ran against.
+            runs: One entry per case that ran.
+        """
+        if not runs:
+            return
+        when = _now()
+        with self._bounded(), self.engine.begin() as conn:
+            conn.execute(
+                insert(case_runs),
+                [
+                    {
+                        "model": model,
+                        "version": int(version),
+                        "case_id": r.case_id,
+                        "case_name": r.case_name,
+                        "result": r.result,
+                        "predicted": r.predicted,
+                        "expected": r.expected,
+                        "created": when,
+                    }
+                    for r in runs
+                ],
+            )
+
+    def last_runs(self, *, model: str, version: int) -> list[CaseRun]:
+        """Each case's most recent run against a version (the newest first).
+
+        Args:
+            model: The registered model's name.
+            version: The version.
+        """
+        query = (
+            select(case_runs)
+            .where(case_runs.c.model == model, case_runs.c.version == int(version))
+            .order_by(case_runs.c.id.desc())
+        )
+        with self._bounded(), self.engine.connect() as conn:
+            rows = conn.execute(query).mappings().all()
+        seen: set[tuple[int | None, str]] = set()
+        out = []
+        for r in rows:
+            # A stored case is known by its id (its name may repeat); a spec case by name.
+            key = (r["case_id"], r["case_name"] if r["case_id"] is None else "")
+            if key in seen:
+                continue
+            seen.add(key)
+            out.append(
+                CaseRun(
+                    case_id=r["case_id"],
+                    case_name=r["case_name"],
+                    version=int(r["version"]),
+                    result=cast(RunResult, r["result"]),
+                    predicted=r["predicted"],
+                    expected=r["expected"],
+                    created=r["created"],
+                )
+            )
+        return out
+
+
+class CaseRunInput(NamedTuple):
+    """What ``Store.record_runs`` records of one case.
+
+    Attributes:
+        case_id: The stored case's id; None for a card spec case.
+        case_name: The case's name.
+        result: ``"pass"``, ``"fail"`` or ``"not judged"``.
+        predicted: The version's answer.
+        expected: The expected outcome.
+    """
+
+    case_id: int | None
+    case_name: str
+    result: RunResult
+    predicted: str | None
+    expected: str | None
 
 
 def spec_edge_cases(card_spec: Mapping[str, Any] | None) -> list[EdgeCaseRecord]:
@@ -370,6 +597,13 @@ def _inserted_id(result: CursorResult[Any]) -> int:
 
 def _now() -> dt.datetime:
     return dt.datetime.now(dt.UTC)
+
+
+def _text_or_none(value: Any) -> str | None:
+    """None for nothing said (None or blank), else the value as trimmed text."""
+    if value is None or not str(value).strip():
+        return None
+    return str(value).strip()
 
 
 def _plain(inputs: Mapping[str, Any]) -> dict[str, Any]:

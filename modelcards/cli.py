@@ -742,3 +742,38 @@ def _attach_review(result: CardResult) -> None:
     store = existing_store()
     if store is not None:
         attach_review(result.card, ReviewBook(store))
+
+
+@main.command()
+@click.argument("ref", metavar="REF")
+@click.option(
+    "--policy",
+    type=click.Path(path_type=Path),
+    help="Policy YAML whose known_cases says how many cases may fail (default: the stored one).",
+)
+@click.option("--allow-pickle", is_flag=True, help="Allow loading a pickle model (unsafe).")
+@click.option("--trust-type", "trusted_types", multiple=True, metavar="TYPE")
+def check(
+    ref: str, policy: Path | None, allow_pickle: bool, trusted_types: tuple[str, ...]
+) -> None:
+    """Run every saved edge case against a version and record the results.
+
+    REF is models:/NAME@ALIAS or models:/NAME/VERSION. The cases are the card spec's and
+    those saved in the demo's store (MODELCARDS_DB_URL); each prints PASS, FAIL or NOT
+    JUDGED (no expected outcome), failing first.
+
+    \b
+    Exit codes: 0 every judged case passed (or no more failed than the policy's
+                  known_cases allows),
+                1 a case failed,
+                2 bad input: a bad REF or policy, an unreachable store, a case that
+                  cannot run on the version (nothing is recorded).
+    """
+    from ._check import check_version, report_lines
+
+    report = check_version(
+        ref, policy=policy, allow_pickle=allow_pickle, trusted_types=trusted_types
+    )
+    for line in report_lines(report):
+        click.echo(line)
+    sys.exit(report.exit_code)

@@ -148,6 +148,15 @@ def test_an_input_left_out_takes_its_documented_default(served, examples_registr
     assert got["probabilities"] == pytest.approx(expected.probabilities)
 
 
+def test_a_flag_carries_the_answer_expected_and_an_impossible_one_is_refused(served, db_url):
+    _, client = served
+    with pytest.raises(AppError, match="'Maybe' is not one of the classes"):
+        client.predict(**INPUTS, comment="wrong", expected="Maybe", api_name="/flag")
+    got = client.predict(**INPUTS, comment="should be released", expected="Yes", api_name="/flag")
+    (flag,) = Store(db_url).flags("arrests-release")
+    assert flag["id"] == got["flag"] and flag["expected"] == "Yes"
+
+
 def test_a_flag_without_a_comment_is_refused(served, db_url):
     _, client = served
     with pytest.raises(AppError, match="Say what is wrong"):

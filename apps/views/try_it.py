@@ -10,7 +10,13 @@ import streamlit as st
 
 from apps import state
 from components.forms import input_widget, parse_value
-from components.predictions import explanation_view, flag_form, prediction_view, save_case_form
+from components.predictions import (
+    expected_answer,
+    explanation_view,
+    flag_form,
+    prediction_view,
+    save_case_form,
+)
 from modelcards import (
     LoadedModel,
     column_profile,
@@ -91,7 +97,8 @@ def render() -> None:
 
     def flag() -> str:
         comment = str(st.session_state.get("flag_try_comment") or "")
-        svc.flag(model, inputs_now(), comment=comment, app="streamlit")
+        expected = expected_answer(st.session_state.get("flag_try_expected"))
+        svc.flag(model, inputs_now(), comment=comment, app="streamlit", expected=expected)
         return "Thank you: the prediction is flagged for the team."
 
     left, right = st.columns(2)
@@ -109,6 +116,7 @@ def render() -> None:
     with right:
         flag_form(
             key="flag_try",
+            classes=model.classes,
             on_submit=state.on_submit(
                 "flag_try", flag, fields=["flag_try_comment"], kept="Your comment is kept"
             ),
