@@ -157,8 +157,8 @@ class Finding:
 
 @dataclass(frozen=True)
 class FailedCase:
-    """A release test (edge case) that failed on the version: the seam for
-    ``modelcards check`` results.
+    """A release test (edge case) that failed on the version, given by the caller (the
+    card's own Known cases are findings already).
 
     Attributes:
         name: The case's name.
@@ -383,10 +383,21 @@ def find_findings(
                 f"{d.value:.3f} ({groups}) is {level}.",
             )
         )
+    # Release tests: the card's Known cases that failed or could not run, then any given.
+    for k in card.known_cases:
+        if k.result == "fail":
+            detail = f"expected {k.expected}, the version answered {k.predicted} ({k.source})."
+        elif k.result == "cannot run":
+            detail = f"cannot run on this version: {k.problem} ({k.source})."
+        else:
+            continue
+        out.append(
+            Finding(finding_id("release_test", k.name, k.source), "release_test", k.name, detail)
+        )
     for case in failed_cases:
         out.append(
             Finding(
-                finding_id("release_test", case.name),
+                finding_id("release_test", case.name, "given"),
                 "release_test",
                 case.name,
                 f"expected {case.expected}, the version answered {case.actual}.",

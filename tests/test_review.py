@@ -53,12 +53,22 @@ def test_findings_cover_failing_checks_wide_disparities_failed_cases_and_flags(b
     book.store.add_flag(
         model="synth", version=2, inputs={"x": 1}, prediction="no", comment="other", app="t"
     )
-    findings = book.state(card, failed_cases=[mc.FailedCase("kid", "no", "yes")])
+    card.known_cases = [
+        mc.KnownCase(name="kid", source="card spec", inputs={}, expected="no", predicted="yes",
+                     result="fail"),
+        mc.KnownCase(name="adult", source="card spec", inputs={}, expected="no", predicted="no",
+                     result="pass"),
+    ]  # fmt: skip
+    findings = book.state(card)
     kinds = [f.kind for f in findings.findings]
     # The failing/inconclusive check, not the passing accuracy one.
     checks = [f.subject for f in findings.findings if f.kind == "policy_check"]
     assert checks == ["demographic_parity_ratio >= 0.5"]
-    assert "disparity" in kinds and "release_test" in kinds
+    assert "disparity" in kinds
+    tests = [f for f in findings.findings if f.kind == "release_test"]
+    assert [(f.subject, f.detail) for f in tests] == [
+        ("kid", "expected no, the version answered yes (card spec).")
+    ]
     flags = [f for f in findings.findings if f.kind == "flag"]
     assert [f.detail for f in flags] == ["wrong"]  # only this version's flag
     assert len({f.id for f in findings.findings}) == len(findings.findings)
