@@ -16,6 +16,7 @@ from modelcards import (
     CardOptions,
     ReviewBook,
     Store,
+    after_signoff,
     card_for_review,
     generate_card,
     publish_card,
@@ -146,3 +147,19 @@ def test_the_promote_command_says_what_is_missing_and_records_a_forced_override(
     assert [(o.reviewer, o.reason) for o in card.review.overrides] == [
         ("ada", "incident 42 hotfix")
     ]
+
+
+def test_the_signoff_tag_follows_the_sign_off_and_goes_stale_with_a_new_card(
+    registry, version, book, tmp_path
+):
+    publish(registry, tmp_path / "card")
+    approve(registry, book)
+    after_signoff(registry, book, card_for_review(registry, REF))
+
+    def tag():
+        return registry.client.get_model_version("m", "1").tags["modelcards.signoff"]
+
+    assert tag() == "approved"
+    assert publish(registry, tmp_path / "same").signoff == "approved"  # the same card again
+    assert publish(registry, tmp_path / "other", CardOptions(confidence=0.9)).signoff == "stale"
+    assert tag() == "stale"
