@@ -19,6 +19,7 @@ PAGES = [
     ("fairness", "Fairness audit", "fairness", ":material/balance:"),
     ("compare", "Compare", "compare", ":material/compare_arrows:"),
     ("card", "Model card", "card", ":material/description:"),
+    ("review", "Review", "review", ":material/fact_check:"),
 ]
 
 

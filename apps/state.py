@@ -17,14 +17,18 @@ from modelcards import (
     DemoService,
     Explanation,
     LoadedModel,
+    ModelCard,
+    PromotionCheck,
     RegisteredModel,
     Registry,
+    ReviewBook,
     Store,
     check_password,
     default_store_url,
     generate_card,
     markdown_text,
     password_required,
+    promotable,
     release_alias,
 )
 from modelcards.errors import ModelcardsError, RegistryUnreachableError, StoreError
@@ -50,6 +54,44 @@ def _service(tracking_uri: str, store_url: str) -> DemoService:
 def service() -> DemoService:
     """The registry, the feedback store and the shared rules, one per server."""
     return _service(registry().tracking_uri, default_store_url())
+
+
+@st.cache_resource(show_spinner=False)
+def _review_book(tracking_uri: str, store_url: str) -> ReviewBook:
+    return ReviewBook(service().store)
+
+
+def review_book() -> ReviewBook:
+    """Reviewers, decisions and sign-offs, in the feedback store's database."""
+    return _review_book(registry().tracking_uri, default_store_url())
+
+
+# Re-read every 10 s: a card may be published while the page is open.
+@st.cache_data(ttl=10, show_spinner="Reading the published card...", max_entries=16)
+def _published_card(tracking_uri: str, name: str, version: int) -> ModelCard | None:
+    found = registry().published_card(f"models:/{name}/{version}")
+    return None if found is None else ModelCard.model_validate_json(found.json)
+
+
+def review_card(model: LoadedModel) -> ModelCard:
+    """The card a review is about: the version's published card, else the demo's own."""
+    published = _published_card(model.tracking_uri, model.name, model.version)
+    return published if published is not None else card_for(model).card
+
+
+@st.cache_data(ttl=10, show_spinner=False, max_entries=16)
+def _promotable(tracking_uri: str, store_url: str, name: str) -> list[PromotionCheck]:
+    return promotable(registry(), review_book(), name)
+
+
+def forget_promotion() -> None:
+    """Re-read the promotion table on the next run (a sign-off changed it)."""
+    _promotable.clear()
+
+
+def promotion_checks(name: str) -> list[PromotionCheck]:
+    """Each version of a model with what it has and lacks for promotion (10 s cache)."""
+    return _promotable(registry().tracking_uri, default_store_url(), name)
 
 
 @st.cache_resource(show_spinner="Loading the model from the registry...", max_entries=16)

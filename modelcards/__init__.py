@@ -265,6 +265,37 @@ _EXPORTS: dict[str, tuple[str, str]] = {
     "outcome_words": ("._plain", "outcome_words"),
     "imbalance_note": ("._plain", "imbalance_note"),
     "type_words": ("._plain", "type_words"),
+    # the release review: findings, decisions, sign-offs, reviewers
+    **{
+        n: ("._review", n)
+        for n in (
+            "ReviewBook",
+            "ReviewState",
+            "Reviewer",
+            "Finding",
+            "FindingLevels",
+            "FailedCase",
+            "Binding",
+            "Decision",
+            "Signoff",
+            "card_digest",
+            "binding_of",
+            "card_for_review",
+            "review_section",
+            "attach_review",
+            "after_signoff",
+            "Promotion",
+            "PromotionCheck",
+            "promote",
+            "promotion_check",
+            "promotable",
+            "after_signoff",
+        )
+    },
+    **{
+        n: ("._promote", n)
+        for n in ("Promotion", "PromotionCheck", "promote", "promotion_check", "promotable")
+    },
     # the printable release summary
     **{
         n: ("._summary", n)
@@ -376,6 +407,26 @@ __all__ = [
     "SignatureColumn",
     "SpecBase",
     "Store",
+    "ReviewBook",
+    "ReviewState",
+    "Reviewer",
+    "Finding",
+    "FindingLevels",
+    "FailedCase",
+    "Binding",
+    "Decision",
+    "Signoff",
+    "card_digest",
+    "binding_of",
+    "card_for_review",
+    "review_section",
+    "attach_review",
+    "after_signoff",
+    "Promotion",
+    "PromotionCheck",
+    "promote",
+    "promotion_check",
+    "promotable",
     "SummaryCase",
     "SummaryFlag",
     "TRUSTED_MODULE_PREFIXES",
@@ -651,6 +702,7 @@ if TYPE_CHECKING:  # pragma: no cover
         sweep_values,
     )
     from ._profile import ColumnProfile, Profile, profile_frame
+    from ._promote import Promotion, PromotionCheck, promotable, promote, promotion_check
     from ._publish import PublishedCard, card_sha256, publish_card
     from ._registry import (
         LoadedModel,
@@ -668,6 +720,23 @@ if TYPE_CHECKING:  # pragma: no cover
         prepare_regression_groups,
     )
     from ._render import render_html, render_json, render_markdown, why_undefined
+    from ._review import (
+        Binding,
+        Decision,
+        FailedCase,
+        Finding,
+        FindingLevels,
+        ReviewBook,
+        Reviewer,
+        ReviewState,
+        Signoff,
+        after_signoff,
+        attach_review,
+        binding_of,
+        card_digest,
+        card_for_review,
+        review_section,
+    )
     from ._safe_load import TRUSTED_MODULE_PREFIXES, TRUSTED_TYPES, load_skops
     from ._service import (
         DemoService,

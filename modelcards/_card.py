@@ -266,6 +266,49 @@ class Completeness(_Strict):
     missing: list[str]
 
 
+# -- the review: findings, the reviewer's decision on each, the sign-off ----------------
+class ReviewedFinding(_Strict):
+    """A finding on this version and the reviewer's latest decision on it (none yet:
+    ``decision`` is None)."""
+
+    id: str
+    kind: Literal["policy_check", "release_test", "flag", "disparity"]
+    subject: str
+    detail: str
+    decision: Literal["accept", "block", "accept_with_mitigation"] | None = None
+    reason: str | None = None
+    reviewer: str | None = None
+    date: str | None = None
+
+
+class SignoffRecord(_Strict):
+    """The latest overall sign-off and whether it still counts (``state``)."""
+
+    decision: Literal["approve", "reject"]
+    state: Literal["approved", "rejected", "stale"]
+    reviewer: str
+    date: str
+    summary: str
+    # What changed since the sign-off, when it is stale.
+    changed: list[str] = []
+
+
+class PromotionOverride(_Strict):
+    """An alias moved with ``promote --force``: who, when and why."""
+
+    alias: str
+    reviewer: str
+    date: str
+    reason: str
+
+
+class Review(_Strict):
+    status: Literal["not reviewed", "in review", "approved", "rejected", "stale"] = "not reviewed"
+    findings: list[ReviewedFinding] = []
+    signoff: SignoffRecord | None = None
+    overrides: list[PromotionOverride] = []
+
+
 class ModelCard(_Strict):
     """A whole Model Card: the JSON form validates against the published schema."""
 
@@ -290,6 +333,8 @@ class ModelCard(_Strict):
     known_cases: list[KnownCase] = []
     # What the outcome and each input mean, in words, units and allowed ranges.
     data_dictionary: Annotated[DataDictionary, OPTIONAL] = DataDictionary()
+    # Filled from the review store (``attach_review``); findings alone without one.
+    review: Review = Review()
     provenance: Provenance
     completeness: Completeness = Field(
         default_factory=lambda: Completeness(complete=True, missing=[])

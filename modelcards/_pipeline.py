@@ -929,6 +929,10 @@ def card_from_parts(
     if loaded is not None:
         computed["known_cases"] = version_known_cases(loaded, store=store)
     card = build_card(spec=spec if spec is not None else _parse_spec(None), computed=computed)
+    from ._review import overrides_from_tags, review_section
+
+    # The card's own findings, not reviewed; ``attach_review`` adds the store's decisions.
+    card.review = review_section(card, overrides=overrides_from_tags(loaded.tags) if loaded else [])
     return CardResult(card=card, assessment=assessment, policy=verdicts)
 
 

@@ -33,6 +33,7 @@ interval straddles the bound (or the value is undefined). A check over several i
 
 from __future__ import annotations
 
+import hashlib
 import operator
 import re
 from collections.abc import Callable, Collection, Sequence
@@ -139,6 +140,9 @@ class PolicyResult(BaseModel):
     verdict: Literal["pass", "fail", "inconclusive", "none"]
     source: str | None
     checks: list[CheckResult]
+    # The policy text's SHA-256 (as the registry records a stored policy's): a sign-off
+    # is bound to it. None without a policy.
+    sha256: str | None = None
 
 
 class Policy(BaseModel):
@@ -146,6 +150,7 @@ class Policy(BaseModel):
 
     source: str
     checks: list[Check]
+    sha256: str | None = None
     # ``known_cases:`` how many edge cases may fail ``modelcards check`` (None: not said,
     # so none may).
     known_cases_max_failures: int | None = None
@@ -172,6 +177,7 @@ class Policy(BaseModel):
             verdict=_worst([r.verdict for r in results]) if results else "pass",
             source=self.source,
             checks=results,
+            sha256=self.sha256,
         )
 
     def evaluate_changes(self, changes: Sequence[ChangeLike]) -> list[CheckResult | None]:
@@ -307,7 +313,12 @@ def parse_policy(text: str, *, source: str = "policy") -> Policy:
             f"{source}: the policy has no checks, so it could never fail a release.",
             hint="Add at least one check, or give no policy at all. " + _EXAMPLE,
         )
-    return Policy(source=source, checks=checks, known_cases_max_failures=max_failures)
+    return Policy(
+        source=source,
+        checks=checks,
+        known_cases_max_failures=max_failures,
+        sha256=hashlib.sha256(text.encode()).hexdigest(),
+    )
 
 
 def _known_cases(node: yaml.Node, source: str) -> int:

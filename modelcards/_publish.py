@@ -84,19 +84,17 @@ def card_sha256(card_json: bytes | str) -> str:
     return hashlib.sha256(data).hexdigest()
 
 
-def signoff_state(registry: Registry, *, name: str, version: int, card_sha256: str) -> Signoff:
-    """The sign-off of a version's card, for the ``modelcards.signoff`` tag.
-
-    The seam for review and sign-off: until a sign-off is recorded anywhere, every card
-    is ``none``.
+def signoff_state(card: ModelCard) -> Signoff:
+    """The sign-off of a version's card, for the ``modelcards.signoff`` tag: the review
+    store's latest sign-off, judged against this card (``stale`` when it was given to
+    another), or ``none`` without a store or a sign-off.
 
     Args:
-        registry: The registry the version is in.
-        name: The registered model.
-        version: The version.
-        card_sha256: The hash of the card being published.
+        card: The card being published.
     """
-    return "none"
+    from ._review import current_signoff
+
+    return current_signoff(card)
 
 
 @dataclass(frozen=True)
@@ -197,7 +195,7 @@ def publish_card(
                 ) from exc
         now = dt.datetime.now(dt.UTC).replace(microsecond=0)
         gate: Gate = model_card.policy.verdict
-        signoff = signoff_state(registry, name=name, version=version, card_sha256=sha)
+        signoff = signoff_state(model_card)
         values = {
             GATE_TAG: gate,
             SIGNOFF_TAG: signoff,

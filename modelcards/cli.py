@@ -349,6 +349,8 @@ def card(
             compare_to=compare_to,
             spark_master=spark_master,
         )
+        if model is not None:
+            _attach_review(result)
         summary = None
         if pdf:
             bar.step("running the edge cases for the printable summary")
@@ -561,6 +563,224 @@ def _gradio(host: str, port: int, model: str | None) -> None:
     # its message and exit code 2, never a "Serving" line first.
     cmd = [sys.executable, "-m", "apps.gradio_app", "--host", host, "--port", str(port)]
     os.execv(sys.executable, cmd)
+
+
+# -- the release review: reviewers, findings, decisions, sign-off, promotion -------------
+def _password(name: str, from_stdin: bool) -> str:
+    """A reviewer's password: the first line of stdin, or a hidden prompt."""
+    if from_stdin:
+        return sys.stdin.readline().rstrip("\r\n")
+    return str(click.prompt(f"Password for reviewer {name}", hide_input=True))
+
+
+def _review_book() -> Any:
+    from ._review import ReviewBook
+    from ._store import Store
+
+    return ReviewBook(Store())
+
+
+_password_stdin = click.option(
+    "--password-stdin", is_flag=True, help="Read the reviewer's password from stdin (scripts)."
+)
+_card_option = click.option(
+    "--card",
+    "card_path",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="The version's model_card.json. Default: its published card, else one generated "
+    "from its stored evaluation split and policy.",
+)
+
+
+@main.group(cls=_Group)
+def reviewers() -> None:
+    """Named reviewers: only they can decide on findings and sign off."""
+
+
+@reviewers.command("add")
+@click.argument("name")
+@_password_stdin
+@click.option(
+    "--sso", is_flag=True, help="No password: NAME is the e-mail the demo's single sign-on gives."
+)
+def reviewers_add(name: str, password_stdin: bool, sso: bool) -> None:
+    """Add reviewer NAME; asks for the password twice (hidden)."""
+    book = _review_book()
+    password: str | None = None
+    if not sso:
+        if password_stdin:
+            password = _password(name, True)
+        else:
+            password = str(
+                click.prompt(
+                    f"Password for reviewer {name}", hide_input=True, confirmation_prompt=True
+                )
+            )
+    book.add_reviewer(name, password=password)
+    click.echo(f"added reviewer {name.strip()}" + (" (single sign-on)" if sso else ""))
+
+
+@reviewers.command("list")
+def reviewers_list() -> None:
+    """List the reviewers' names."""
+    names = _review_book().reviewer_names()
+    click.echo("\n".join(names) if names else "No reviewers yet: `modelcards reviewers add NAME`.")
+
+
+@main.command()
+@click.argument("ref", metavar="models:/NAME/VERSION")
+@_card_option
+def review(ref: str, card_path: Path | None) -> None:
+    """List a version's findings, the decisions on them and the sign-off."""
+    from ._review import card_for_review, format_review
+
+    book = _review_book()
+    card = card_for_review(_registry(), ref, card=card_path)
+    click.echo(format_review(book.state(card)))
+
+
+@main.command()
+@click.argument("ref", metavar="models:/NAME/VERSION")
+@click.argument("finding")
+@click.option(
+    "--decision",
+    type=click.Choice(["accept", "block", "accept_with_mitigation"]),
+    required=True,
+)
+@click.option("--reason", required=True, help="Why (for a mitigation: what mitigates it).")
+@click.option("--reviewer", "reviewer_name", required=True, metavar="NAME")
+@_password_stdin
+@_card_option
+def decide(
+    ref: str,
+    finding: str,
+    decision: Literal["accept", "block", "accept_with_mitigation"],
+    reason: str,
+    reviewer_name: str,
+    password_stdin: bool,
+    card_path: Path | None,
+) -> None:
+    """Record a reviewer's decision on one FINDING of a version (see `review`)."""
+    from ._review import card_for_review
+
+    book = _review_book()
+    reviewer = book.authenticate(reviewer_name, _password(reviewer_name, password_stdin))
+    state = book.state(card_for_review(_registry(), ref, card=card_path))
+    book.decide(
+        state, finding=finding, decision=decision, reason=reason, reviewer=reviewer, app="cli"
+    )
+    click.echo(f"{finding}: {decision.replace('_', ' ')} by {reviewer.name}")
+
+
+@main.command()
+@click.argument("ref", metavar="models:/NAME/VERSION")
+@click.option("--decision", type=click.Choice(["approve", "reject"]), required=True)
+@click.option("--reviewer", "reviewer_name", required=True, metavar="NAME")
+@click.option("--note", required=True, help="The summary of the review.")
+@_password_stdin
+@_card_option
+def signoff(
+    ref: str,
+    decision: Literal["approve", "reject"],
+    reviewer_name: str,
+    note: str,
+    password_stdin: bool,
+    card_path: Path | None,
+) -> None:
+    """Sign a version off (approve or reject), bound to its card, data and policy."""
+    from ._review import card_for_review
+
+    book = _review_book()
+    reviewer = book.authenticate(reviewer_name, _password(reviewer_name, password_stdin))
+    card = card_for_review(_registry(), ref, card=card_path)
+    state = book.state(card)
+    book.sign_off(state, decision=decision, summary=note, reviewer=reviewer, app="cli")
+    b = state.binding
+    click.echo(
+        f"{b.model} v{b.version}: {decision}d by {reviewer.name} (card {b.card_sha256[:12]}, "
+        f"data {b.data_sha256[:12]}, policy {b.policy_sha256[:12]})"
+    )
+    from ._review import after_signoff
+
+    after_signoff(_registry(), book, card)  # the signoff tag, and the team told
+
+
+@main.command()
+@click.argument("ref", metavar="models:/NAME/VERSION")
+@click.option("--alias", required=True, help="The alias to move, e.g. champion.")
+@click.option("--force", is_flag=True, help="Move it past the gate (needs --reason, --reviewer).")
+@click.option("--reason", help="Why the gate is overridden (with --force).")
+@click.option("--reviewer", "reviewer_name", metavar="NAME", help="Who overrides (with --force).")
+@_password_stdin
+def promote(
+    ref: str,
+    alias: str,
+    force: bool,
+    reason: str | None,
+    reviewer_name: str | None,
+    password_stdin: bool,
+) -> None:
+    """Move ALIAS to a version whose published card passed the gate and whose sign-off
+    approves it.
+
+    \b
+    Exit codes: 0 moved, 1 refused (what is missing is listed), 2 bad input.
+    """
+    from ._notify import notify_alias_promoted
+    from ._promote import Promotion
+    from ._promote import promote as move
+
+    if force and (not reason or not reviewer_name):
+        raise ModelcardsError(
+            "--force needs --reason TEXT and --reviewer NAME: an override says who and why.",
+            hint="For example --force --reason 'hotfix for incident 123' --reviewer ada.",
+        )
+    if not force and (reason or reviewer_name):
+        raise ModelcardsError(
+            "--reason and --reviewer go with --force.", hint="Add --force, or drop them."
+        )
+    book = _review_book()
+    reviewer = (
+        book.authenticate(reviewer_name, _password(reviewer_name, password_stdin))
+        if force and reviewer_name
+        else None
+    )
+    done = move(_registry(), book, ref, alias=alias, force=force, reason=reason, reviewer=reviewer)
+    if not isinstance(done, Promotion):
+        click.echo(
+            f"Not promoted: models:/{done.model}/{done.version} cannot take @{alias.lstrip('@')} "
+            "yet. Missing:",
+            err=True,
+        )
+        for item in done.missing:
+            click.echo(f"  - {item}", err=True)
+        click.echo("Or override with --force --reason TEXT --reviewer NAME.", err=True)
+        sys.exit(1)
+    was = f" (was version {done.previous})" if done.previous is not None else ""
+    click.echo(f"@{done.alias} -> models:/{done.model}/{done.version}{was}")
+    if done.forced is not None:
+        click.echo(
+            f"Gate overridden by {done.forced.reviewer}: {done.forced.reason} "
+            "(recorded in the version tag modelcards.promotion_override and the next card)"
+        )
+    notify_alias_promoted(
+        model=done.model,
+        alias=done.alias,
+        version=done.version,
+        previous=done.previous,
+        by=done.forced.reviewer if done.forced else None,
+        forced_reason=done.forced.reason if done.forced else None,
+    )
+
+
+def _attach_review(result: CardResult) -> None:
+    """The card's Review section from the store, when there is one (a card never creates
+    a store by itself)."""
+    from ._review import ReviewBook, attach_review, existing_store
+
+    store = existing_store()
+    if store is not None:
+        attach_review(result.card, ReviewBook(store))
 
 
 @main.command()

@@ -83,3 +83,11 @@ class StoreBusyError(StoreError):
 
 class StoreUnavailableError(StoreError):
     """The feedback store cannot be reached, or cannot be written (a read-only file)."""
+
+
+class ReviewError(ModelcardsError):
+    """A review decision or sign-off that cannot be recorded as asked (nothing is saved)."""
+
+
+class ReviewerAuthError(ReviewError):
+    """Not a named reviewer, or the wrong password: only named reviewers decide."""

@@ -1,0 +1,104 @@
+"""`modelcards reviewers`, `review`, `decide` and `signoff`, run as a user runs them."""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+SCRIPT = Path(sys.executable).parent / "modelcards"
+PASSWORD = "correct horse battery"
+REF = "models:/arrests-release/2"
+
+
+def run(*args, stdin=None, cwd=None):
+    return subprocess.run(
+        [str(SCRIPT), *args],
+        capture_output=True,
+        text=True,
+        input=stdin,
+        cwd=cwd,
+        env=dict(os.environ),
+        timeout=300,
+    )
+
+
+@pytest.fixture
+def store(tmp_path, monkeypatch):
+    url = f"sqlite:///{tmp_path / 'review.db'}"
+    monkeypatch.setenv("MODELCARDS_DB_URL", url)
+    return url
+
+
+@pytest.fixture
+def card_json(examples_registry, store, tmp_path):
+    out = run("card", "--model", REF, "--out", str(tmp_path / "card"))
+    assert out.returncode in (0, 1), out.stderr
+    return tmp_path / "card" / "model_card.json"
+
+
+def _ids(listing: str) -> list[str]:
+    return re.findall(r"^  (F-[0-9a-f]{12}) ", listing, flags=re.M)
+
+
+def test_reviewers_add_asks_twice_and_refuses_a_mismatch(store):
+    out = run("reviewers", "add", "ada", stdin=f"{PASSWORD}\nsomething else\n")
+    assert out.returncode != 0 and "added" not in out.stdout
+    out = run("reviewers", "add", "ada", stdin=f"{PASSWORD}\n{PASSWORD}\n")
+    assert out.returncode == 0, out.stderr
+    assert run("reviewers", "list").stdout.split() == ["ada"]
+
+
+def test_a_review_from_findings_to_sign_off(card_json):
+    assert run("reviewers", "add", "ada", "--password-stdin", stdin=PASSWORD + "\n").returncode == 0
+    listing = run("review", REF, "--card", str(card_json))
+    assert listing.returncode == 0, listing.stderr
+    assert "Sign-off: none" in listing.stdout
+    ids = _ids(listing.stdout)
+    assert ids, listing.stdout
+    common = ["--reviewer", "ada", "--password-stdin", "--card", str(card_json)]
+
+    # A stakeholder's guess, or a wrong password, decides nothing.
+    out = run("signoff", REF, "--decision", "reject", "--note", "no", *common, stdin="wrong\n")
+    assert out.returncode == 2 and "not a reviewer, or that is not their password" in out.stderr
+    out = run(
+        "decide", REF, "F-000000000000", "--decision", "accept", "--reason", "ok", *common,
+        stdin=PASSWORD + "\n",
+    )  # fmt: skip
+    assert out.returncode == 2 and "has no finding" in out.stderr
+
+    out = run("signoff", REF, "--decision", "approve", "--note", "ok", *common, stdin=PASSWORD)
+    assert out.returncode == 2 and "without a decision" in out.stderr
+    for fid in ids:
+        out = run(
+            "decide", REF, fid, "--decision", "accept_with_mitigation", "--reason",
+            "monitor monthly", *common, stdin=PASSWORD + "\n",
+        )  # fmt: skip
+        assert out.returncode == 0, out.stderr
+    out = run("signoff", REF, "--decision", "approve", "--note", "gaps mitigated", *common,
+              stdin=PASSWORD + "\n")  # fmt: skip
+    assert out.returncode == 0, out.stderr
+    listing = run("review", REF, "--card", str(card_json)).stdout
+    assert "Sign-off: approved (approve by ada" in listing and "(cli)" in listing
+    assert "0 without a decision" in listing
+
+    # The next card carries the review.
+    out = run("card", "--model", REF, "--out", str(card_json.parent.parent / "next"))
+    assert out.returncode in (0, 1), out.stderr
+    review = json.loads((card_json.parent.parent / "next" / "model_card.json").read_text())
+    assert review["review"]["status"] == "approved"
+    assert review["review"]["signoff"]["reviewer"] == "ada"
+    assert {f["decision"] for f in review["review"]["findings"]} == {"accept_with_mitigation"}
+    md = (card_json.parent.parent / "next" / "model_card.md").read_text()
+    assert "**Sign-off: approved** (approve by ada" in md
+
+
+def test_a_card_of_another_version_is_refused(card_json):
+    out = run("review", "models:/arrests-release/1", "--card", str(card_json))
+    assert out.returncode == 2
+    assert "is the card of arrests-release v2, not of arrests-release v1" in out.stderr
