@@ -377,7 +377,28 @@ def card(
     from ._notify import notify_card
 
     notify_card(result, published=published)  # MODELCARDS_NOTIFY; never fails the command
+    if published is not None and published.signoff != "approved":
+        # A newly published card is what reviewers sign off: ask them.
+        from ._notify import notify_signoff_requested
+
+        notify_signoff_requested(
+            model=published.name,
+            version=published.version,
+            requested_by=_who(),
+            note=f"Its sign-off is {published.signoff}; the gate is {published.gate}. "
+            f"See: modelcards review models:/{published.name}/{published.version}",
+        )
     sys.exit(result.exit_code)
+
+
+def _who() -> str:
+    """The account running the command, for "who asked"; never fails."""
+    import getpass
+
+    try:
+        return getpass.getuser()
+    except (KeyError, OSError):  # no login name and no passwd entry (some containers)
+        return "modelcards card --publish"
 
 
 def _release_summary(

@@ -93,16 +93,19 @@ def test_the_card_command_tells_the_team_the_verdict_and_a_failed_gate(
     assert receiver.titles() == [
         "[modelcards] card generated: m v2, release gate FAIL",
         "[modelcards] release gate did not pass: m v2 (FAIL)",
+        "[modelcards] sign-off requested: m v2",  # a published card awaits its review
     ]
-    generated, failed = receiver.received
+    generated, failed, requested = receiver.received
+    assert "Its sign-off is none; the gate is fail." in requested["message"]
+    assert "modelcards review models:/m/2" in requested["message"]
     assert "The largest gap is in" in generated["message"]
     assert "Published with models:/m/2: run artifacts modelcards/card/" in generated["message"]
     assert "fail: accuracy_score >= 0.99" in failed["message"]
     assert failed["type"] == "failure"
     out = card(two_versions, "models:/m/1", tmp_path / "c", receiver.url)
     assert out.returncode == 0, out.stderr
-    assert receiver.titles()[2:] == ["[modelcards] card generated: m v1, release gate PASS"]
-    assert "Not published to the registry." in receiver.received[2]["message"]
+    assert receiver.titles()[3:] == ["[modelcards] card generated: m v1, release gate PASS"]
+    assert "Not published to the registry." in receiver.received[3]["message"]
 
 
 @pytest.mark.parametrize(("ref", "code"), [("models:/m/1", 0), ("models:/m/2", 1)])
