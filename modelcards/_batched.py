@@ -528,6 +528,7 @@ def batched_card(
         _positive_label,
         check_model_classes,
         check_target_values,
+        positive_label_on_multiclass,
     )
 
     if loaded is not None and loaded.task == "regression":
@@ -585,6 +586,23 @@ def batched_card(
     missing = tcol.values.isna().to_numpy()
     n_missing = int(tcol.counts[missing].sum())
     first_missing = int(tcol.first[missing].min()) if n_missing else None
+    n_labels = int(tcol.values.dropna().nunique())
+    numeric_target = pd.api.types.is_numeric_dtype(tcol.values) and not pd.api.types.is_bool_dtype(
+        tcol.values
+    )
+    multiclass = (
+        loaded.task == "multiclass_classification"
+        if loaded is not None
+        else n_labels > 2 and not numeric_target
+    )
+    if multiclass and not n_missing:  # as the in-memory path decides, with its messages
+        if options.positive_label is not None:
+            raise positive_label_on_multiclass(target, n_labels)
+        raise NotBinaryError(
+            f"The target {target!r} holds {n_labels} classes: a multiclass card, which the "
+            "batched engine does not make.",
+            hint="Use --engine memory.",
+        )
     values = check_target_values(list(tcol.values), n_missing, first_missing, target)
     model_positive = loaded.positive_label if loaded else None
     pos = _positive_label(values, options.positive_label, model_positive, target)

@@ -347,11 +347,7 @@ def read_evaluation(
     values = _check_target(y_true, target, multiclass=task == "multiclass")
     if task == "multiclass":
         if options.positive_label is not None:
-            raise DataError(
-                f"--positive-label applies to binary classifiers; the target {target!r} has "
-                f"{len(values)} classes, and a multiclass card reports each one-vs-rest.",
-                hint="Drop --positive-label.",
-            )
+            raise positive_label_on_multiclass(target, len(values))
         classes = _multiclass_classes(values, loaded, target)
         mc_groups = background(
             prepare_multiclass_groups,
@@ -376,6 +372,20 @@ def read_evaluation(
         intersection=options.intersection,
     )
     return EvaluationInputs(frame, target, cols, pos, neg, values, where, source, digest, groups)
+
+
+def positive_label_on_multiclass(target: str, n_classes: int) -> DataError:
+    """The error for ``--positive-label`` on a multiclass card, the same from every engine.
+
+    Args:
+        target: The target column.
+        n_classes: How many classes it holds.
+    """
+    return DataError(
+        f"--positive-label applies to binary classifiers; the target {target!r} has "
+        f"{n_classes} classes, and a multiclass card reports each one-vs-rest.",
+        hint="Drop --positive-label.",
+    )
 
 
 def _task_of(loaded: LoadedModel | None, y: pd.Series) -> Task:

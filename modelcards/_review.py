@@ -332,7 +332,7 @@ def finding_id(kind: FindingKind, *parts: str) -> str:
         parts: What identifies it within the kind (check text; metric and groups; ...).
 
     >>> finding_id("policy_check", "demographic_parity_ratio >= 0.8")
-    'F-fb7b2f9c70e3'
+    'F-91d63c9a94af'
     """
     digest = hashlib.sha256("\x1f".join([kind, *parts]).encode()).hexdigest()
     return f"F-{digest[:12]}"

@@ -123,6 +123,7 @@ def test_the_warm_up_fills_every_cache_the_model_page_reads(examples_registry, m
     assert warmed == [
         "models:/arrests-release@champion",
         "models:/diabetes-progression@champion",
+        "models:/penguin-species@champion",
     ]
 
     # From now on the first page reads only caches: the registry and the card would fail.
@@ -133,7 +134,11 @@ def test_the_warm_up_fills_every_cache_the_model_page_reads(examples_registry, m
         monkeypatch.setattr(state.Registry, name, computed)
     monkeypatch.setattr(state, "generate_card", computed)
     uri = state.registry().tracking_uri
-    assert [m.name for m in state._models(uri)] == ["arrests-release", "diabetes-progression"]
+    assert [m.name for m in state._models(uri)] == [
+        "arrests-release",
+        "diabetes-progression",
+        "penguin-species",
+    ]
     for ref in warmed:
         model = state.load(ref)
         assert state.card_for(model).card.model_details.name == model.name

@@ -352,7 +352,7 @@ def test_the_card_lists_known_cases_failing_first_and_records_nothing(examples_r
     from modelcards import render_json, render_markdown
 
     md = render_markdown(result.card)
-    section = md.split("## Known cases", 1)[1].split("\n---", 1)[0]
+    section = md.split("## Known cases", 1)[1].split("\n---", 1)[0].split("\n## ", 1)[0]
     rows = [line for line in section.splitlines() if line.startswith("| ") and "---" not in line]
     assert [r.split("|")[1].strip() for r in rows[1:]] == ["FAIL"] * 2 + ["PASS"] * 3
     assert '"known_cases"' in render_json(result.card)
