@@ -56,7 +56,14 @@ from ._multiclass import (
     assess_multiclass_groups,
     prepare_multiclass_groups,
 )
-from ._policy import Policy, PolicyResult, load_policy, no_policy, parse_policy
+from ._policy import (
+    Policy,
+    PolicyResult,
+    judge_known_cases,
+    load_policy,
+    no_policy,
+    parse_policy,
+)
 from ._regression import RegressionGroups, assess_regression_groups, prepare_regression_groups
 from .errors import DataError, ModelcardsError, UnsupportedTaskError
 
@@ -911,6 +918,11 @@ def card_from_parts(
     """
     changes = comparison.changes if comparison is not None else None
     verdicts = policy.evaluate(assessment, changes=changes) if policy is not None else no_policy()
+    known = version_known_cases(loaded, store=store) if loaded is not None else None
+    if policy is not None:  # a `known_cases:` rule gates the card too (fails closed)
+        verdicts = judge_known_cases(
+            verdicts, policy, [c.result for c in known] if known is not None else None
+        )
     overall = assessment.overall
     provenance = DataProvenance(
         source=data.source,
@@ -936,8 +948,8 @@ def card_from_parts(
         profile=loaded.profile if loaded else None,
         comparison=compared_section(comparison) if comparison is not None else None,
     )
-    if loaded is not None:
-        computed["known_cases"] = version_known_cases(loaded, store=store)
+    if known is not None:
+        computed["known_cases"] = known
     card = build_card(spec=spec if spec is not None else _parse_spec(None), computed=computed)
     from ._review import overrides_from_tags, review_section
 

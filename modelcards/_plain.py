@@ -205,6 +205,13 @@ def _rule_sentence(check: CheckResult, positive: str | None, negative: str | Non
             f"Between any two groups, the {what}{each} {verb} by {words} {check.bound:g} "
             f"({check.bound * 100:g} percentage points)."
         )
+    if metric == "known_cases_failing":  # the policy's `known_cases:` rule
+        allowed = int(check.bound)
+        return (
+            "Every saved edge case (Known cases) gives the expected answer."
+            if allowed == 0
+            else f"At most {allowed} saved edge case(s) (Known cases) give another answer."
+        )
     lead = "For every group," if check.scope == "every_group" else "Overall,"
     phrase = RULE_PHRASES.get(metric)
     if phrase is None or metric not in METRICS:

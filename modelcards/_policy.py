@@ -189,6 +189,59 @@ class Policy(BaseModel):
         return [_evaluate_change(c, changes) if c.change else None for c in self.checks]
 
 
+def judge_known_cases(
+    result: PolicyResult, policy: Policy, outcomes: Sequence[str] | None
+) -> PolicyResult:
+    """Add the policy's ``known_cases`` rule to a card's verdicts, so a card gates on its
+    Known cases as ``modelcards check`` does; unchanged when the policy has no such rule.
+
+    Args:
+        result: The policy's verdicts on the card's numbers.
+        policy: The policy; its ``known_cases_max_failures`` is the rule.
+        outcomes: Each Known case's result (``pass``, ``fail``, ``not judged``, ``cannot
+            run``), or None for a card without a registered version (no case can run, so
+            the rule is inconclusive: the gate fails closed).
+    """
+    allowed = policy.known_cases_max_failures
+    if allowed is None:
+        return result
+    text = "known_cases: all_pass" if allowed == 0 else f"known_cases: max_failures {allowed}"
+    if outcomes is None:
+        verdict: Verdict = "inconclusive"
+        items: list[Item] = []
+        reason = "Needs a registered version: the edge cases run against a model."
+    else:
+        failing = sum(o in ("fail", "cannot run") for o in outcomes)
+        verdict = "pass" if failing <= allowed else "fail"
+        items = [
+            Item(
+                subject="known cases",
+                value=float(failing),
+                ci_low=float(failing),
+                ci_high=float(failing),
+                verdict=verdict,
+                detail=f"{failing} of {len(outcomes)} failing or unable to run",
+            )
+        ]
+        reason = f"{failing} known case(s) fail or cannot run; the policy allows {allowed}."
+    check = CheckResult(
+        check=text,
+        metric="known_cases_failing",
+        op="<=",
+        bound=float(allowed),
+        scope="overall",
+        verdict=verdict,
+        items=items,
+        decisive=items[0] if items else None,
+        failing=[i for i in items if i.verdict != "pass"],
+        reason=reason,
+    )
+    checks = [*result.checks, check]
+    return result.model_copy(
+        update={"checks": checks, "verdict": _worst([c.verdict for c in checks])}
+    )
+
+
 class ChangeLike(Protocol):
     """What a change check reads of a comparison's change (``_compare.Change``)."""
 

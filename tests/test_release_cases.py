@@ -419,3 +419,41 @@ def test_a_flag_with_an_expected_answer_is_turned_into_an_edge_case_on_the_page(
     case = next(c for c in Store(db_url).edge_cases("arrests-release"))
     assert (case.name, case.inputs, case.expected) == ("released teenager", INPUTS, wrong)
     assert at.dataframe[0].value.iloc[0]["edge case"] == f"#{case.id}"
+
+
+def test_a_known_cases_rule_gates_the_card_and_fails_closed_without_a_version(
+    examples_registry, db_url, tmp_path
+):
+    from modelcards import CardOptions
+    from modelcards._plain import rule_sentence
+
+    strict = tmp_path / "strict.yaml"
+    strict.write_text("known_cases: all_pass\n")
+    lenient = tmp_path / "lenient.yaml"
+    lenient.write_text("known_cases: {max_failures: 3}\n")
+    failing = generate_card(model=CHALLENGER, registry=examples_registry, policy=strict)
+    rule = failing.policy.checks[-1]
+    assert (rule.check, rule.verdict, failing.policy.verdict) == (
+        "known_cases: all_pass",
+        "fail",
+        "fail",
+    )
+    assert failing.exit_code == 1
+    assert rule_sentence(rule) == "Every saved edge case (Known cases) gives the expected answer."
+    passing = generate_card(model=CHALLENGER, registry=examples_registry, policy=lenient)
+    assert passing.policy.verdict == "pass" and passing.exit_code == 0
+    # A card from data has no version to run the cases on: the rule cannot pass.
+    loaded = examples_registry.load(CHALLENGER)
+    scored = loaded.evaluation_split().assign(score=0.5)
+    data = tmp_path / "scored.csv"
+    scored.to_csv(data, index=False)
+    from_data = generate_card(
+        data=data,
+        target=loaded.target,
+        sensitive=loaded.sensitive_features,
+        scores="score",
+        threshold=0.5,
+        policy=strict,
+        options=CardOptions(positive_label=str(loaded.positive_label)),
+    )
+    assert from_data.policy.verdict == "inconclusive" and from_data.exit_code == 1
