@@ -55,6 +55,7 @@ from ._evaluate import (
 )
 from ._intervals import against_reference, between_groups, clopper_pearson
 from ._metrics import DENOMINATOR_NOUNS, METRICS, DisparityKind, metric_specs
+from ._regression import row_count_notes
 from .errors import DataError, UnsupportedTaskError
 
 #: Names reported for every group of a multiclass classifier, in table order.
@@ -288,7 +289,7 @@ def assess_multiclass_groups(
                         min_group_size,
                     )
                 )
-        notes += _notes(fs.features, fs.labels, n, min_group_size)
+        notes += row_count_notes(fs.features, fs.labels, n, min_group_size)
     per_class: list[ClassAssessment] = []
     for k, label in enumerate(g.classes):
         say(f"class {label} against the rest")
@@ -428,21 +429,3 @@ def _why(metric: str, n: int, sup: int, minimum: int) -> str:
     if n < minimum:
         return f"n={n}, under {minimum} rows"
     return f"rests on {sup} {noun}, under {minimum}"
-
-
-def _notes(features: list[str], labels: list[dict[str, str]], n: Ints, minimum: int) -> list[str]:
-    by = " & ".join(features)
-    small = [k for k in range(len(labels)) if 0 < n[k] < minimum]
-    notes = []
-    if small:
-        listed = ", ".join(f"{group_label(labels[k])} (n={int(n[k])})" for k in small)
-        notes.append(
-            f"By {by}: {len(small)} group(s) under {minimum} rows are flagged and left "
-            f"out of the disparities ({listed})."
-        )
-    if int((n >= minimum).sum()) < 2:
-        notes.append(
-            f"By {by}: fewer than two groups have {minimum} rows or more, so its "
-            "disparities are undefined."
-        )
-    return notes

@@ -340,11 +340,19 @@ def assess_regression_groups(
 
 
 def _notes(fs: FeatureSet, n: Ints, minimum: int) -> list[str]:
-    by = " & ".join(fs.features)
-    small = [k for k in range(len(fs.labels)) if 0 < n[k] < minimum]
+    return row_count_notes(fs.features, fs.labels, n, minimum)
+
+
+def row_count_notes(
+    features: Sequence[str], labels: Sequence[Mapping[str, str]], n: Ints, minimum: int
+) -> list[str]:
+    """A feature set's notes on its small groups, for cards whose groups are judged on
+    their rows (regression, multiclass)."""
+    by = " & ".join(features)
+    small = [k for k in range(len(labels)) if 0 < n[k] < minimum]
     notes = []
     if small:
-        listed = ", ".join(f"{group_label(fs.labels[k])} (n={int(n[k])})" for k in small)
+        listed = ", ".join(f"{group_label(labels[k])} (n={int(n[k])})" for k in small)
         notes.append(
             f"By {by}: {len(small)} group(s) under {minimum} rows are flagged and left "
             f"out of the disparities ({listed})."
