@@ -230,6 +230,110 @@ def _drop_control_messages(receive: Receive) -> Receive:
     return filtered
 
 
+@dataclass(frozen=True)
+class FirstSight:
+    """What a page's HTML shows before Streamlit's front end has drawn anything: the
+    page's title and the model it opens on. Set by apps/serve.py once the release
+    alias's versions are loaded; never shown behind a password.
+
+    Attributes:
+        models: The models with the release alias, the first being the default.
+        alias: The release alias (``champion``).
+        pages: Each page's URL path and title; ``""`` is the default page.
+    """
+
+    models: tuple[str, ...]
+    alias: str
+    pages: tuple[tuple[str, str], ...]
+
+    def shell(self, path: str, query: str) -> bytes | None:
+        """The HTML shown until Streamlit draws the page's heading, or None for a path
+        that is not a page or a model the demo does not know.
+
+        Args:
+            path: The request path, e.g. ``/try``.
+            query: The query string, e.g. ``model=arrests-release``.
+        """
+        import html
+        from urllib.parse import parse_qs
+
+        titles = dict(self.pages)
+        title = titles.get(path.strip("/"))
+        if title is None or not self.models:
+            return None
+        asked = parse_qs(query).get("model", [self.models[0]])[0]
+        if asked not in self.models:  # the page will say so; the shell says nothing
+            return None
+        ref = parse_qs(query).get("ref", [f"@{self.alias}"])[0]
+        if ref == f"@{self.alias}":
+            role = f"{ref}, in use"
+        elif ref.isdigit():
+            role = f"version {ref}"
+        elif ref.startswith("@") and ref[1:].replace("-", "").replace("_", "").isalnum():
+            role = f"{ref}, candidate"
+        else:  # not a reference the picker makes: the page will say what it is
+            return None
+        return (
+            '<div id="modelcards-shell" role="status"><h1>'
+            + html.escape(title)
+            + "</h1><p>"
+            + html.escape(f"{asked} · {role} · loading the demo…")
+            + "</p></div>"
+        ).encode()
+
+
+_TITLE = b"<title>modelcards demo</title>"  # apps/demo.py's page title, before it runs
+#: Set by apps/serve.py after the warm-up; None until then (no shell is shown).
+FIRST_SIGHT: FirstSight | None = None
+# Covers the page until Streamlit has drawn a heading (or an alert, or after 10 s in case
+# a page draws neither): CSS only, so it costs nothing and needs no script.
+_SHELL_STYLE = (
+    b"<style>#modelcards-shell{position:fixed;inset:0;z-index:1000000;background:#fff;"
+    b"color:#31333f;font-family:sans-serif;padding:6rem 5rem;"
+    b"animation:modelcards-shell-off 0s 10s forwards}"
+    b"#modelcards-shell h1{font-size:2.75rem;font-weight:700;margin:0 0 1rem}"
+    b"#modelcards-shell p{font-size:1.5rem;font-weight:600;margin:0}"
+    b'body:has([data-testid="stHeading"],[data-testid="stAlert"]) #modelcards-shell'
+    b"{display:none}@keyframes modelcards-shell-off{to{visibility:hidden}}</style>"
+)
+
+
+def _with_shell(send: Send, shell: bytes) -> Send:
+    """``send``, with the first-sight shell put into an HTML page's body."""
+    start: dict[str, Any] | None = None
+    chunks: list[bytes] = []
+
+    async def sending(message: Message) -> None:
+        nonlocal start
+        if message["type"] == "http.response.start":
+            headers = {k.lower(): v for k, v in message.get("headers", [])}
+            html_page = headers.get(b"content-type", b"").startswith(b"text/html")
+            if html_page and b"content-encoding" not in headers and message["status"] == 200:
+                start = dict(message)
+                return
+        elif message["type"] == "http.response.body" and start is not None:
+            chunks.append(message.get("body", b""))
+            if message.get("more_body"):
+                return
+            body = b"".join(chunks)
+            if b"<body>" in body:
+                body = body.replace(b"</head>", _SHELL_STYLE + b"</head>", 1)
+                body = body.replace(b"<body>", b"<body>" + shell, 1)
+                body = body.replace(
+                    b"<title>Streamlit</title>", b"<title>modelcards demo</title>", 1
+                )
+            headers = [
+                (k, v) for k, v in start.get("headers", []) if k.lower() != b"content-length"
+            ]
+            headers.append((b"content-length", str(len(body)).encode()))
+            await send({**start, "headers": headers})
+            await send({"type": "http.response.body", "body": body})
+            return
+        await send(message)
+
+    return sending
+
+
 class StreamlitGate:
     """ASGI middleware in front of the Streamlit server.
 
@@ -256,6 +360,11 @@ class StreamlitGate:
         """
         if scope["type"] == "http":
             path = scope.get("path", "").rstrip("/")
+            first = FIRST_SIGHT
+            if first is not None and scope.get("method") == "GET" and not protected():
+                shell = first.shell(path, scope.get("query_string", b"").decode("latin-1"))
+                if shell is not None:
+                    send = _with_shell(send, shell)
             if path.endswith(METRICS_PATH):
                 await _plain(send, 404, "Not found.")
                 return

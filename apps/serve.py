@@ -39,7 +39,8 @@ def warm() -> list[str]:
 
     import streamlit.delta_generator
 
-    from apps import demo, state
+    from apps import demo, gate, state
+    from modelcards import release_alias
     from modelcards.errors import ModelcardsError
 
     for module, *_ in demo.PAGES:
@@ -54,7 +55,15 @@ def warm() -> list[str]:
     level = quiet.level
     quiet.setLevel(logging.ERROR)
     try:
-        return state.warm_caches()
+        refs = state.warm_caches()
+        alias = release_alias()
+        pages = (("", demo.PAGES[0][1]), *((url, title) for _m, title, url, _i in demo.PAGES))
+        gate.FIRST_SIGHT = gate.FirstSight(
+            models=tuple(r.removeprefix("models:/").split("@")[0] for r in refs),
+            alias=alias,
+            pages=pages,
+        )
+        return refs
     except ModelcardsError as exc:
         log.warning("not preloaded: %s", exc.message)
         return []

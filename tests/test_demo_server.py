@@ -142,3 +142,43 @@ def test_the_warm_up_fills_every_cache_the_model_page_reads(examples_registry, m
     for ref in warmed:
         model = state.load(ref)
         assert state.card_for(model).card.model_details.name == model.name
+
+
+def _html(url: str) -> str:
+    with urllib.request.urlopen(url, timeout=30) as r:
+        return r.read().decode()
+
+
+@pytest.mark.browser
+def test_the_first_html_shows_the_page_title_and_the_model_until_streamlit_draws_it(
+    demo_server, page
+):
+    from playwright.sync_api import expect
+
+    base = f"http://127.0.0.1:{demo_server}/"
+    html = _html(base + "try?model=diabetes-progression&ref=2")
+    assert "<h1>Try it</h1><p>diabetes-progression · version 2 · loading" in html
+    assert "<title>modelcards demo</title>" in html
+    # A model the demo does not know, or a reference it never makes: no shell, no echo.
+    for query in ("model=%3Cscript%3Ex", "model=arrests-release&ref=%3Cb%3E"):
+        assert "modelcards-shell" not in _html(f"{base}try?{query}").split("</style>")[-1]
+    # Without Streamlit's scripts the shell alone is on screen: it needs nothing to load.
+    context = page.context
+    context.route("**/static/js/**", lambda route: route.abort())
+    page.goto(base, wait_until="commit")
+    shell = page.locator("#modelcards-shell")
+    expect(shell.get_by_role("heading", name="Model", exact=True)).to_be_visible(timeout=WAIT)
+    expect(shell).to_contain_text("arrests-release · @champion, in use")
+    context.unroute("**/static/js/**")
+    # Once Streamlit has drawn the page, the shell is gone and one heading is left.
+    page.goto(base)
+    expect(page.get_by_text("arrests-release · version 1")).to_be_visible(timeout=WAIT)
+    expect(shell).to_be_hidden()
+    expect(page.get_by_role("heading", name="Model", exact=True)).to_have_count(1)
+
+
+def test_behind_a_password_the_first_html_names_no_model(examples_home):
+    with running_demo(MODELCARDS_HOME=str(examples_home), MODELCARDS_DEMO_PASSWORD="s3cret") as p:
+        html = _html(f"http://127.0.0.1:{p}/?model=arrests-release")
+    assert "modelcards-shell" not in html.split("</style>")[-1]
+    assert "arrests-release" not in html
