@@ -35,7 +35,7 @@ from numpy.typing import NDArray
 from ._aggregate import Aggregates, ScoreCell, _small, assess_aggregates, merge_cells
 from ._background import background
 from ._data import check_data_file, require_columns, sha256_file
-from ._evaluate import Assessment, sort_scores
+from ._evaluate import Assessment
 from .errors import DataError, ModelcardsError
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -184,44 +184,67 @@ def _final(v: _Values, *, csv_text: bool) -> _Column:
     return _Column(values, remap, counts, first)
 
 
-# -- scores per cell, merged as they come ---------------------------------------------
+# -- scores per cell, as order-preserving integer keys ------------------------------
+#: Raw score keys held across batches before they are sorted into the tables (8 bytes a
+#: row): fewer, larger sorts, and the growing tables are merged once per flush.
+FLUSH_ROWS = 8_000_000
+_SIGN = np.uint64(1 << 63)
+
+
+def _score_keys(score: NDArray[np.float64]) -> NDArray[np.uint64]:
+    """Unsigned keys in the scores' order (equal scores, equal keys): the sign bit of a
+    positive score flipped, every bit of a negative one. ``+ 0.0`` makes -0.0 equal 0.0."""
+    u = (np.ascontiguousarray(score, dtype=np.float64) + 0.0).view(np.uint64)
+    neg = (u >> np.uint64(63)).astype(bool)
+    return np.where(neg, ~u, u | _SIGN)
+
+
+def _key_scores(key: NDArray[np.uint64]) -> NDArray[np.float64]:
+    """The scores of keys (the inverse of ``_score_keys``)."""
+    pos = (key >> np.uint64(63)).astype(bool)
+    return np.where(pos, key & ~_SIGN, ~key).view(np.float64)
+
+
 @dataclass
-class _ScoreRuns:
-    """Sorted distinct scores with counts for one (groups, target) cell, kept as a few
-    sorted runs that merge when one grows as large as the one before (so each score is
-    merged a logarithmic number of times)."""
+class _ScoreTable:
+    """One (groups, target) cell's distinct score keys (ascending) with their counts,
+    and the raw keys of the batches not yet sorted in."""
 
-    runs: list[tuple[NDArray[np.float64], NDArray[np.int64]]] = field(default_factory=list)
+    keys: NDArray[np.uint64] = field(default_factory=lambda: np.zeros(0, np.uint64))
+    counts: NDArray[np.int64] = field(default_factory=lambda: np.zeros(0, np.int64))
+    pending: list[NDArray[np.uint64]] = field(default_factory=list)
 
-    def add(self, scores: NDArray[np.float64], counts: NDArray[np.int64]) -> None:
-        self.runs.append((scores, counts))
-        while len(self.runs) > 1 and len(self.runs[-2][0]) <= 2 * len(self.runs[-1][0]):
-            b = self.runs.pop()
-            a = self.runs.pop()
-            self.runs.append(_merge(a, b))
+    def flush(self) -> None:
+        """Sort the pending keys and merge them into the table."""
+        if not self.pending:
+            return
+        raw = np.concatenate(self.pending) if len(self.pending) > 1 else self.pending[0]
+        self.pending = []
+        raw = np.sort(raw)  # numpy's vectorised sort of plain integers: no argsort
+        new = np.ones(len(raw), dtype=bool)
+        new[1:] = raw[1:] != raw[:-1]
+        starts = np.flatnonzero(new)
+        keys = raw[starts]
+        counts = np.diff(np.append(starts, len(raw))).astype(np.int64)
+        del raw
+        if not len(self.keys):
+            self.keys, self.counts = keys, counts
+            return
+        # Keys already in the table add their counts; the others are inserted in place
+        # (both sorted, so the searches walk forward and the insert is one pass).
+        at = np.searchsorted(self.keys, keys)
+        found = at < len(self.keys)
+        found[found] = self.keys[at[found]] == keys[found]
+        self.counts[at[found]] += counts[found]  # distinct keys: no repeated index
+        fresh = ~found
+        if fresh.any():
+            self.keys = np.insert(self.keys, at[fresh], keys[fresh])
+            self.counts = np.insert(self.counts, at[fresh], counts[fresh])
 
     def total(self) -> tuple[NDArray[np.float64], NDArray[np.int64]]:
-        while len(self.runs) > 1:
-            b = self.runs.pop()
-            a = self.runs.pop()
-            self.runs.append(_merge(a, b))
-        if not self.runs:
-            return np.zeros(0), np.zeros(0, dtype=np.int64)
-        return self.runs[0]
-
-
-def _merge(
-    a: tuple[NDArray[np.float64], NDArray[np.int64]],
-    b: tuple[NDArray[np.float64], NDArray[np.int64]],
-) -> tuple[NDArray[np.float64], NDArray[np.int64]]:
-    s = np.concatenate([a[0], b[0]])
-    c = np.concatenate([a[1], b[1]])
-    order = np.argsort(s, kind="stable")  # two sorted runs: a linear merge
-    s, c = s[order], c[order]
-    new = np.ones(len(s), dtype=bool)
-    new[1:] = s[1:] != s[:-1]
-    starts = np.flatnonzero(new)
-    return s[starts], np.add.reduceat(c, starts)
+        """The distinct scores, ascending, and how many rows have each."""
+        self.flush()
+        return _key_scores(self.keys), self.counts
 
 
 # -- the pass over the file -----------------------------------------------------------
@@ -249,7 +272,8 @@ class _Pass:
     preds: _Values = field(default_factory=_Values)  # predicted labels, when not cut
     cut: bool = True  # predictions are booleans (a threshold on scores)
     counts: dict[tuple[int, ...], int] = field(default_factory=dict)
-    scores: dict[tuple[int, ...], _ScoreRuns] = field(default_factory=dict)
+    scores: dict[tuple[int, ...], _ScoreTable] = field(default_factory=dict)
+    pending_rows: int = 0  # raw score keys not yet sorted into the tables
     has_scores: bool = False
     missing_scores: int = 0
     bad_score: tuple[str, int] | None = None  # a non-number and its row
@@ -411,21 +435,23 @@ def _unique_counts(
 def _add_scores(
     st: _Pass, cell: NDArray[np.int64], radix: list[int], score: NDArray[np.float64]
 ) -> None:
-    order, ranked = sort_scores(np.ascontiguousarray(score, dtype=np.float64))
-    cells = cell[order]
-    small = cells.astype(_small(math.prod(radix)))
-    by = np.argsort(small, kind="stable")  # radix sort; keeps score order in a cell
-    cells, ranked = cells[by], ranked[by]
-    new = np.ones(len(ranked), dtype=bool)
-    new[1:] = (cells[1:] != cells[:-1]) | (ranked[1:] != ranked[:-1])
-    starts = np.flatnonzero(new)
-    counts = np.diff(np.append(starts, len(ranked)))
-    u_cells, u_scores = cells[starts], ranked[starts]
-    bounds = np.flatnonzero(np.diff(u_cells)) + 1
-    edges = [0, *bounds.tolist(), len(u_cells)]
-    for a, b in zip(edges[:-1], edges[1:], strict=True):
-        t = tuple(int(x) for x in np.unravel_index(int(u_cells[a]), radix))
-        st.scores.setdefault(t, _ScoreRuns()).add(u_scores[a:b], counts[a:b].astype(np.int64))
+    """The batch's score keys, split by cell (a radix sort of the small cell codes) and
+    held until ``FLUSH_ROWS`` rows wait; then every cell's keys are sorted in at once."""
+    size = math.prod(radix)
+    keys = _score_keys(score)
+    by = np.argsort(cell.astype(_small(size)), kind="stable")
+    keys = keys[by]
+    per = np.bincount(cell, minlength=size)
+    present = np.flatnonzero(per)
+    ends = np.cumsum(per[present]).tolist()
+    for c, a, b in zip(present.tolist(), [0, *ends[:-1]], ends, strict=True):
+        t = tuple(int(x) for x in np.unravel_index(c, radix))
+        st.scores.setdefault(t, _ScoreTable()).pending.append(keys[a:b])
+    st.pending_rows += len(keys)
+    if st.pending_rows >= FLUSH_ROWS:
+        for table in st.scores.values():
+            table.flush()
+        st.pending_rows = 0
 
 
 def _batch_predictions(
@@ -690,14 +716,14 @@ def _aggregates(
     cells: dict[tuple[Any, ...], list[ScoreCell]] | None = None
     if st.has_scores:
         cells = {}
-        for key, runs in st.scores.items():
-            scores, n = runs.total()
+        for key, table in st.scores.items():
+            scores, n = table.total()
             values = tuple(groups[j].value(key[j]) for j in range(k))
             none = np.zeros(len(n), dtype=np.int64)
             positive = bool(label_of[tcol.remap[key[k]]])
             cell = ScoreCell(scores, n if positive else none, none if positive else n)
             cells.setdefault(values, []).append(cell)
-        st.scores.clear()  # the runs' memory goes as the cells take it over
+        st.scores.clear()  # the tables' memory goes as the cells take it over
     return Aggregates(
         list(plan.sensitive),
         counts,
