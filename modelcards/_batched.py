@@ -21,9 +21,11 @@ so groups, their names and their order match.
 from __future__ import annotations
 
 import csv
+import importlib
 import io
 import math
 from collections.abc import Callable, Iterator, Sequence
+from concurrent.futures import Future
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal, NamedTuple
@@ -195,8 +197,11 @@ def _score_keys(score: NDArray[np.float64]) -> NDArray[np.uint64]:
     """Unsigned keys in the scores' order (equal scores, equal keys): the sign bit of a
     positive score flipped, every bit of a negative one. ``+ 0.0`` makes -0.0 equal 0.0."""
     u = (np.ascontiguousarray(score, dtype=np.float64) + 0.0).view(np.uint64)
-    neg = (u >> np.uint64(63)).astype(bool)
-    return np.where(neg, ~u, u | _SIGN)
+    flip = u >> np.uint64(63)  # 1 for a negative score
+    flip *= np.uint64(0xFFFFFFFFFFFFFFFF)
+    flip |= _SIGN
+    u ^= flip
+    return u
 
 
 def _key_scores(key: NDArray[np.uint64]) -> NDArray[np.float64]:
@@ -216,10 +221,14 @@ class _ScoreTable:
 
     def flush(self) -> None:
         """Sort the pending keys and merge them into the table."""
-        if not self.pending:
+        pending, self.pending = self.pending, []
+        self.merge(pending)
+
+    def merge(self, pending: list[NDArray[np.uint64]]) -> None:
+        """Sort raw keys (taken from ``pending``) and merge them into the table."""
+        if not pending:
             return
-        raw = np.concatenate(self.pending) if len(self.pending) > 1 else self.pending[0]
-        self.pending = []
+        raw = np.concatenate(pending) if len(pending) > 1 else pending[0]
         raw = np.sort(raw)  # numpy's vectorised sort of plain integers: no argsort
         new = np.ones(len(raw), dtype=bool)
         new[1:] = raw[1:] != raw[:-1]
@@ -245,6 +254,11 @@ class _ScoreTable:
         """The distinct scores, ascending, and how many rows have each."""
         self.flush()
         return _key_scores(self.keys), self.counts
+
+
+def _merge_all(work: list[tuple[_ScoreTable, list[NDArray[np.uint64]]]]) -> None:
+    for table, pending in work:
+        table.merge(pending)
 
 
 # -- the pass over the file -----------------------------------------------------------
@@ -274,6 +288,7 @@ class _Pass:
     counts: dict[tuple[int, ...], int] = field(default_factory=dict)
     scores: dict[tuple[int, ...], _ScoreTable] = field(default_factory=dict)
     pending_rows: int = 0  # raw score keys not yet sorted into the tables
+    merging: Future[None] | None = None  # the tables' last merge, on the second core
     has_scores: bool = False
     missing_scores: int = 0
     bad_score: tuple[str, int] | None = None  # a non-number and its row
@@ -382,6 +397,7 @@ def _run_pass(plan: _Plan) -> _Pass:
             st.has_scores = True
             _add_scores(st, cell, radix, score)
         st.rows += n
+    _merged(st)
     return st
 
 
@@ -449,9 +465,21 @@ def _add_scores(
         st.scores.setdefault(t, _ScoreTable()).pending.append(keys[a:b])
     st.pending_rows += len(keys)
     if st.pending_rows >= FLUSH_ROWS:
+        # Sorted and merged on a second core while the next batches are counted (numpy
+        # sorts without the GIL); one merge at a time, so a table has one writer.
+        work = [(table, table.pending) for table in st.scores.values()]
         for table in st.scores.values():
-            table.flush()
+            table.pending = []
+        _merged(st)
+        st.merging = background(_merge_all, work)
         st.pending_rows = 0
+
+
+def _merged(st: _Pass) -> None:
+    """Wait for the tables' merge under way, if any."""
+    if st.merging is not None:
+        st.merging.result()
+        st.merging = None
 
 
 def _batch_predictions(
@@ -589,6 +617,8 @@ def batched_card(
         role = "predictions" if source.kind == "column" else "scores"
         require_columns(header, [source.column], where=where, role=role)
     digest = background(sha256_file, path)
+    # The intervals need scipy.stats (over half a second to import): imported meanwhile.
+    background(importlib.import_module, "scipy.stats")
     plan = _Plan(path, is_parquet, names, target, cols, source, loaded, batch_rows)
     progress(f"reading {path.name} in batches of {batch_rows:,} rows")
     st = _run_pass(plan)
