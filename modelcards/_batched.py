@@ -189,7 +189,7 @@ def _final(v: _Values, *, csv_text: bool) -> _Column:
 # -- scores per cell, as order-preserving integer keys ------------------------------
 #: Raw score keys held across batches before they are sorted into the tables (8 bytes a
 #: row): fewer, larger sorts, and the growing tables are merged once per flush.
-FLUSH_ROWS = 8_000_000
+FLUSH_ROWS = 16_000_000
 _SIGN = np.uint64(1 << 63)
 
 
@@ -212,20 +212,13 @@ def _key_scores(key: NDArray[np.uint64]) -> NDArray[np.float64]:
 
 @dataclass
 class _ScoreTable:
-    """One (groups, target) cell's distinct score keys (ascending) with their counts,
-    and the raw keys of the batches not yet sorted in."""
+    """One (groups, target) cell's distinct score keys (ascending) with their counts."""
 
     keys: NDArray[np.uint64] = field(default_factory=lambda: np.zeros(0, np.uint64))
     counts: NDArray[np.int64] = field(default_factory=lambda: np.zeros(0, np.int64))
-    pending: list[NDArray[np.uint64]] = field(default_factory=list)
-
-    def flush(self) -> None:
-        """Sort the pending keys and merge them into the table."""
-        pending, self.pending = self.pending, []
-        self.merge(pending)
 
     def merge(self, pending: list[NDArray[np.uint64]]) -> None:
-        """Sort raw keys (taken from ``pending``) and merge them into the table."""
+        """Sort raw keys and merge them into the table."""
         if not pending:
             return
         raw = np.concatenate(pending) if len(pending) > 1 else pending[0]
@@ -252,13 +245,33 @@ class _ScoreTable:
 
     def total(self) -> tuple[NDArray[np.float64], NDArray[np.int64]]:
         """The distinct scores, ascending, and how many rows have each."""
-        self.flush()
         return _key_scores(self.keys), self.counts
 
 
-def _merge_all(work: list[tuple[_ScoreTable, list[NDArray[np.uint64]]]]) -> None:
-    for table, pending in work:
-        table.merge(pending)
+class _Waiting(NamedTuple):
+    """A batch's score keys, not yet sorted into the tables, with each row's cell."""
+
+    cell: NDArray[np.integer[Any]]  # the cell's code, of ``radix`` at that batch
+    radix: list[int]
+    keys: NDArray[np.uint64]
+
+
+def _sort_in(tables: dict[tuple[int, ...], _ScoreTable], waiting: list[_Waiting]) -> None:
+    """Split the waiting keys by cell (a radix sort of the small cell codes) and merge
+    each cell's keys into its table with one sort."""
+    parts: dict[tuple[int, ...], list[NDArray[np.uint64]]] = {}
+    for w in waiting:
+        by = np.argsort(w.cell, kind="stable")
+        keys = w.keys[by]
+        per = np.bincount(w.cell, minlength=math.prod(w.radix))
+        present = np.flatnonzero(per)
+        ends = np.cumsum(per[present]).tolist()
+        for c, a, b in zip(present.tolist(), [0, *ends[:-1]], ends, strict=True):
+            t = tuple(int(x) for x in np.unravel_index(c, w.radix))
+            parts.setdefault(t, []).append(keys[a:b])
+    waiting.clear()  # the raw keys go as the cells take them over
+    for t, keys_of in parts.items():
+        tables.setdefault(t, _ScoreTable()).merge(keys_of)
 
 
 # -- the pass over the file -----------------------------------------------------------
@@ -287,7 +300,8 @@ class _Pass:
     cut: bool = True  # predictions are booleans (a threshold on scores)
     counts: dict[tuple[int, ...], int] = field(default_factory=dict)
     scores: dict[tuple[int, ...], _ScoreTable] = field(default_factory=dict)
-    pending_rows: int = 0  # raw score keys not yet sorted into the tables
+    waiting: list[_Waiting] = field(default_factory=list)  # not yet in ``scores``
+    waiting_rows: int = 0
     merging: Future[None] | None = None  # the tables' last merge, on the second core
     has_scores: bool = False
     missing_scores: int = 0
@@ -397,6 +411,7 @@ def _run_pass(plan: _Plan) -> _Pass:
             st.has_scores = True
             _add_scores(st, cell, radix, score)
         st.rows += n
+    _sort_waiting(st)
     _merged(st)
     return st
 
@@ -451,28 +466,21 @@ def _unique_counts(
 def _add_scores(
     st: _Pass, cell: NDArray[np.int64], radix: list[int], score: NDArray[np.float64]
 ) -> None:
-    """The batch's score keys, split by cell (a radix sort of the small cell codes) and
-    held until ``FLUSH_ROWS`` rows wait; then every cell's keys are sorted in at once."""
-    size = math.prod(radix)
-    keys = _score_keys(score)
-    by = np.argsort(cell.astype(_small(size)), kind="stable")
-    keys = keys[by]
-    per = np.bincount(cell, minlength=size)
-    present = np.flatnonzero(per)
-    ends = np.cumsum(per[present]).tolist()
-    for c, a, b in zip(present.tolist(), [0, *ends[:-1]], ends, strict=True):
-        t = tuple(int(x) for x in np.unravel_index(c, radix))
-        st.scores.setdefault(t, _ScoreTable()).pending.append(keys[a:b])
-    st.pending_rows += len(keys)
-    if st.pending_rows >= FLUSH_ROWS:
-        # Sorted and merged on a second core while the next batches are counted (numpy
-        # sorts without the GIL); one merge at a time, so a table has one writer.
-        work = [(table, table.pending) for table in st.scores.values()]
-        for table in st.scores.values():
-            table.pending = []
-        _merged(st)
-        st.merging = background(_merge_all, work)
-        st.pending_rows = 0
+    """The batch's score keys, held until ``FLUSH_ROWS`` rows wait; then all are sorted
+    into the tables on the second core while the next batches are counted (numpy sorts
+    without the GIL). One merge at a time, so the tables have one writer."""
+    st.waiting.append(_Waiting(cell.astype(_small(math.prod(radix))), radix, _score_keys(score)))
+    st.waiting_rows += len(score)
+    if st.waiting_rows >= FLUSH_ROWS:
+        _sort_waiting(st)
+
+
+def _sort_waiting(st: _Pass) -> None:
+    if not st.waiting:
+        return
+    waiting, st.waiting, st.waiting_rows = st.waiting, [], 0
+    _merged(st)
+    st.merging = background(_sort_in, st.scores, waiting)
 
 
 def _merged(st: _Pass) -> None:
