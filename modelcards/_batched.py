@@ -4,7 +4,9 @@ Memory stays nearly flat as rows grow: each batch (``BATCH_ROWS`` rows of only t
 columns the card needs) is reduced to the additive tables of ``_aggregate`` and dropped.
 What grows is the tables: the count table has a row per (group, label, prediction), the
 score table one per (group, label, distinct score), so a model whose scores take a million
-distinct values keeps up to a million entries per group and label (16 bytes each).
+distinct values keeps up to a million entries per group and label (16 bytes each). The
+scores wait as integer keys (``FLUSH_ROWS`` rows, 9 bytes each) and are sorted into the
+score tables on a second core; that sort is the engine's main cost at scale.
 
 Why Arrow record batches and not an embedded SQL engine: the reader is already a
 dependency (pandas reads Parquet through it), a record batch hands numpy its columns
