@@ -4,7 +4,9 @@ Memory stays nearly flat as rows grow: each batch (``BATCH_ROWS`` rows of only t
 columns the card needs) is reduced to the additive tables of ``_aggregate`` and dropped.
 What grows is the tables: the count table has a row per (group, label, prediction), the
 score table one per (group, label, distinct score), so a model whose scores take a million
-distinct values keeps up to a million entries per group and label (16 bytes each).
+distinct values keeps up to a million entries per group and label (16 bytes each). The
+scores wait as integer keys (``FLUSH_ROWS`` rows, 9 bytes each) and are sorted into the
+score tables on a second core; that sort is the engine's main cost at scale.
 
 Why Arrow record batches and not an embedded SQL engine: the reader is already a
 dependency (pandas reads Parquet through it), a record batch hands numpy its columns
@@ -21,9 +23,11 @@ so groups, their names and their order match.
 from __future__ import annotations
 
 import csv
+import importlib
 import io
 import math
 from collections.abc import Callable, Iterator, Sequence
+from concurrent.futures import Future
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal, NamedTuple
@@ -35,7 +39,7 @@ from numpy.typing import NDArray
 from ._aggregate import Aggregates, ScoreCell, _small, assess_aggregates, merge_cells
 from ._background import background
 from ._data import check_data_file, require_columns, sha256_file
-from ._evaluate import Assessment, sort_scores
+from ._evaluate import Assessment
 from .errors import DataError, ModelcardsError
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -184,44 +188,92 @@ def _final(v: _Values, *, csv_text: bool) -> _Column:
     return _Column(values, remap, counts, first)
 
 
-# -- scores per cell, merged as they come ---------------------------------------------
+# -- scores per cell, as order-preserving integer keys ------------------------------
+#: Raw score keys held across batches before they are sorted into the tables (8 bytes a
+#: row): fewer, larger sorts, and the growing tables are merged once per flush.
+FLUSH_ROWS = 16_000_000
+_SIGN = np.uint64(1 << 63)
+
+
+def _score_keys(score: NDArray[np.float64]) -> NDArray[np.uint64]:
+    """Unsigned keys in the scores' order (equal scores, equal keys): the sign bit of a
+    positive score flipped, every bit of a negative one. ``+ 0.0`` makes -0.0 equal 0.0."""
+    u = (np.ascontiguousarray(score, dtype=np.float64) + 0.0).view(np.uint64)
+    flip = u >> np.uint64(63)  # 1 for a negative score
+    flip *= np.uint64(0xFFFFFFFFFFFFFFFF)
+    flip |= _SIGN
+    u ^= flip
+    return u
+
+
+def _key_scores(key: NDArray[np.uint64]) -> NDArray[np.float64]:
+    """The scores of keys (the inverse of ``_score_keys``)."""
+    pos = (key >> np.uint64(63)).astype(bool)
+    return np.where(pos, key & ~_SIGN, ~key).view(np.float64)
+
+
 @dataclass
-class _ScoreRuns:
-    """Sorted distinct scores with counts for one (groups, target) cell, kept as a few
-    sorted runs that merge when one grows as large as the one before (so each score is
-    merged a logarithmic number of times)."""
+class _ScoreTable:
+    """One (groups, target) cell's distinct score keys (ascending) with their counts."""
 
-    runs: list[tuple[NDArray[np.float64], NDArray[np.int64]]] = field(default_factory=list)
+    keys: NDArray[np.uint64] = field(default_factory=lambda: np.zeros(0, np.uint64))
+    counts: NDArray[np.int64] = field(default_factory=lambda: np.zeros(0, np.int64))
 
-    def add(self, scores: NDArray[np.float64], counts: NDArray[np.int64]) -> None:
-        self.runs.append((scores, counts))
-        while len(self.runs) > 1 and len(self.runs[-2][0]) <= 2 * len(self.runs[-1][0]):
-            b = self.runs.pop()
-            a = self.runs.pop()
-            self.runs.append(_merge(a, b))
+    def merge(self, pending: list[NDArray[np.uint64]]) -> None:
+        """Sort raw keys and merge them into the table."""
+        if not pending:
+            return
+        raw = np.concatenate(pending) if len(pending) > 1 else pending[0]
+        raw = np.sort(raw)  # numpy's vectorised sort of plain integers: no argsort
+        new = np.ones(len(raw), dtype=bool)
+        new[1:] = raw[1:] != raw[:-1]
+        starts = np.flatnonzero(new)
+        keys = raw[starts]
+        counts = np.diff(np.append(starts, len(raw))).astype(np.int64)
+        del raw
+        if not len(self.keys):
+            self.keys, self.counts = keys, counts
+            return
+        # Keys already in the table add their counts; the others are inserted in place
+        # (both sorted, so the searches walk forward and the insert is one pass).
+        at = np.searchsorted(self.keys, keys)
+        found = at < len(self.keys)
+        found[found] = self.keys[at[found]] == keys[found]
+        self.counts[at[found]] += counts[found]  # distinct keys: no repeated index
+        fresh = ~found
+        if fresh.any():
+            self.keys = np.insert(self.keys, at[fresh], keys[fresh])
+            self.counts = np.insert(self.counts, at[fresh], counts[fresh])
 
     def total(self) -> tuple[NDArray[np.float64], NDArray[np.int64]]:
-        while len(self.runs) > 1:
-            b = self.runs.pop()
-            a = self.runs.pop()
-            self.runs.append(_merge(a, b))
-        if not self.runs:
-            return np.zeros(0), np.zeros(0, dtype=np.int64)
-        return self.runs[0]
+        """The distinct scores, ascending, and how many rows have each."""
+        return _key_scores(self.keys), self.counts
 
 
-def _merge(
-    a: tuple[NDArray[np.float64], NDArray[np.int64]],
-    b: tuple[NDArray[np.float64], NDArray[np.int64]],
-) -> tuple[NDArray[np.float64], NDArray[np.int64]]:
-    s = np.concatenate([a[0], b[0]])
-    c = np.concatenate([a[1], b[1]])
-    order = np.argsort(s, kind="stable")  # two sorted runs: a linear merge
-    s, c = s[order], c[order]
-    new = np.ones(len(s), dtype=bool)
-    new[1:] = s[1:] != s[:-1]
-    starts = np.flatnonzero(new)
-    return s[starts], np.add.reduceat(c, starts)
+class _Waiting(NamedTuple):
+    """A batch's score keys, not yet sorted into the tables, with each row's cell."""
+
+    cell: NDArray[np.integer[Any]]  # the cell's code, of ``radix`` at that batch
+    radix: list[int]
+    keys: NDArray[np.uint64]
+
+
+def _sort_in(tables: dict[tuple[int, ...], _ScoreTable], waiting: list[_Waiting]) -> None:
+    """Split the waiting keys by cell (a radix sort of the small cell codes) and merge
+    each cell's keys into its table with one sort."""
+    parts: dict[tuple[int, ...], list[NDArray[np.uint64]]] = {}
+    for w in waiting:
+        by = np.argsort(w.cell, kind="stable")
+        keys = w.keys[by]
+        per = np.bincount(w.cell, minlength=math.prod(w.radix))
+        present = np.flatnonzero(per)
+        ends = np.cumsum(per[present]).tolist()
+        for c, a, b in zip(present.tolist(), [0, *ends[:-1]], ends, strict=True):
+            t = tuple(int(x) for x in np.unravel_index(c, w.radix))
+            parts.setdefault(t, []).append(keys[a:b])
+    waiting.clear()  # the raw keys go as the cells take them over
+    for t, keys_of in parts.items():
+        tables.setdefault(t, _ScoreTable()).merge(keys_of)
 
 
 # -- the pass over the file -----------------------------------------------------------
@@ -249,7 +301,10 @@ class _Pass:
     preds: _Values = field(default_factory=_Values)  # predicted labels, when not cut
     cut: bool = True  # predictions are booleans (a threshold on scores)
     counts: dict[tuple[int, ...], int] = field(default_factory=dict)
-    scores: dict[tuple[int, ...], _ScoreRuns] = field(default_factory=dict)
+    scores: dict[tuple[int, ...], _ScoreTable] = field(default_factory=dict)
+    waiting: list[_Waiting] = field(default_factory=list)  # not yet in ``scores``
+    waiting_rows: int = 0
+    merging: Future[None] | None = None  # the tables' last merge, on the second core
     has_scores: bool = False
     missing_scores: int = 0
     bad_score: tuple[str, int] | None = None  # a non-number and its row
@@ -358,6 +413,8 @@ def _run_pass(plan: _Plan) -> _Pass:
             st.has_scores = True
             _add_scores(st, cell, radix, score)
         st.rows += n
+    _sort_waiting(st)
+    _merged(st)
     return st
 
 
@@ -411,21 +468,28 @@ def _unique_counts(
 def _add_scores(
     st: _Pass, cell: NDArray[np.int64], radix: list[int], score: NDArray[np.float64]
 ) -> None:
-    order, ranked = sort_scores(np.ascontiguousarray(score, dtype=np.float64))
-    cells = cell[order]
-    small = cells.astype(_small(math.prod(radix)))
-    by = np.argsort(small, kind="stable")  # radix sort; keeps score order in a cell
-    cells, ranked = cells[by], ranked[by]
-    new = np.ones(len(ranked), dtype=bool)
-    new[1:] = (cells[1:] != cells[:-1]) | (ranked[1:] != ranked[:-1])
-    starts = np.flatnonzero(new)
-    counts = np.diff(np.append(starts, len(ranked)))
-    u_cells, u_scores = cells[starts], ranked[starts]
-    bounds = np.flatnonzero(np.diff(u_cells)) + 1
-    edges = [0, *bounds.tolist(), len(u_cells)]
-    for a, b in zip(edges[:-1], edges[1:], strict=True):
-        t = tuple(int(x) for x in np.unravel_index(int(u_cells[a]), radix))
-        st.scores.setdefault(t, _ScoreRuns()).add(u_scores[a:b], counts[a:b].astype(np.int64))
+    """The batch's score keys, held until ``FLUSH_ROWS`` rows wait; then all are sorted
+    into the tables on the second core while the next batches are counted (numpy sorts
+    without the GIL). One merge at a time, so the tables have one writer."""
+    st.waiting.append(_Waiting(cell.astype(_small(math.prod(radix))), radix, _score_keys(score)))
+    st.waiting_rows += len(score)
+    if st.waiting_rows >= FLUSH_ROWS:
+        _sort_waiting(st)
+
+
+def _sort_waiting(st: _Pass) -> None:
+    if not st.waiting:
+        return
+    waiting, st.waiting, st.waiting_rows = st.waiting, [], 0
+    _merged(st)
+    st.merging = background(_sort_in, st.scores, waiting)
+
+
+def _merged(st: _Pass) -> None:
+    """Wait for the tables' merge under way, if any."""
+    if st.merging is not None:
+        st.merging.result()
+        st.merging = None
 
 
 def _batch_predictions(
@@ -564,6 +628,8 @@ def batched_card(
         role = "predictions" if source.kind == "column" else "scores"
         require_columns(header, [source.column], where=where, role=role)
     digest = background(sha256_file, path)
+    # The intervals need scipy.stats (over half a second to import): imported meanwhile.
+    background(importlib.import_module, "scipy.stats")
     plan = _Plan(path, is_parquet, names, target, cols, source, loaded, batch_rows)
     progress(f"reading {path.name} in batches of {batch_rows:,} rows")
     st = _run_pass(plan)
@@ -708,14 +774,14 @@ def _aggregates(
     cells: dict[tuple[Any, ...], list[ScoreCell]] | None = None
     if st.has_scores:
         cells = {}
-        for key, runs in st.scores.items():
-            scores, n = runs.total()
+        for key, table in st.scores.items():
+            scores, n = table.total()
             values = tuple(groups[j].value(key[j]) for j in range(k))
             none = np.zeros(len(n), dtype=np.int64)
             positive = bool(label_of[tcol.remap[key[k]]])
             cell = ScoreCell(scores, n if positive else none, none if positive else n)
             cells.setdefault(values, []).append(cell)
-        st.scores.clear()  # the runs' memory goes as the cells take it over
+        st.scores.clear()  # the tables' memory goes as the cells take it over
     return Aggregates(
         list(plan.sensitive),
         counts,

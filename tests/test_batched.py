@@ -13,7 +13,7 @@ import pandas as pd
 import pytest
 from conftest import register
 
-from modelcards import _pipeline
+from modelcards import _batched, _pipeline
 from modelcards._batched import AUTO_BATCHED_BYTES, choose_engine
 from modelcards._render import render_json
 from modelcards.errors import ModelcardsError
@@ -218,3 +218,29 @@ def test_card_cli_engine_batched_writes_the_same_json_and_exits_2_on_bad_input(t
         capture_output=True, text=True, env=env, timeout=300,
     )  # fmt: skip
     assert run.returncode == 2 and "--engine batched reads a CSV or Parquet file" in run.stderr
+
+
+@pytest.mark.parametrize("flush_rows", [1, 150, 10**9], ids=["every-batch", "some", "at-end"])
+def test_batched_scores_merged_across_batches_give_the_in_memory_card(
+    tmp_path, monkeypatch, flush_rows
+):
+    # Negative scores, -0.0 beside 0.0, ties and many distinct values: the score tables
+    # take keys already present and new ones at every merge.
+    monkeypatch.setattr(_batched, "FLUSH_ROWS", flush_rows)
+    frame = tricky(2000, seed=3)
+    rng = np.random.default_rng(3)
+    score = np.round(rng.normal(0.4, 0.5, len(frame)), 3)
+    score[::7] = -0.0
+    score[3::7] = 0.0
+    frame["score"] = score
+    path = write(frame, tmp_path / "scores.parquet")
+    args = {
+        "data": path,
+        "target": "outcome",
+        "sensitive": ["sex", "race"],
+        "scores": "score",
+        "threshold": 0.5,
+        "options": _pipeline.CardOptions(positive_label="good", min_group_size=20),
+    }
+    memory = card_json("memory", **args)
+    assert card_json("batched", batch_rows=89, **args) == memory
