@@ -687,6 +687,16 @@ class ReviewBook:
                 )
             )
 
+    def _version_rows(self, table: Table, model: str, version: int) -> list[Any]:
+        """A table's rows for one version, oldest first."""
+        query = (
+            select(table)
+            .where(table.c.model == model, table.c.version == version)
+            .order_by(table.c.id)
+        )
+        with self.store._bounded(), self.store.engine.connect() as conn:
+            return list(conn.execute(query).mappings().all())
+
     def decisions(self, model: str, version: int) -> list[Decision]:
         """Every decision on a version, oldest first.
 
@@ -694,13 +704,7 @@ class ReviewBook:
             model: The registered model's name.
             version: The version.
         """
-        query = (
-            select(review_decisions)
-            .where(review_decisions.c.model == model, review_decisions.c.version == version)
-            .order_by(review_decisions.c.id)
-        )
-        with self.store._bounded(), self.store.engine.connect() as conn:
-            rows = conn.execute(query).mappings().all()
+        rows = self._version_rows(review_decisions, model, version)
         return [
             Decision(
                 r["finding_id"],
@@ -722,13 +726,7 @@ class ReviewBook:
             model: The registered model's name.
             version: The version.
         """
-        query = (
-            select(review_signoffs)
-            .where(review_signoffs.c.model == model, review_signoffs.c.version == version)
-            .order_by(review_signoffs.c.id)
-        )
-        with self.store._bounded(), self.store.engine.connect() as conn:
-            rows = conn.execute(query).mappings().all()
+        rows = self._version_rows(review_signoffs, model, version)
         return [
             Signoff(
                 Binding(
