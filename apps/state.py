@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import logging
 import os
 import time
@@ -140,7 +141,9 @@ def card_for(
     return _card(model.tracking_uri, model.name, model.version, features, threshold, intersection)
 
 
-@st.cache_data(show_spinner=False, max_entries=256)
+# A plain LRU, not st.cache_data: every new input is a miss, and st.cache_data's hashing
+# of the arguments and pickling of the result cost more than the explanation itself.
+@functools.lru_cache(maxsize=256)
 def _explanation(
     tracking_uri: str, name: str, version: int, inputs: tuple[tuple[str, Any], ...]
 ) -> Explanation:

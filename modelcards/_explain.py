@@ -179,7 +179,7 @@ def explain(
     ...       - e.prediction, 9)                                          # doctest: +SKIP
     0.0
     """
-    from ._predict import coerce_row
+    from ._predict import _frame, coerce_inputs
 
     if output not in ("probability", "log_odds"):
         raise DataError(
@@ -196,12 +196,14 @@ def explain(
             "cannot be explained here.",
             hint="Explanations cover binary classifiers with predict_proba.",
         )
-    row = coerce_row(model, values)
+    inputs = coerce_inputs(model, values)
     background = _background(model, background_rows, seed)
     positive = list(model.model.classes_).index(model.positive_label)
     linear = _linear_parts(model)
     if linear is not None and output == "log_odds":
-        baseline, contribs, prediction = _linear(linear, row, background, positive)
+        baseline, contribs, prediction = _linear(
+            linear, _frame(model, [inputs]), background, positive
+        )
         method: Method = "linear"
     else:
         if len(model.feature_names) > MAX_EXACT_INPUTS:
@@ -213,16 +215,18 @@ def explain(
         if linear is not None and _logistic(linear):
             key = f"explain_terms_{background_rows}_{seed}_{positive}"
             baseline, contribs, prediction = _exact_logistic(
-                model, linear, row, model._loaded, key, background, positive
+                model, linear, inputs, model._loaded, key, background, positive
             )
         else:
-            baseline, contribs, prediction = _exact(model, row, background, positive, output)
+            baseline, contribs, prediction = _exact(
+                model, _frame(model, [inputs]), background, positive, output
+            )
         method = "exact_shapley"
     return Explanation(
         baseline=baseline,
         prediction=prediction,
         contributions=[
-            Contribution(name, _plain_value(row[name].iloc[0]), float(c))
+            Contribution(name, _plain_value(inputs[name]), float(c))
             for name, c in zip(model.feature_names, contribs, strict=True)
         ],
         output=output,
@@ -416,10 +420,17 @@ def _log_odds_terms(
     t = transformed
     if t is None:
         t = frame if parts.transform is None else parts.transform.transform(frame)
+    return _terms(parts, t, positive, len(frame.columns))
+
+
+def _terms(parts: _LinearParts, t: Any, positive: int, inputs: int) -> NDArray[np.float64]:
+    from ._rowpath import _dense
+
+    t = _dense(t)
     coef = np.asarray(parts.estimator.coef_, dtype=np.float64)[0]
     sign = 1.0 if positive == 1 else -1.0  # decision_function is the log-odds of classes_[1]
     per_column = sign * coef * np.asarray(t, dtype=np.float64)
-    terms = np.zeros((len(frame), len(frame.columns)))
+    terms = np.zeros((per_column.shape[0], inputs))
     np.add.at(terms.T, parts.owner, per_column.T)
     return terms
 
@@ -427,7 +438,7 @@ def _log_odds_terms(
 def _exact_logistic(
     model: LoadedModel,
     parts: _LinearParts,
-    row: pd.DataFrame,
+    inputs: dict[str, Any],
     cache: dict[str, Any],
     key: str,
     background: pd.DataFrame,
@@ -436,18 +447,26 @@ def _exact_logistic(
     """Exact Shapley values of a logistic regression's probability, as ``_exact`` gives
     them, without scoring 2^d x rows through the model: a coalition's log-odds is the
     intercept plus the row's terms for the inputs in it and each background row's terms
-    for the others. One transform of the explained row (about 4 ms) instead of the
-    model's predict_proba on 3,200 rows (about 10 ms) on each Try it rerun."""
+    for the others. One transform of the explained row instead of the model's
+    predict_proba on 3,200 rows (about 10 ms) on each Try it rerun; the transform is the
+    compiled one (``_rowpath``) where the preprocessing compiles."""
+    from ._predict import _frame, transformed_row
+    from ._rowpath import row_path
+
     terms = cache.get(key)
     if terms is None:
         terms = cache[key] = _log_odds_terms(parts, background, positive)
     sign = 1.0 if positive == 1 else -1.0
     intercept = sign * float(np.asarray(parts.estimator.intercept_, dtype=np.float64)[0])
-    from ._predict import transformed_row
-
-    # The prediction shown beside it transformed this row already (``transformed_row``).
-    done = transformed_row(model, row)
-    x = _log_odds_terms(parts, row, positive, None if done is None else done.values)[0]
+    path = row_path(model) if parts.transform is not None else None
+    t = path(inputs) if path is not None else None
+    if t is not None:
+        x = _terms(parts, t, positive, len(inputs))[0]
+    else:
+        row = _frame(model, [inputs])
+        # The prediction shown beside it transformed this row already (``transformed_row``).
+        done = transformed_row(model, row)
+        x = _log_odds_terms(parts, row, positive, None if done is None else done.values)[0]
     masks = _coalitions(len(x))
     # z[s, i]: the log-odds of coalition s with background row i filling the rest.
     z = intercept + (masks @ x)[:, None] + (~masks).astype(np.float64) @ terms.T

@@ -86,6 +86,17 @@ def coerce_row(model: LoadedModel, values: Mapping[str, Any]) -> pd.DataFrame:
         model: The loaded version (its signature gives the types).
         values: The inputs by name; text (from a URL or a CSV) is converted.
     """
+    return _frame(model, [coerce_inputs(model, values)])
+
+
+def coerce_inputs(model: LoadedModel, values: Mapping[str, Any]) -> dict[str, InputValue]:
+    """The inputs in the model's types, by name (``coerce_row`` without the frame);
+    DataError names the first bad input.
+
+    Args:
+        model: The loaded version (its signature gives the types).
+        values: The inputs by name; text (from a URL or a CSV) is converted.
+    """
     row: dict[str, InputValue] = {}
     for col in model.inputs:
         try:
@@ -94,7 +105,7 @@ def coerce_row(model: LoadedModel, values: Mapping[str, Any]) -> pd.DataFrame:
             raise DataError(
                 f"Input {col.name!r} {exc}.", hint=f"Give {col.name} a {col.type} value."
             ) from None
-    return _frame(model, [row])
+    return row
 
 
 def _frame(model: LoadedModel, rows: list[dict[str, InputValue]]) -> pd.DataFrame:
@@ -169,23 +180,47 @@ def predict_row(model: LoadedModel, frame: pd.DataFrame) -> Prediction:
         frame: The inputs (``coerce_row``).
     """
     features = model.features(frame)
+    if model.task == "regression" or not hasattr(model.model, "predict_proba"):
+        return _answer(model, model.model, features)
+    xt = transformed_row(model, features)
+    if xt is None:
+        return _answer(model, model.model, features)
+    return _answer(model, model.model.steps[-1][1], xt.values, xt.warnings)
+
+
+def predict_inputs(model: LoadedModel, row: Mapping[str, InputValue]) -> Prediction:
+    """``predict_row`` for coerced inputs (``coerce_inputs``): a pipeline whose
+    preprocessing compiles (``_rowpath``) answers without a DataFrame, which is most of
+    a Try it rerun's time; anything else goes through ``predict_row``.
+
+    Args:
+        model: The loaded version.
+        row: The inputs in the model's types.
+    """
+    from ._rowpath import row_path
+
+    path = row_path(model)
+    xt = path(row) if path is not None else None
+    if xt is None:
+        return predict_row(model, _frame(model, [dict(row)]))
+    return _answer(model, model.model.steps[-1][1], xt)
+
+
+def _answer(model: LoadedModel, estimator: Any, x: Any, warned: Sequence[str] = ()) -> Prediction:
+    """The prediction of ``estimator`` (the model, or its final step) for the first row
+    of ``x``; ``warned``: what the preprocessing said about the row already."""
     # Collected for this call only, whatever other sessions predict meanwhile.
     with collect_model_warnings() as raised:
         if model.task == "regression":
-            value = float(model.model.predict(features)[0])
-        elif not hasattr(model.model, "predict_proba"):
-            label = str(model.model.predict(features)[0])
+            value = float(estimator.predict(x)[0])
+        elif not hasattr(estimator, "predict_proba"):
+            label = str(estimator.predict(x)[0])
         else:
-            xt = transformed_row(model, features)
-            if xt is None:
-                proba = model.model.predict_proba(features)[0]
-            else:
-                proba = model.model.steps[-1][1].predict_proba(xt.values)[0]
-                raised.extend(xt.warnings)
-    said = plain_model_warnings(raised)
+            proba = estimator.predict_proba(x)[0]
+    said = plain_model_warnings([*raised, *warned])
     if model.task == "regression":
         return Prediction(f"{value:.6g}", {}, None, value, warnings=said)
-    if not hasattr(model.model, "predict_proba"):
+    if not hasattr(estimator, "predict_proba"):
         return Prediction(label, {}, None, warnings=said)
     classes = [str(c) for c in model.model.classes_]
     probabilities = dict(zip(classes, map(float, proba), strict=True))

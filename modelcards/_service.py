@@ -20,7 +20,15 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Literal
 
-from ._predict import INTEGER_TYPES, NUMERIC_TYPES, Prediction, coerce_row, predict_row
+from ._predict import (
+    INTEGER_TYPES,
+    NUMERIC_TYPES,
+    Prediction,
+    coerce_inputs,
+    coerce_row,
+    predict_inputs,
+    predict_row,
+)
 from ._profile import ColumnProfile
 from ._store import EdgeCaseRecord, Store, spec_edge_cases
 from .errors import DataError, ModelNotFoundError
@@ -397,7 +405,7 @@ class DemoService:
             values: The inputs by name, as typed (text from a URL is fine).
         """
         check_ranges(model, values)
-        return predict_row(model, coerce_row(model, dict(values)))
+        return predict_inputs(model, coerce_inputs(model, values))
 
     def explain(self, model: LoadedModel, values: Mapping[str, Any]) -> Explanation:
         """Why the model answers what it does for these inputs (``explain``), with the
