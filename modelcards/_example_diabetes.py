@@ -14,6 +14,8 @@ from typing import TYPE_CHECKING
 
 import pandas as pd
 
+from .errors import shown_uri
+
 if TYPE_CHECKING:  # pragma: no cover
     from ._registry import Registry
 
@@ -135,7 +137,7 @@ def register_diabetes_example(
     progress("training the regression example (Ridge)")
     pipe.fit(train[FEATURES], train[TARGET])
     pred = pipe.predict(test[FEATURES])
-    progress(f"registering the regression example in {registry.tracking_uri}")
+    progress(f"registering the regression example in {shown_uri(registry.tracking_uri)}")
     mv = registry.register(
         pipe,
         name=NAME,

@@ -15,6 +15,8 @@ from typing import TYPE_CHECKING
 
 import pandas as pd
 
+from .errors import shown_uri
+
 if TYPE_CHECKING:  # pragma: no cover
     from ._registry import Registry
 
@@ -131,7 +133,7 @@ def register_penguins_example(
     progress("training the multiclass example (logistic regression)")
     pipe.fit(train[FEATURES], train[TARGET])
     pred = pipe.predict(test[FEATURES])
-    progress(f"registering the multiclass example in {registry.tracking_uri}")
+    progress(f"registering the multiclass example in {shown_uri(registry.tracking_uri)}")
     mv = registry.register(
         pipe,
         name=NAME,

@@ -20,6 +20,8 @@ from typing import TYPE_CHECKING, NamedTuple
 
 import pandas as pd
 
+from .errors import shown_uri
+
 if TYPE_CHECKING:  # pragma: no cover
     from sklearn.base import ClassifierMixin
 
@@ -283,7 +285,7 @@ def _register_arrests(registry: Registry, progress: Callable[[str], None]) -> li
             "features": ",".join(FEATURES),
             "seed": SEED,
         }
-        progress(f"registering the {alias} in {registry.tracking_uri}")
+        progress(f"registering the {alias} in {shown_uri(registry.tracking_uri)}")
         mv = registry.register(
             pipe,
             name=NAME,

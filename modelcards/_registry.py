@@ -67,6 +67,7 @@ from .errors import (
     RegistryUnreachableError,
     UnsafeModelError,
     UnsupportedTaskError,
+    shown_uri,
 )
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -434,7 +435,7 @@ class Registry:
                     if _unreachable(exc):
                         raise self._unreachable_error(exc) from exc
                     raise RegistryError(
-                        f"Cannot open the model registry at {_shown_uri(self.tracking_uri)}: {exc}",
+                        f"Cannot open the model registry at {shown_uri(self.tracking_uri)}: {exc}",
                         hint="Check MLFLOW_TRACKING_URI, or unset it to use the embedded store.",
                     ) from exc
         return self._client
@@ -461,7 +462,7 @@ class Registry:
             # MLflow would retry it for about 100 s before saying the same.
             first = str(exc.orig).strip().splitlines()[0] if str(exc.orig).strip() else ""
             raise RegistryError(
-                f"The registry database at {_shown_uri(self.tracking_uri)} refused the "
+                f"The registry database at {shown_uri(self.tracking_uri)} refused the "
                 f"connection: {first or type(exc.orig).__name__}",
                 hint="Check the user, password and database name in MLFLOW_TRACKING_URI.",
             ) from exc
@@ -469,7 +470,7 @@ class Registry:
             engine.dispose()
 
     def _unreachable_error(self, exc: BaseException) -> RegistryUnreachableError:
-        shown = _shown_uri(self.tracking_uri)
+        shown = shown_uri(self.tracking_uri)
         if _is_database(self.tracking_uri):
             seconds = _query_value(self.tracking_uri, "connect_timeout") or DB_CONNECT_TIMEOUT
             wait = f"{seconds} s"
@@ -587,7 +588,7 @@ class Registry:
                 if not _not_found(exc):  # only "does not exist" means absent
                     raise RegistryError(
                         f"Cannot read model {r.name!r} from the registry at "
-                        f"{self.tracking_uri}: {str(exc).splitlines()[0]}",
+                        f"{shown_uri(self.tracking_uri)}: {str(exc).splitlines()[0]}",
                         hint="Check that the registry is reachable and its store intact.",
                     ) from exc
                 names = [m.name for m in self.client.search_registered_models()]
@@ -1084,8 +1085,8 @@ class Registry:
         except MlflowException as exc:
             if not _not_found(exc):
                 raise RegistryError(
-                    f"Cannot read model {name!r} from the registry at {self.tracking_uri}: "
-                    f"{str(exc).splitlines()[0]}",
+                    f"Cannot read model {name!r} from the registry at "
+                    f"{shown_uri(self.tracking_uri)}: {str(exc).splitlines()[0]}",
                     hint="Check that the registry is reachable and its store intact.",
                 ) from exc
             self.client.create_registered_model(name, description=model_description or "")
@@ -1318,17 +1319,6 @@ def _query_value(uri: str, key: str) -> str | None:
 
     values = parse_qs(urlsplit(uri).query).get(key)
     return values[-1] if values else None
-
-
-def _shown_uri(uri: str) -> str:
-    """The URI without its password."""
-    from urllib.parse import urlsplit
-
-    parts = urlsplit(uri)
-    if parts.password is None:
-        return uri
-    netloc = parts.netloc.replace(f":{parts.password}@", ":***@", 1)
-    return parts._replace(netloc=netloc).geturl()
 
 
 def _chain(exc: BaseException) -> Iterator[BaseException]:

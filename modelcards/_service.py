@@ -187,6 +187,15 @@ def input_checker(model: LoadedModel) -> Callable[[Mapping[str, Any]], list[Inpu
     Args:
         model: The loaded version.
     """
+    kept: Callable[[Mapping[str, Any]], list[InputCheck]] | None = model._loaded.get(
+        "input_checker"
+    )
+    if kept is None:  # Try it checks every rerun's inputs three times: the rules, once
+        kept = model._loaded["input_checker"] = _input_checker(model)
+    return kept
+
+
+def _input_checker(model: LoadedModel) -> Callable[[Mapping[str, Any]], list[InputCheck]]:
     from ._dictionary import data_dictionary
 
     dictionary = data_dictionary(model)

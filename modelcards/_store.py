@@ -45,7 +45,7 @@ from sqlalchemy import (
 from sqlalchemy.exc import OperationalError, ProgrammingError
 from sqlalchemy.pool import NullPool
 
-from .errors import DataError, ModelcardsError, StoreBusyError, StoreUnavailableError
+from .errors import DataError, ModelcardsError, StoreBusyError, StoreUnavailableError, shown_uri
 
 if TYPE_CHECKING:  # pragma: no cover
     from sqlalchemy.engine import URL, CursorResult
@@ -213,8 +213,10 @@ class Store:
             )
             self.engine = create_engine(parsed, **_engine_options(parsed, self.timeout))
         except Exception as exc:  # bad URL or missing driver
+            shown = shown_uri(self.url)
+            reason = str(exc).replace(self.url, shown)
             raise ModelcardsError(
-                f"Cannot open the demo database {self.url!r}: {exc}",
+                f"Cannot open the demo database {shown!r}: {reason}",
                 hint="Check MODELCARDS_DB_URL (e.g. postgresql+psycopg://user@host/db).",
             ) from exc
         if sqlite:

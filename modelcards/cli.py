@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Any, Literal
 
 import click
 
-from .errors import ModelcardsError
+from .errors import ModelcardsError, shown_uri
 
 if TYPE_CHECKING:  # pragma: no cover
     from ._pipeline import CardResult
@@ -60,7 +60,7 @@ def models() -> None:
     reg = _registry()
     found = reg.list_models()
     if not found:
-        click.echo(f"No registered models in {reg.tracking_uri}.")
+        click.echo(f"No registered models in {shown_uri(reg.tracking_uri)}.")
         click.echo("Run `modelcards examples` to register the example models.")
         return
     rows = [("MODEL", "VERSION", "ALIASES", "CREATED", "DESCRIPTION")]
@@ -78,7 +78,7 @@ def models() -> None:
     widths = [max(len(r[i]) for r in rows) for i in range(len(rows[0]))]
     for r in rows:
         click.echo("  ".join(c.ljust(w) for c, w in zip(r, widths, strict=True)).rstrip())
-    click.echo(f"\nRegistry: {reg.tracking_uri}")
+    click.echo(f"\nRegistry: {shown_uri(reg.tracking_uri)}")
 
 
 @main.command()
@@ -97,7 +97,9 @@ def examples(if_empty: bool) -> None:
 
     reg = _registry()
     if if_empty and not reg.is_empty():
-        click.echo(f"The registry at {reg.tracking_uri} already has models; nothing to do.")
+        click.echo(
+            f"The registry at {shown_uri(reg.tracking_uri)} already has models; nothing to do."
+        )
         return
     start = time.perf_counter()
     done = register_examples(reg, progress=lambda msg: click.echo(f"... {msg}", err=True))
@@ -106,7 +108,7 @@ def examples(if_empty: bool) -> None:
         return
     for ref in done:
         click.echo(f"registered {ref}")
-    click.echo(f"in {time.perf_counter() - start:.1f}s, registry: {reg.tracking_uri}")
+    click.echo(f"in {time.perf_counter() - start:.1f}s, registry: {shown_uri(reg.tracking_uri)}")
 
 
 @main.command()

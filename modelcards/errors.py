@@ -6,6 +6,8 @@ the apps show the same text in ``st.error``.
 
 from __future__ import annotations
 
+import re
+
 
 class ModelcardsError(Exception):
     """Base class: a problem the user can fix, with a hint telling how."""
@@ -91,3 +93,22 @@ class ReviewError(ModelcardsError):
 
 class ReviewerAuthError(ReviewError):
     """Not a named reviewer, or the wrong password: only named reviewers decide."""
+
+
+def shown_uri(uri: str) -> str:
+    """A registry or database URI as messages show it: without its password.
+
+    >>> shown_uri("postgresql://reviewer:s3cret@db:5432/cards")
+    'postgresql://reviewer:***@db:5432/cards'
+    """
+    from urllib.parse import urlsplit
+
+    try:
+        parts = urlsplit(uri)
+        password = parts.password
+    except ValueError:  # not a URL at all (a bad port, say): hide what looks like one
+        return re.sub(r"(//[^/:@]*:)[^@/]*@", r"\1***@", uri)
+    if password is None:
+        return uri
+    netloc = parts.netloc.replace(f":{password}@", ":***@", 1)
+    return parts._replace(netloc=netloc).geturl()

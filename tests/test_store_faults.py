@@ -190,3 +190,31 @@ def test_flagging_an_edge_case_on_a_busy_store_keeps_the_comment(
     assert any("busy" in e.value and "Your comment is kept" in e.value for e in at.error)
     assert at.text_area(key="flag_edge_comment").value == "the teenager should be released"
     assert Store(f"sqlite:///{db}").flags() == []
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        "postgresql+nodriver://reviewer:s3cret-pw@db.example/cards",  # no such driver
+        "postgresql://reviewer:s3cret-pw@db.example:port/cards",  # not a URL SQLAlchemy reads
+    ],
+)
+def test_a_store_that_cannot_be_opened_never_shows_its_password(url):
+    with pytest.raises(ModelcardsError) as err:
+        Store(url)
+    said = str(err.value)
+    assert "s3cret-pw" not in said
+    assert "reviewer:***@db.example" in said
+
+
+def test_the_cli_names_a_registry_without_its_password(monkeypatch):
+    from click.testing import CliRunner
+
+    from modelcards.cli import main
+
+    monkeypatch.setenv("MLFLOW_TRACKING_URI", "http://reviewer:s3cret-pw@127.0.0.1:9")
+    monkeypatch.setenv("MLFLOW_HTTP_REQUEST_TIMEOUT", "1")
+    monkeypatch.setenv("MLFLOW_HTTP_REQUEST_MAX_RETRIES", "0")
+    got = CliRunner().invoke(main, ["models"])
+    assert got.exit_code == 2
+    assert "s3cret-pw" not in got.output and "reviewer:***@127.0.0.1:9" in got.output
