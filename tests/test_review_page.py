@@ -93,3 +93,30 @@ def test_the_page_shows_which_versions_could_be_promoted(store):
     assert set(table["could be promoted"]) == {"no"}
     assert all(m.startswith("a published card") for m in table["missing"])
     assert list(table["aliases"]) == ["@challenger", "@champion"]
+
+
+def test_the_model_card_page_shows_decisions_made_after_it_was_first_opened(store):
+    def card_html() -> str:
+        at = AppTest.from_string(
+            "from apps.demo import run_page\nrun_page('card')", default_timeout=120
+        )
+        at.query_params.update(model="arrests-release", ref="@challenger")
+        at.run()
+        no_failure(at)
+        (frame,) = at.get("iframe")
+        return str(frame.proto.srcdoc)
+
+    assert "monitored monthly" not in card_html()  # rendered (and cached) before
+    from modelcards import Registry, generate_card
+
+    model = Registry().load("models:/arrests-release@challenger")
+    state = store.state(generate_card(model=model).card)
+    store.decide(
+        state,
+        finding=state.findings[0].id,
+        decision="accept_with_mitigation",
+        reason="monitored monthly",
+        reviewer=store.authenticate("ada", PASSWORD),
+        app="cli",
+    )
+    assert "monitored monthly" in card_html()

@@ -11,20 +11,35 @@ import streamlit as st
 from apps import state
 from modelcards import (
     LoadedModel,
+    ModelCard,
     PublishedCard,
+    attach_review,
     render_html,
     render_json,
     render_markdown,
     summary_pdf,
 )
+from modelcards.errors import StoreBusyError, StoreUnavailableError
 
 
+# Keyed by the Review section as it stands: a decision or sign-off re-renders the card.
 @st.cache_data(show_spinner="Rendering the card...", max_entries=16)
-def _rendered(tracking_uri: str, name: str, version: int, alias: str | None) -> tuple[str, ...]:
-    model = state.load(f"models:/{name}/{version}")
+def _rendered(
+    tracking_uri: str, name: str, version: int, alias: str | None, review: str, _card: ModelCard
+) -> tuple[str, ...]:
+    return render_html(_card), render_markdown(_card), render_json(_card)
+
+
+def _computed(model: LoadedModel) -> tuple[str, ...]:
+    """The card computed here, with the review decisions and sign-off as they are now."""
     card = state.card_for(model).card.model_copy(deep=True)
-    card.model_details.alias = alias
-    return render_html(card), render_markdown(card), render_json(card)
+    card.model_details.alias = model.alias
+    try:
+        attach_review(card, state.review_book())
+    except (StoreBusyError, StoreUnavailableError) as exc:  # the card still shows
+        st.warning(state.plain(f"The review decisions cannot be read now: {exc.message}"))
+    review = card.review.model_dump_json()
+    return _rendered(model.tracking_uri, model.name, model.version, model.alias, review, card)
 
 
 # Re-read every 10 s: a card may be published while the page is open.
@@ -47,7 +62,7 @@ def render() -> None:
             icon=":material/verified:",
         )
     else:
-        html, md, js = _rendered(model.tracking_uri, model.name, model.version, model.alias)
+        html, md, js = _computed(model)
         st.caption(
             f"Computed here: no card has been published with version {model.version} yet "
             f"(`modelcards card --model {model.uri} --publish` publishes one)."
