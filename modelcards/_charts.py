@@ -248,7 +248,11 @@ def probability_figure(probabilities: dict[str, float], positive: str) -> go.Fig
 
 
 def sweep_figure(
-    curve: pd.DataFrame, feature: str, current: object, positive: str, threshold: float = 0.5
+    curve: pd.DataFrame,
+    feature: str,
+    current: object,
+    positive: str,
+    threshold: float | None = 0.5,
 ) -> go.Figure:
     """Predicted probability as one feature sweeps its range, the current input marked.
 
@@ -259,8 +263,9 @@ def sweep_figure(
             no marker).
         positive: The positive class's label (for a regression's curve, which has a
             ``prediction`` column, the target's name).
-        threshold: The decision threshold, drawn as a line (default 0.5; none for a
-            regression).
+        threshold: The decision threshold, drawn as a line (default 0.5); None draws
+            none (a multiclass model's decision is the likeliest class, at no fixed
+            probability). A regression's curve never has one.
     """
     numeric = all(isinstance(v, int | float) for v in curve["value"])
     x = list(curve["value"]) if numeric else [_text(str(v)) for v in curve["value"]]
@@ -282,7 +287,8 @@ def sweep_figure(
                 name="current input",
             )
         )
-    fig.add_hline(y=threshold, line_dash="dot", annotation_text="decision threshold")
+    if threshold is not None:
+        fig.add_hline(y=threshold, line_dash="dot", annotation_text="decision threshold")
     fig.update_layout(
         xaxis={"title": {"text": _text(feature)}},
         yaxis={"range": [0, 1], "tickformat": ".0%", "title": {"text": f"P({_text(positive)})"}},

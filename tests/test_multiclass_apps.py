@@ -52,6 +52,16 @@ def test_try_it_draws_every_class_s_probability(examples_registry):
         assert f'"{c}"' in chart.proto.spec
 
 
+def test_what_if_draws_no_decision_threshold_for_a_multiclass_model(examples_registry):
+    at = page("what_if", model="penguin-species", ref="@champion")
+    no_failure(at)
+    sweep = at.get("plotly_chart")[0].proto.spec
+    assert "the predicted class" in sweep
+    assert "decision threshold" not in sweep  # the likeliest class wins, at no fixed level
+    binary = page("what_if", model="arrests-release", ref="@champion")
+    assert "decision threshold" in binary.get("plotly_chart")[0].proto.spec
+
+
 def test_the_fairness_audit_picks_a_class_from_the_link_and_keeps_it_there(examples_registry):
     result = generate_card(model=examples_registry.load(REF))
     at = page("fairness", model="penguin-species", ref="@champion", features="sex")

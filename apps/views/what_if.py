@@ -43,9 +43,10 @@ def render() -> None:
     )
     regression = model.task == "regression"
     what = (model.target or "value") if regression else str(model.positive_label)
+    threshold: float | None = 0.5
     if model.task == "multiclass_classification":  # no positive class: the chosen one's
-        what = "the predicted class"
-    st.plotly_chart(sweep_figure(curve, feature, values[feature], what))
+        what, threshold = "the predicted class", None
+    st.plotly_chart(sweep_figure(curve, feature, values[feature], what, threshold))
     if regression:
         st.caption("A regression predicts a number: there is no decision to flip.")
         return
