@@ -187,7 +187,7 @@ def test_wrong_passwords_are_slowed_down_and_the_right_one_still_opens(locked_de
     expect(page.get_by_text("That password is not right.")).to_be_visible()
     # A behaviour check, not a speed target: the delay runs from the fourth attempt, so
     # the fifth answers no sooner than that delay after the fourth began.
-    assert fifth_done - starts[3] >= FIFTH_WAIT * 0.95 and took[4] > took[0], took
+    assert fifth_done - starts[3] >= FIFTH_WAIT * 0.95, took
     log_in(page)
     expect(page.get_by_role("heading", name="Model", exact=True)).to_be_visible(timeout=WAIT)
 
@@ -235,7 +235,7 @@ def test_wrong_gradio_passwords_are_slowed_down_and_the_right_one_still_opens(lo
             wrong = client.post("/login", data={"username": "x", "password": "no"})
             took.append(time.monotonic() - start)
             assert wrong.status_code == 400
-        assert took[4] >= FIFTH_WAIT * 0.95 and took[4] > took[0], took
+        assert took[4] >= FIFTH_WAIT * 0.95, took
         assert client.post("/login", data={"username": "x", "password": PASSWORD}).is_success
         assert client.get("/config").status_code == 200
 
