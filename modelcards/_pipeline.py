@@ -1382,6 +1382,24 @@ def write_card(
 
         assert FILES["pdf"] == SUMMARY_FILE
         parts["pdf"] = [summary_pdf(summary)]
+    return _move_into_place(_out_dir(out_dir), parts)
+
+
+def place_card_files(files: Mapping[str, Path], out_dir: str | Path) -> dict[str, Path]:
+    """Move a card written elsewhere (``write_card``'s paths) into ``out_dir`` together,
+    as ``write_card`` does: `card --publish` writes the card locally only once it is
+    published, so a failed publish leaves no files behind.
+
+    Args:
+        files: ``write_card``'s result for another folder.
+        out_dir: The folder; created when missing. Its card files are replaced.
+    """
+    return _move_into_place(
+        _out_dir(out_dir), {kind: [Path(p).read_bytes()] for kind, p in files.items()}
+    )
+
+
+def _out_dir(out_dir: str | Path) -> Path:
     out = Path(out_dir)
     try:
         out.mkdir(parents=True, exist_ok=True)
@@ -1390,7 +1408,7 @@ def write_card(
             f"Cannot create the output folder {out}: {exc.strerror}.",
             hint="Choose another folder with --out.",
         ) from exc
-    return _move_into_place(out, parts)
+    return out
 
 
 def _move_into_place(out: Path, parts: dict[str, list[bytes]]) -> dict[str, Path]:

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import os
 import sys
+import tempfile
 import time
 from collections.abc import Mapping
 from pathlib import Path
@@ -359,14 +360,22 @@ def card(
             summary = _release_summary(
                 result, registry, model, allow_pickle=allow_pickle, trusted_types=trusted_types
             )
-        bar.step("writing the card")
-        paths = write_card(result, out_dir, summary=summary)
         published = None
         if publish and registry is not None:
+            from ._pipeline import place_card_files
             from ._publish import publish_card
 
-            bar.step("publishing the card to the registry")
-            published = publish_card(result, registry=registry, files=paths)
+            # Published first, from a folder of its own: a publish that fails leaves
+            # nothing in --out (exit 2 writes nothing).
+            with tempfile.TemporaryDirectory(prefix="modelcards-card-") as staging:
+                staged = write_card(result, staging, summary=summary)
+                bar.step("publishing the card to the registry")
+                published = publish_card(result, registry=registry, files=staged)
+                bar.step("writing the card")
+                paths = place_card_files(staged, out_dir)
+        else:
+            bar.step("writing the card")
+            paths = write_card(result, out_dir, summary=summary)
     finally:
         bar.done()
     _summary(result, paths)

@@ -111,6 +111,18 @@ def test_a_publish_whose_upload_fails_leaves_no_tag_claiming_a_card(registry, ve
     assert registry.client.get_model_version("m", "1").description == HUMAN
 
 
+def test_the_card_command_writes_nothing_when_its_publish_fails(registry, version, tmp_path):
+    (run_folder(registry) / "modelcards" / "card").write_text("in the way")
+    env = {**os.environ, "MLFLOW_TRACKING_URI": registry.tracking_uri}
+    out = subprocess.run(
+        [str(SCRIPT), "card", "--model", "models:/m/1", "--out", str(tmp_path / "c"), "--publish"],
+        capture_output=True, text=True, env=env, timeout=300,
+    )  # fmt: skip
+    assert out.returncode == 2 and "Cannot store the card with models:/m/1" in out.stderr
+    assert not (tmp_path / "c").exists()
+    assert "Traceback" not in out.stderr
+
+
 def test_a_publish_whose_tagging_fails_puts_the_tags_back(registry, version, tmp_path):
     _, _, first = publish(registry, tmp_path / "first")
     before = tags(registry)
