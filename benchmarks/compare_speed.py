@@ -18,11 +18,26 @@ same run:
 Options: --rows 1000000  --repeat 3  --naive 10.
 Wall-clock seconds on this machine; each figure is the best of --repeat runs, and floor
 and compare runs alternate so that a slow spell of the machine hits both.
+
+At scale, by engine: ``--scale 1000000,10000000`` writes the synthetic data to Parquet a
+million rows at a time (``card_scale.write_synth``) and runs each method in a process of
+its own under ``/usr/bin/time -v`` (wall-clock time and peak resident memory):
+
+* floor: reading the comparison's columns in record batches with pyarrow and one
+  predict_proba of each version per batch (what any engine must do);
+* batched: ``modelcards compare --engine batched`` (both versions predict batch by batch,
+  the paired count table, 1,000 resamples, the three files written);
+* memory: the same with ``--engine memory`` (up to --memory-max rows).
+
+Options there: --engines (default floor,batched,memory), --memory-max (default
+20,000,000), --dir (default: a temporary folder, deleted after).
 """
 
 from __future__ import annotations
 
 import argparse
+import os
+import sys
 import tempfile
 import time
 from pathlib import Path
@@ -63,12 +78,77 @@ def train_and_register(home: Path):
     return reg
 
 
+def scale_floor(path: str, home: str) -> None:
+    """Read the comparison's columns batch by batch and predict with both versions."""
+    import pyarrow.parquet as pq
+
+    import modelcards as mc
+    from modelcards._synth import FEATURES, SENSITIVE, TARGET
+
+    reg = mc.Registry(home=Path(home))
+    a, b = reg.load("models:/bench@champion"), reg.load("models:/bench@challenger")
+    rows = 0
+    columns = [*SENSITIVE, TARGET, *FEATURES]
+    for batch in pq.ParquetFile(path).iter_batches(batch_size=1_000_000, columns=columns):
+        x = batch.select(FEATURES).to_pandas()
+        a.model.predict_proba(x), b.model.predict_proba(x)
+        rows += batch.num_rows
+    print(rows)
+
+
+def scale(args: argparse.Namespace) -> None:
+    """Time and peak memory of a comparison by engine, each run in its own process."""
+    from card_scale import measured, write_synth  # the card benchmark's helpers
+
+    folder = args.dir or Path(tempfile.mkdtemp(prefix="compare_scale-"))
+    folder.mkdir(parents=True, exist_ok=True)
+    home = folder / "store"
+    if not home.exists():
+        train_and_register(home)
+    script = Path(sys.executable).parent / "modelcards"
+    os.environ["MODELCARDS_HOME"] = str(home)  # the commands below find the versions there
+    print(f"{'rows':>12} {'method':<8} {'seconds':>8} {'peak GB':>8}  vs floor", flush=True)
+    for rows in (int(r) for r in args.scale.split(",")):
+        path = folder / f"synth_{rows}.parquet"
+        if not path.exists():
+            write_synth(path, rows)
+        compare = [str(script), "compare", "models:/bench@champion", "models:/bench@challenger"]
+        compare += ["--data", str(path), "--target", "approved", "--sensitive", "sex,group"]
+        methods = {
+            "floor": [sys.executable, str(Path(__file__).resolve()), "--floor", str(path)],
+            "batched": [*compare, "--engine", "batched", "--out", str(folder / "batched")],
+        }
+        if rows <= args.memory_max:
+            methods["memory"] = [*compare, "--engine", "memory", "--out", str(folder / "memory")]
+        base = None
+        for name in (m for m in args.engines.split(",") if m in methods):
+            got = measured(methods[name])
+            if name == "floor":
+                base = got.get("seconds")
+            ratio = ""
+            if isinstance(base, float) and isinstance(got.get("seconds"), float):
+                ratio = f"{got['seconds'] / base:.2f}x"  # type: ignore[operator]
+            shown = got.get("error") or f"{got['seconds']:>8} {got['peak_gb']:>8}"
+            print(f"{rows:>12,} {name:<8} {shown}  {ratio}", flush=True)
+        path.unlink()
+    if args.dir is None:
+        import shutil
+
+        shutil.rmtree(folder, ignore_errors=True)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rows", type=int, default=1_000_000)
     parser.add_argument("--repeat", type=int, default=3)
     parser.add_argument("--naive", type=int, default=10)
+    parser.add_argument("--scale", metavar="ROWS,ROWS", help="time and memory by engine")
+    parser.add_argument("--engines", default="floor,batched,memory")
+    parser.add_argument("--memory-max", type=int, default=20_000_000)
+    parser.add_argument("--dir", type=Path, default=None)
     args = parser.parse_args()
+    if args.scale:
+        return scale(args)
 
     import modelcards as mc
     from modelcards._synth import FEATURES
@@ -138,4 +218,7 @@ def main() -> None:
 
 
 if __name__ == "__main__":
-    main()
+    if len(sys.argv) == 3 and sys.argv[1] == "--floor":
+        scale_floor(sys.argv[2], os.environ["MODELCARDS_HOME"])
+    else:
+        main()

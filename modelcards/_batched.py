@@ -547,6 +547,119 @@ def _numbers(col: pa.Array, st: _Pass, offset: int) -> NDArray[np.float64]:
     return s
 
 
+def _plan_of(
+    source: PredictionSource,
+    *,
+    data: str | Path,
+    loaded: LoadedModel | None,
+    target: str | None,
+    sensitive: Sequence[str] | None,
+    options: CardOptions,
+    batch_rows: int,
+) -> _Plan:
+    """The pass's plan, after the in-memory path's checks of the file's header: the
+    target, sensitive, reference and input columns (a card's and a comparison's).
+
+    Args:
+        source: Where the predictions come from.
+        data: A CSV or Parquet file.
+        loaded: The registered model, for a model source.
+        target: The target column (default: the model's).
+        sensitive: The sensitive columns (default: the model's).
+        options: Reference groups, checked against the sensitive columns.
+        batch_rows: Rows per record batch.
+    """
+    target = target or (loaded.target if loaded else None)
+    if not target:
+        raise DataError("Name the target column with --target COLUMN.")
+    cols = list(sensitive or (loaded.sensitive_features if loaded else []))
+    if not cols:
+        raise DataError("Name at least one sensitive column with --sensitive COL[,COL...].")
+    path = Path(data)
+    is_parquet = check_data_file(path)
+    names = _column_names(path, is_parquet)
+    header = pd.DataFrame(columns=names)
+    where = path.name
+    require_columns(header, [target], where=where, role="target")
+    require_columns(header, cols, where=where, role="sensitive")
+    for col in options.reference_groups or {}:
+        if col not in cols:
+            raise DataError(
+                f"--reference names {col!r}, which is not a sensitive column.",
+                hint="Sensitive columns: " + ", ".join(cols) + ".",
+            )
+    if target in cols:
+        raise DataError(f"{target!r} is both the target and a sensitive column.")
+    if loaded is not None:
+        require_columns(header, loaded.feature_names, where=where, role="model input")
+    elif source.column is not None:
+        role = "predictions" if source.kind == "column" else "scores"
+        require_columns(header, [source.column], where=where, role=role)
+    return _Plan(path, is_parquet, names, target, cols, source, loaded, batch_rows)
+
+
+class _Target(NamedTuple):
+    """The target after the pass, checked as the in-memory path checks it."""
+
+    column: _Column
+    values: list[Any]  # its two values
+    positive: Any
+    label_of: NDArray[np.bool_]  # per final value: is it the positive one
+
+
+def _checked_target(plan: _Plan, st: _Pass, options: CardOptions) -> _Target:
+    """The in-memory path's checks of the target, on its distinct values: a regression
+    or multiclass target, missing values, the positive label, the model's classes."""
+    from ._pipeline import (
+        _positive_label,
+        check_model_classes,
+        check_target_values,
+        positive_label_on_multiclass,
+    )
+
+    loaded, target = plan.loaded, plan.target
+    tcol = _final(st.target, csv_text=not plan.is_parquet)
+    if loaded is None:
+        vals = tcol.values.dropna()
+        numeric = pd.api.types.is_numeric_dtype(tcol.values) and not pd.api.types.is_bool_dtype(
+            tcol.values
+        )
+        if numeric and len(vals) > 2:
+            raise NotBinaryError(
+                f"The target {target!r} holds numbers: a regression card, which the batched "
+                "engine does not make.",
+                hint="Use --engine memory.",
+            )
+    missing = tcol.values.isna().to_numpy()
+    n_missing = int(tcol.counts[missing].sum())
+    first_missing = int(tcol.first[missing].min()) if n_missing else None
+    n_labels = int(tcol.values.dropna().nunique())
+    numeric_target = pd.api.types.is_numeric_dtype(tcol.values) and not pd.api.types.is_bool_dtype(
+        tcol.values
+    )
+    multiclass = (
+        loaded.task == "multiclass_classification"
+        if loaded is not None
+        else n_labels > 2 and not numeric_target
+    )
+    if multiclass and not n_missing:  # as the in-memory path decides, with its messages
+        if options.positive_label is not None:
+            raise positive_label_on_multiclass(target, n_labels)
+        raise NotBinaryError(
+            f"The target {target!r} holds {n_labels} classes: a multiclass card, which the "
+            "batched engine does not make.",
+            hint="Use --engine memory.",
+        )
+    values = check_target_values(list(tcol.values), n_missing, first_missing, target)
+    model_positive = loaded.positive_label if loaded else None
+    pos = _positive_label(values, options.positive_label, model_positive, target)
+    if loaded is not None:
+        check_model_classes(loaded, values, target)
+    label_of = np.array([v == pos for v in tcol.values], dtype=bool)
+
+    return _Target(tcol, values, pos, label_of)
+
+
 # -- after the pass: the in-memory path's checks, then the aggregates -----------------
 class BatchedParts(NamedTuple):
     """What a card needs from the batched engine.
@@ -586,14 +699,7 @@ def batched_card(
         batch_rows: Rows per record batch.
         progress: Called with a short message as the pass goes.
     """
-    from ._pipeline import (
-        DataFacts,
-        Predictions,
-        _positive_label,
-        check_model_classes,
-        check_target_values,
-        positive_label_on_multiclass,
-    )
+    from ._pipeline import DataFacts, Predictions
 
     if loaded is not None and loaded.task == "regression":
         raise NotBinaryError(
@@ -601,81 +707,26 @@ def batched_card(
             "binary classifiers.",
             hint="Use --engine memory.",
         )
-    target = target or (loaded.target if loaded else None)
-    if not target:
-        raise DataError("Name the target column with --target COLUMN.")
-    cols = list(sensitive or (loaded.sensitive_features if loaded else []))
-    if not cols:
-        raise DataError("Name at least one sensitive column with --sensitive COL[,COL...].")
-    path = Path(data)
-    is_parquet = check_data_file(path)
-    names = _column_names(path, is_parquet)
-    header = pd.DataFrame(columns=names)
-    where = path.name
-    require_columns(header, [target], where=where, role="target")
-    require_columns(header, cols, where=where, role="sensitive")
-    for col in options.reference_groups or {}:
-        if col not in cols:
-            raise DataError(
-                f"--reference names {col!r}, which is not a sensitive column.",
-                hint="Sensitive columns: " + ", ".join(cols) + ".",
-            )
-    if target in cols:
-        raise DataError(f"{target!r} is both the target and a sensitive column.")
-    if loaded is not None:
-        require_columns(header, loaded.feature_names, where=where, role="model input")
-    elif source.column is not None:
-        role = "predictions" if source.kind == "column" else "scores"
-        require_columns(header, [source.column], where=where, role=role)
+    plan = _plan_of(
+        source,
+        data=data,
+        loaded=loaded,
+        target=target,
+        sensitive=sensitive,
+        options=options,
+        batch_rows=batch_rows,
+    )
+    path, target, names = plan.path, plan.target, plan.columns
     digest = background(sha256_file, path)
     # The intervals need scipy.stats (over half a second to import): imported meanwhile.
     background(importlib.import_module, "scipy.stats")
-    plan = _Plan(path, is_parquet, names, target, cols, source, loaded, batch_rows)
     progress(f"reading {path.name} in batches of {batch_rows:,} rows")
     st = _run_pass(plan)
     if st.rows == 0:
         raise DataError(f"{path.name} has no rows.", hint="Give a file with a header and rows.")
 
-    text = not is_parquet
-    tcol = _final(st.target, csv_text=text)
-    if loaded is None:
-        vals = tcol.values.dropna()
-        numeric = pd.api.types.is_numeric_dtype(tcol.values) and not pd.api.types.is_bool_dtype(
-            tcol.values
-        )
-        if numeric and len(vals) > 2:
-            raise NotBinaryError(
-                f"The target {target!r} holds numbers: a regression card, which the batched "
-                "engine does not make.",
-                hint="Use --engine memory.",
-            )
-    missing = tcol.values.isna().to_numpy()
-    n_missing = int(tcol.counts[missing].sum())
-    first_missing = int(tcol.first[missing].min()) if n_missing else None
-    n_labels = int(tcol.values.dropna().nunique())
-    numeric_target = pd.api.types.is_numeric_dtype(tcol.values) and not pd.api.types.is_bool_dtype(
-        tcol.values
-    )
-    multiclass = (
-        loaded.task == "multiclass_classification"
-        if loaded is not None
-        else n_labels > 2 and not numeric_target
-    )
-    if multiclass and not n_missing:  # as the in-memory path decides, with its messages
-        if options.positive_label is not None:
-            raise positive_label_on_multiclass(target, n_labels)
-        raise NotBinaryError(
-            f"The target {target!r} holds {n_labels} classes: a multiclass card, which the "
-            "batched engine does not make.",
-            hint="Use --engine memory.",
-        )
-    values = check_target_values(list(tcol.values), n_missing, first_missing, target)
-    model_positive = loaded.positive_label if loaded else None
-    pos = _positive_label(values, options.positive_label, model_positive, target)
-    if loaded is not None:
-        check_model_classes(loaded, values, target)
-    label_of = np.array([v == pos for v in tcol.values], dtype=bool)
-
+    text = not plan.is_parquet
+    tcol, values, pos, label_of = _checked_target(plan, st, options)
     pred_of = _predicted_positive(plan, st, values, pos, text)
     if st.missing_scores:
         raise DataError(
@@ -811,3 +862,141 @@ class _Groups:
     def value(self, raw_id: int) -> Any:
         code = int(self.code_of[raw_id])
         return None if code < 0 else self.dtype.categories[code]
+
+
+# -- a comparison: both versions predict batch by batch ----------------------------------
+class PairedCounts(NamedTuple):
+    """The paired count table of two versions on the same rows, and how to name them.
+
+    Attributes:
+        features: The sensitive columns, in order.
+        counts: One column per sensitive feature (the values as the rows hold them,
+            missing as null), then ``label``, ``pred_a``, ``pred_b`` (bools: the target
+            is positive, A and B predict positive) and ``n``: one row per combination.
+        source: How the comparison names the data.
+    """
+
+    features: list[str]
+    counts: pd.DataFrame
+    source: str
+
+
+def batched_paired_counts(
+    source_b: PredictionSource,
+    *,
+    data: str | Path,
+    loaded_a: LoadedModel,
+    loaded_b: LoadedModel,
+    target: str | None,
+    sensitive: Sequence[str] | None,
+    options: CardOptions,
+    batch_rows: int = BATCH_ROWS,
+    progress: Callable[[str], None] = lambda msg: None,
+) -> PairedCounts:
+    """Both versions' predictions on a file read in batches, counted per (groups, label,
+    prediction A, prediction B): the table a comparison is computed from. Memory stays
+    flat: each batch is predicted by both versions, counted and dropped.
+
+    The file is read, checked and predicted on as ``batched_card`` does (the same
+    messages); A predicts its own labels, B as ``source_b`` says (a card's threshold).
+
+    Args:
+        source_b: How B predicts (a model source; its threshold, if any, cuts B's scores).
+        data: A CSV or Parquet file.
+        loaded_a: Version A (the version in use), already checked comparable with B.
+        loaded_b: Version B (the candidate); its target and sensitive columns are the
+            defaults.
+        target: The target column (default: B's).
+        sensitive: The sensitive columns (default: B's).
+        options: The positive label and reference groups.
+        batch_rows: Rows per record batch.
+        progress: Called with a short message as the pass starts.
+    """
+    import dataclasses
+
+    plan_b = _plan_of(
+        source_b,
+        data=data,
+        loaded=loaded_b,
+        target=target,
+        sensitive=sensitive,
+        options=options,
+        batch_rows=batch_rows,
+    )
+    source_a = dataclasses.replace(source_b, model=loaded_a, threshold=None)
+    plan_a = dataclasses.replace(plan_b, source=source_a, loaded=loaded_a)
+    # The same inputs by name (check_comparable); in A's order when A predicts.
+    require_columns(
+        pd.DataFrame(columns=plan_b.columns),
+        loaded_a.feature_names,
+        where=plan_b.path.name,
+        role="model input",
+    )
+    progress(f"reading {plan_b.path.name} in batches of {batch_rows:,} rows, predicting twice")
+    st, st_a, st_b = _run_paired_pass(plan_a, plan_b)
+    if st.rows == 0:
+        raise DataError(
+            f"{plan_b.path.name} has no rows.", hint="Give a file with a header and rows."
+        )
+    text = not plan_b.is_parquet
+    tcol, values, pos, label_of = _checked_target(plan_b, st, options)
+    from ._pipeline import check_model_classes
+
+    check_model_classes(loaded_a, values, plan_b.target)
+    pred_a = _predicted_positive(plan_a, st_a, values, pos, text)
+    pred_b = _predicted_positive(plan_b, st_b, values, pos, text)
+    k = len(plan_b.sensitive)
+    keys = np.array(list(st.counts), dtype=np.int64).reshape(len(st.counts), k + 3)
+    groups = [_Groups.of(_final(v, csv_text=text)) for v in st.sens]
+    cols: dict[str, Any] = {
+        name: groups[j].column(keys[:, j]) for j, name in enumerate(plan_b.sensitive)
+    }
+    cols["label"] = label_of[tcol.remap[keys[:, k]]]
+    cols["pred_a"] = pred_a[keys[:, k + 1]]
+    cols["pred_b"] = pred_b[keys[:, k + 2]]
+    cols["n"] = np.array(list(st.counts.values()), dtype=np.int64)
+    # Cells whose raw values pandas reads as one value ("1" and "01") add up.
+    counts = (
+        pd.DataFrame(cols)
+        .groupby([*plan_b.sensitive, "label", "pred_a", "pred_b"], dropna=False, observed=True)["n"]
+        .sum()
+        .reset_index()
+    )
+    return PairedCounts(list(plan_b.sensitive), counts, plan_b.path.name)
+
+
+def _run_paired_pass(plan_a: _Plan, plan_b: _Plan) -> tuple[_Pass, _Pass, _Pass]:
+    """One pass, both versions predicting each batch: the groups, target and paired
+    counts (keyed by sensitive ids, target id, A's and B's prediction codes) in the
+    first state, each version's predicted values in its own."""
+    st = _Pass(sens=[_Values(counting=False) for _ in plan_b.sensitive])
+    st_a, st_b = _Pass(), _Pass()
+    for s, plan in ((st_a, plan_a), (st_b, plan_b)):
+        s.cut = plan.source.threshold is not None  # else the model's own labels
+    for batch in background_iter(_batches(plan_b)):
+        n = batch.num_rows
+        if not n:
+            continue
+        offset = st.rows
+        sens = [
+            v.codes(batch.column(c), offset) for v, c in zip(st.sens, plan_b.sensitive, strict=True)
+        ]
+        tcode = st.target.codes(batch.column(plan_b.target), offset)
+        _, pred_a = _batch_predictions(plan_a, st_a, batch, offset)
+        _, pred_b = _batch_predictions(plan_b, st_b, batch, offset)
+        radix = [len(v.raw) for v in st.sens] + [len(st.target.raw)]
+        radix += [2 if s.cut else max(len(s.preds.raw), 1) for s in (st_a, st_b)]
+        _tally(st.counts, [*sens, tcode, pred_a, pred_b], radix)
+        st.rows += n
+    return st, st_a, st_b
+
+
+def _tally(
+    counts: dict[tuple[int, ...], int], codes: list[NDArray[np.int64]], radix: list[int]
+) -> None:
+    """Add the rows' combinations of codes (each below its radix) to ``counts``."""
+    uniq, n = _unique_counts(_mixed(codes, radix), math.prod(radix))
+    parts = np.unravel_index(uniq, radix)
+    for j, cnt in enumerate(n.tolist()):
+        t = tuple(int(p[j]) for p in parts)
+        counts[t] = counts.get(t, 0) + cnt

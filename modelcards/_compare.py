@@ -8,6 +8,10 @@ bootstrap resamples rows with replacement; the counts of such a resample are exa
 multinomial draw over that table's cells with the total row count, so the resamples are
 drawn from the table (vectorised over resamples) and never touch the rows again.
 
+The table is additive over any split of the rows, so the batched engine and Spark build it
+without holding the rows (``counted_comparison``), in the in-memory order of its cells:
+the same table and seed give the same draws, hence the same comparison to the last bit.
+
 The values of each version carry the card's exact Clopper-Pearson intervals; the change
 carries the paired bootstrap's percentile interval. Regression and multiclass models are
 not compared yet, and neither is ROC AUC (a function of the scores, not of the counts).
@@ -17,6 +21,7 @@ from __future__ import annotations
 
 import warnings
 from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 
@@ -26,22 +31,29 @@ from numpy.typing import NDArray
 from pydantic import BaseModel, ConfigDict
 
 from ._evaluate import (
+    Assessment,
+    FeatureSet,
     Groups,
     PerRow,
     _binary,
-    assess_groups,
+    _encode,
+    _fine_groups,
+    assessment_from_tables,
+    feature_sets,
     group_label,
     prepare_groups,
     rate_intervals,
     rates,
     support,
+    tables_from_fine,
 )
 from ._metrics import METRICS, RATE_METRICS
 from ._policy import Policy, PolicyResult, Verdict
 from .errors import DataError, UnsupportedTaskError
 
 if TYPE_CHECKING:  # pragma: no cover
-    from ._pipeline import CardOptions
+    from ._batched import Engine
+    from ._pipeline import CardOptions, PredictionSource
     from ._registry import LoadedModel, Registry
 
 ChangeVerdict = Literal["better", "worse", "unclear"]
@@ -201,11 +213,81 @@ def paired_table(groups: Groups, pred_a: NDArray[np.bool_], pred_b: NDArray[np.b
     return np.bincount(cells, minlength=groups.n_fine * 8).reshape(groups.n_fine, 8)
 
 
-def _membership(groups: Groups) -> tuple[NDArray[np.float64], list[dict[str, str]]]:
+@dataclass(frozen=True)
+class PairedTable:
+    """Everything a comparison is computed from, however the rows were read.
+
+    The rows themselves are never needed: the table is additive over any split of them,
+    so the batched and Spark engines build it piece by piece. Its cells must be in the
+    in-memory order (fine groups as ``prepare_groups`` numbers them), because the paired
+    bootstrap draws over the cells in that order: the same order, the same draws.
+
+    Attributes:
+        names: The sensitive columns.
+        sets: Every reported grouping (each feature, then the intersection).
+        table: Counts per (fine group, label, prediction A, prediction B): (n_fine, 8),
+            the last axis indexed by ``label * 4 + A * 2 + B``.
+    """
+
+    names: list[str]
+    sets: list[FeatureSet]
+    table: NDArray[np.int64]
+
+    @classmethod
+    def of_rows(
+        cls, groups: Groups, pred_a: NDArray[np.bool_], pred_b: NDArray[np.bool_]
+    ) -> PairedTable:
+        """The table of rows held in memory.
+
+        Args:
+            groups: From ``prepare_groups``.
+            pred_a: Version A predicts positive, per row.
+            pred_b: Version B predicts positive, per row.
+        """
+        return cls(list(groups.names), list(groups.sets), paired_table(groups, pred_a, pred_b))
+
+    @classmethod
+    def of_counts(
+        cls, counts: pd.DataFrame, *, features: Sequence[str], intersection: bool = True
+    ) -> PairedTable:
+        """The table of a paired count frame (what the batched and Spark engines return).
+
+        Args:
+            counts: One column per sensitive feature (the values as the rows hold them,
+                missing as null), then ``label``, ``pred_a``, ``pred_b`` (bools: the
+                target is positive, A and B predict positive) and ``n``.
+            features: The sensitive columns, in order.
+            intersection: Also compare the intersection of all features.
+        """
+        names = [str(f) for f in features]
+        counts = counts[counts["n"] > 0].reset_index(drop=True)
+        if counts.empty:
+            raise DataError("There are no rows to evaluate.", hint="Give a non-empty data set.")
+        # The encoding of the in-memory path (and of assess_aggregates): the same groups,
+        # numbered in the same order.
+        codes, levels = _encode(counts[names])
+        fine, fine_levels = _fine_groups(codes, [len(lv) for lv in levels], len(counts))
+        sets = feature_sets(names, levels, fine_levels, intersection=intersection)
+        cell = fine * 8 + (
+            counts["label"].to_numpy(bool).astype(np.int64) * 4
+            + counts["pred_a"].to_numpy(bool).astype(np.int64) * 2
+            + counts["pred_b"].to_numpy(bool).astype(np.int64)
+        )
+        table = np.zeros(len(fine_levels) * 8, dtype=np.int64)
+        np.add.at(table, cell, counts["n"].to_numpy(np.int64))
+        return cls(names, sets, table.reshape(len(fine_levels), 8))
+
+    @property
+    def rows(self) -> int:
+        """How many rows the table counts."""
+        return int(self.table.sum())
+
+
+def _membership(paired: PairedTable) -> tuple[NDArray[np.float64], list[dict[str, str]]]:
     """Which groups each intersection cell belongs to (overall first), as a 0/1 matrix."""
     labels: list[dict[str, str]] = [{}]
-    cols = [np.ones(groups.n_fine)]
-    for fs in groups.sets:
+    cols = [np.ones(len(paired.table))]
+    for fs in paired.sets:
         for k, lab in enumerate(fs.labels):
             cols.append((fs.mapping == k).astype(float))
             labels.append(lab)
@@ -270,10 +352,36 @@ def compare_groups(
         confidence: Interval level (default 0.95).
         min_group_size: Groups (or denominators) under it are marked ``small``.
     """
+    return compare_table(
+        PairedTable.of_rows(groups, pred_a, pred_b),
+        n_boot=n_boot,
+        seed=seed,
+        confidence=confidence,
+        min_group_size=min_group_size,
+    )
+
+
+def compare_table(
+    paired: PairedTable,
+    *,
+    n_boot: int = 1000,
+    seed: int = 0,
+    confidence: float = 0.95,
+    min_group_size: int = 30,
+) -> list[Change]:
+    """Every metric's change in every group, from the paired count table alone.
+
+    Args:
+        paired: The table (``PairedTable.of_rows`` or ``PairedTable.of_counts``).
+        n_boot: Bootstrap resamples for the change's interval (default 1000).
+        seed: The resampling seed: the same seed gives the same intervals.
+        confidence: Interval level (default 0.95).
+        min_group_size: Groups (or denominators) under it are marked ``small``.
+    """
     if n_boot < 2:
         raise DataError(f"--bootstrap must be at least 2, got {n_boot}.", hint="Use 1000.")
-    table = paired_table(groups, pred_a, pred_b)
-    member, labels = _membership(groups)
+    table = paired.table
+    member, labels = _membership(paired)
     tab = np.einsum("fc,fg->gc", table, member).round().astype(np.int64)  # (groups, 8)
     tab_a, tab_b = _two_by_two(tab, _A_CELLS), _two_by_two(tab, _B_CELLS)
     alpha = 1 - confidence
@@ -497,10 +605,47 @@ def comparison_of(
         b: What version B is.
         data: How the comparison names the rows.
     """
-    changes = compare_groups(
-        groups,
-        pa,
-        pb,
+    return comparison_from_table(
+        PairedTable.of_rows(groups, pa, pb),
+        n_boot=n_boot,
+        seed=seed,
+        confidence=confidence,
+        min_group_size=min_group_size,
+        policy=policy,
+        a=a,
+        b=b,
+        data=data,
+    )
+
+
+def comparison_from_table(
+    paired: PairedTable,
+    *,
+    n_boot: int,
+    seed: int,
+    confidence: float,
+    min_group_size: int,
+    policy: Policy | None,
+    a: VersionInfo,
+    b: VersionInfo,
+    data: str,
+) -> Comparison:
+    """The comparison from the paired count table, with the policy's verdicts: what every
+    engine shares, so that the same table gives the same comparison to the last bit.
+
+    Args:
+        paired: The table (``PairedTable.of_rows`` or ``PairedTable.of_counts``).
+        n_boot: Paired bootstrap resamples.
+        seed: The resampling seed.
+        confidence: Interval level.
+        min_group_size: Smaller groups are shown but never gate.
+        policy: Release checks, or None.
+        a: What version A is.
+        b: What version B is.
+        data: How the comparison names the rows.
+    """
+    changes = compare_table(
+        paired,
         n_boot=n_boot,
         seed=seed,
         confidence=confidence,
@@ -508,16 +653,16 @@ def comparison_of(
     )
     level_a = level_b = None
     if policy is not None and any(not c.change for c in policy.checks):
-        # Checks on levels: each version's own assessment, with the card's exact intervals.
-        kw: dict[str, Any] = {"confidence": confidence, "min_group_size": min_group_size}
-        level_a = policy.evaluate(assess_groups(groups, _labels(groups, pa), **kw))
-        level_b = policy.evaluate(assess_groups(groups, _labels(groups, pb), **kw))
+        # Checks on levels: each version's own assessment, with the card's exact intervals
+        # (its count tables are the paired table summed over the other version).
+        level_a = policy.evaluate(_assessment(paired, _A_CELLS, confidence, min_group_size))
+        level_b = policy.evaluate(_assessment(paired, _B_CELLS, confidence, min_group_size))
     return Comparison(
         a=a,
         b=b,
         data=data,
-        rows=groups.n_rows,
-        sensitive_features=list(groups.names),
+        rows=paired.rows,
+        sensitive_features=list(paired.names),
         metrics=list(RATE_METRICS),
         confidence=confidence,
         n_boot=n_boot,
@@ -528,13 +673,26 @@ def comparison_of(
     )
 
 
-def _labels(groups: Groups, positive: NDArray[np.bool_]) -> NDArray[Any]:
-    """Predicted labels in the target's values, from "predicts positive" per row."""
-    others = [v for v in groups.labels if v != groups.pos_label]
-    out = np.empty(len(positive), dtype=object)
-    out[:] = others[0] if others else groups.pos_label
-    out[positive] = groups.pos_label
-    return out
+def _assessment(
+    paired: PairedTable,
+    cells: dict[str, tuple[int, int]],
+    confidence: float,
+    min_group_size: int,
+) -> Assessment:
+    """One version's assessment (no AUC) from the paired table: ``assess_groups`` on its
+    predictions, without the rows."""
+    if not 0 < confidence < 1:
+        raise DataError(f"confidence must lie between 0 and 1, got {confidence}.")
+    return assessment_from_tables(
+        paired.names,
+        paired.sets,
+        tables_from_fine(paired.sets, _two_by_two(paired.table, cells)),
+        None,
+        confidence=confidence,
+        min_group_size=min_group_size,
+        reference_groups=None,
+        progress=_quiet,
+    )
 
 
 def check_comparable(a: LoadedModel, b: LoadedModel) -> None:
@@ -586,8 +744,14 @@ def compare_versions(
     allow_pickle: bool = False,
     trusted_types: Sequence[str] | None = (),
     progress: Progress = _quiet,
+    engine: Engine = "auto",
+    batch_rows: int | None = None,
+    spark_master: str | None = None,
 ) -> Comparison:
     """Score two registered versions on the same rows and compare them group by group.
+
+    Every engine gives the same comparison, to the last bit: the paired count table is
+    additive over any split of the rows, and the bootstrap draws from it alone.
 
     Args:
         ref_a: The version in use, ``"models:/NAME@champion"`` or loaded.
@@ -603,7 +767,14 @@ def compare_versions(
         allow_pickle: Allow pickle model files (default False).
         trusted_types: More types to trust in a skops file.
         progress: Called with a short message as each step starts.
+        engine: ``"memory"`` reads the rows whole; ``"batched"`` reads a CSV or Parquet
+            file in record batches, both versions predicting batch by batch (memory
+            nearly flat); ``"spark"`` predicts and counts on Apache Spark (paths or a
+            catalog table); ``"auto"`` (the default) is batched for files over 100 MB.
+        batch_rows: Rows per batch for the batched engine (default 1,000,000).
+        spark_master: The Spark master URL for ``engine="spark"``.
     """
+    from ._batched import choose_engine
     from ._pipeline import (
         CardOptions,
         PredictionSource,
@@ -630,6 +801,27 @@ def compare_versions(
     la, lb = loaded
     check_comparable(la, lb)
     the_policy = given_policy if given_policy is not None else resolve_policy(None, lb)
+    chosen = choose_engine(engine, data)
+    if chosen != "memory":
+        return counted_comparison(
+            chosen,
+            data=data,
+            base=la,
+            loaded=lb,
+            source_b=PredictionSource.choose(model=lb),
+            target=target,
+            sensitive=sensitive,
+            options=options,
+            n_boot=n_boot,
+            seed=seed,
+            policy=the_policy,
+            registry=registry,
+            batch_rows=batch_rows,
+            spark_master=spark_master,
+            allow_pickle=allow_pickle,
+            trusted_types=trusted_types,
+            progress=progress,
+        )
     inputs = read_evaluation(
         data, loaded=lb, target=target, sensitive=sensitive, options=options, progress=progress
     )
@@ -653,4 +845,114 @@ def compare_versions(
         a=VersionInfo(uri=la.uri, version=la.version, alias=la.alias),
         b=VersionInfo(uri=lb.uri, version=lb.version, alias=lb.alias),
         data=inputs.source,
+    )
+
+
+def counted_comparison(
+    engine: Literal["batched", "spark"],
+    *,
+    data: str | Path | pd.DataFrame | None,
+    base: LoadedModel,
+    loaded: LoadedModel,
+    source_b: PredictionSource,
+    target: str | None,
+    sensitive: Sequence[str] | None,
+    options: CardOptions,
+    n_boot: int,
+    seed: int,
+    policy: Policy | None,
+    registry: Registry | None = None,
+    batch_rows: int | None = None,
+    spark_master: str | None = None,
+    allow_pickle: bool = False,
+    trusted_types: Sequence[str] | None = (),
+    progress: Progress = _quiet,
+) -> Comparison:
+    """A comparison whose rows never sit in memory: the batched engine or Spark counts
+    the paired table, and the comparison is computed from it as in memory.
+
+    Args:
+        engine: ``"batched"`` (a CSV or Parquet file) or ``"spark"`` (paths or a table).
+        data: The evaluation data (a file for batched; a path or table name for Spark).
+        base: Version A (the version in use), checked comparable with ``loaded``.
+        loaded: Version B (the candidate).
+        source_b: How B predicts (a card's threshold cuts its probabilities).
+        target: The target column (default: B's).
+        sensitive: The sensitive columns (default: B's).
+        options: Confidence, minimum group size, positive label, intersection.
+        n_boot: Paired bootstrap resamples.
+        seed: The resampling seed.
+        policy: Release checks, or None.
+        registry: Where both versions are stored (Spark ships their files).
+        batch_rows: Rows per batch for the batched engine (default 1,000,000).
+        spark_master: The Spark master URL.
+        allow_pickle: Allow pickle model files (Spark's executors load them again).
+        trusted_types: More types to trust in a skops file.
+        progress: Called with a short message as each step starts.
+    """
+    if n_boot < 2:  # before any pass over the data
+        raise DataError(f"--bootstrap must be at least 2, got {n_boot}.", hint="Use 1000.")
+    if data is None or isinstance(data, pd.DataFrame):  # the card's messages
+        if engine == "batched":
+            raise DataError(
+                "--engine batched reads a CSV or Parquet file in batches.",
+                hint="Give the file with --data FILE, or use --engine memory.",
+            )
+        raise DataError(
+            "--engine spark reads Parquet or CSV files, or a table in the Spark catalog.",
+            hint="Give them with --data PATH_OR_TABLE, or use --engine memory.",
+        )
+    if engine == "batched":
+        from ._batched import BATCH_ROWS, batched_paired_counts
+
+        counted = batched_paired_counts(
+            source_b,
+            data=data,
+            loaded_a=base,
+            loaded_b=loaded,
+            target=target,
+            sensitive=sensitive,
+            options=options,
+            batch_rows=batch_rows or BATCH_ROWS,
+            progress=progress,
+        )
+    else:
+        from ._spark import read_spark_data, session_for, spark_paired_counts
+
+        target = target or loaded.target
+        if not target:
+            raise DataError("Name the target column with --target COLUMN.")
+        cols = list(sensitive or loaded.sensitive_features)
+        if not cols:
+            raise DataError("Name at least one sensitive column with --sensitive COL[,COL...].")
+        registry = registry or loaded._registry
+        assert registry is not None  # a loaded version knows its registry
+        with session_for(spark_master, progress) as spark:
+            progress("predicting with both versions and counting on Spark")
+            counted = spark_paired_counts(
+                read_spark_data(spark, data),
+                target=target,
+                sensitive=cols,
+                loaded_a=base,
+                loaded_b=loaded,
+                threshold_b=source_b.threshold,
+                options=options,
+                registry=registry,
+                allow_pickle=allow_pickle,
+                trusted_types=trusted_types,
+            )
+    paired = PairedTable.of_counts(
+        counted.counts, features=counted.features, intersection=options.intersection
+    )
+    progress(f"comparing {paired.rows:,} rows, {n_boot:,} paired resamples")
+    return comparison_from_table(
+        paired,
+        n_boot=n_boot,
+        seed=seed,
+        confidence=options.confidence,
+        min_group_size=options.min_group_size,
+        policy=policy,
+        a=VersionInfo(uri=base.uri, version=base.version, alias=base.alias),
+        b=VersionInfo(uri=loaded.uri, version=loaded.version, alias=loaded.alias),
+        data=counted.source,
     )

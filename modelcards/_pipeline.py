@@ -1131,34 +1131,67 @@ def generate_card(
     policy_of = given_policy if policy is not None else resolve_policy(None, loaded)
     spec_of = given_spec if given_spec is not None else resolve_spec(None, loaded)
     chosen = choose_engine(engine, data)
-    if chosen != "memory" and compare_to not in (None, False):
-        # The paired comparison resamples predictions held in memory; the other engines
-        # keep only count tables, and a card without its comparison must not pass quietly.
-        raise DataError(
-            f"--compare-to needs the rows in memory, and this card uses --engine {chosen}.",
-            hint="Add --engine memory, or compare separately with modelcards compare.",
+
+    def counted(on: Literal["batched", "spark"]) -> Comparison | None:
+        """The card's comparison from the engine's paired count table (as in memory)."""
+        if loaded is None or compare_to is False:
+            return None
+        base = comparison_base(
+            compare_to,
+            loaded,
+            registry=registry,
+            allow_pickle=allow_pickle,
+            trusted_types=trusted_types,
+            progress=progress,
         )
+        if base is None:
+            return None
+        from ._compare import N_BOOT, SEED, counted_comparison
+
+        return counted_comparison(
+            on,
+            data=data,
+            base=base,
+            loaded=loaded,
+            source_b=source,
+            target=target,
+            sensitive=sensitive,
+            options=options,
+            n_boot=N_BOOT,
+            seed=SEED,
+            policy=policy_of,
+            registry=registry,
+            batch_rows=batch_rows,
+            spark_master=spark_master,
+            allow_pickle=allow_pickle,
+            trusted_types=trusted_types,
+            progress=progress,
+        )
+
     if chosen == "spark":
         if data is None or isinstance(data, pd.DataFrame):
             raise DataError(
                 "--engine spark reads Parquet or CSV files, or a table in the Spark catalog.",
                 hint="Give them with --data PATH_OR_TABLE, or use --engine memory.",
             )
-        from ._spark import spark_card
+        from ._spark import session_for, spark_card
 
-        parts = spark_card(
-            source,
-            data=data,
-            loaded=loaded,
-            registry=registry,
-            target=target,
-            sensitive=sensitive,
-            options=options,
-            allow_pickle=allow_pickle,
-            trusted_types=trusted_types,
-            master=spark_master,
-            progress=progress,
-        )
+        # One session for the card and its comparison: Spark starts once.
+        with session_for(spark_master, progress):
+            parts = spark_card(
+                source,
+                data=data,
+                loaded=loaded,
+                registry=registry,
+                target=target,
+                sensitive=sensitive,
+                options=options,
+                allow_pickle=allow_pickle,
+                trusted_types=trusted_types,
+                master=spark_master,
+                progress=progress,
+            )
+            comparison = counted("spark")
         return card_from_parts(
             parts.data,
             parts.predictions,
@@ -1168,6 +1201,7 @@ def generate_card(
             loaded=loaded,
             name=name,
             store=store,
+            comparison=comparison,
         )
     if chosen == "batched":
         if data is None or isinstance(data, pd.DataFrame):
@@ -1190,6 +1224,8 @@ def generate_card(
             if engine != "auto":
                 raise
         else:
+            # A second pass over the file, both versions predicting: the card's own pass
+            # keeps no per-row predictions to pair with the other version's.
             return card_from_parts(
                 parts.data,
                 parts.predictions,
@@ -1199,6 +1235,7 @@ def generate_card(
                 loaded=loaded,
                 name=name,
                 store=store,
+                comparison=counted("batched"),
             )
     inputs = read_evaluation(
         data, loaded=loaded, target=target, sensitive=sensitive, options=options, progress=progress
@@ -1265,12 +1302,64 @@ def compare_with(
         trusted_types: More types to trust in a skops file.
         progress: Called with a short message as each step starts.
     """
-    from ._compare import N_BOOT, SEED, VersionInfo, check_comparable, comparison_of
-    from ._summary import release_alias
-    from .errors import ModelNotFoundError
+    from ._compare import N_BOOT, SEED, VersionInfo, comparison_of
 
     if inputs.task != "binary" and against is None:  # only binary classifiers compare yet
         return None
+    base = comparison_base(
+        against,
+        loaded,
+        registry=registry,
+        allow_pickle=allow_pickle,
+        trusted_types=trusted_types,
+        progress=progress,
+    )
+    if base is None:
+        return None
+    groups = inputs.groups.result()
+    assert isinstance(groups, Groups)  # regression is refused by check_comparable
+    theirs = obtain_predictions(PredictionSource.choose(model=base), inputs, loaded=base)
+    progress(f"comparing with {base.uri}")
+    return comparison_of(
+        groups,
+        np.asarray(theirs.labels == inputs.positive, dtype=bool),
+        np.asarray(predictions.labels == inputs.positive, dtype=bool),
+        n_boot=N_BOOT,
+        seed=SEED,
+        confidence=options.confidence,
+        min_group_size=options.min_group_size,
+        policy=policy,
+        a=VersionInfo(uri=base.uri, version=base.version, alias=base.alias),
+        b=VersionInfo(uri=loaded.uri, version=loaded.version, alias=loaded.alias),
+        data=inputs.source,
+    )
+
+
+def comparison_base(
+    against: str | LoadedModel | None,
+    loaded: LoadedModel,
+    *,
+    registry: Registry | None = None,
+    allow_pickle: bool = False,
+    trusted_types: Sequence[str] | None = (),
+    progress: Progress = _quiet,
+) -> LoadedModel | None:
+    """The version a card compares its own with (A), loaded and checked comparable, or
+    None: with ``against`` None, the release alias's version, unless the model has no
+    such alias or the card's version is that version. The same for every engine.
+
+    Args:
+        against: A reference (``"models:/NAME@champion"``), a loaded version, or None.
+        loaded: The card's version (B).
+        registry: Where references are resolved (default: the card's version's).
+        allow_pickle: Allow pickle model files (default False).
+        trusted_types: More types to trust in a skops file.
+        progress: Called with a short message as each step starts.
+    """
+    from ._compare import check_comparable
+    from ._summary import release_alias
+    from .errors import ModelNotFoundError
+
     registry = registry or loaded._registry
     if against is None:
         alias = release_alias()
@@ -1292,23 +1381,7 @@ def compare_with(
     )
     assert base is not None  # a model source always loads one
     check_comparable(base, loaded)
-    groups = inputs.groups.result()
-    assert isinstance(groups, Groups)  # regression is refused by check_comparable
-    theirs = obtain_predictions(PredictionSource.choose(model=base), inputs, loaded=base)
-    progress(f"comparing with {base.uri}")
-    return comparison_of(
-        groups,
-        np.asarray(theirs.labels == inputs.positive, dtype=bool),
-        np.asarray(predictions.labels == inputs.positive, dtype=bool),
-        n_boot=N_BOOT,
-        seed=SEED,
-        confidence=options.confidence,
-        min_group_size=options.min_group_size,
-        policy=policy,
-        a=VersionInfo(uri=base.uri, version=base.version, alias=base.alias),
-        b=VersionInfo(uri=loaded.uri, version=loaded.version, alias=loaded.alias),
-        data=inputs.source,
-    )
+    return base
 
 
 def compared_section(comparison: Comparison) -> ComparedWith:

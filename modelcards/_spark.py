@@ -24,6 +24,7 @@ import sys
 import tempfile
 import threading
 from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -38,7 +39,7 @@ if TYPE_CHECKING:  # pragma: no cover
     from pyspark.sql import DataFrame as SparkFrame
     from pyspark.sql import SparkSession
 
-    from ._batched import BatchedParts
+    from ._batched import BatchedParts, PairedCounts
     from ._pipeline import CardOptions, PredictionSource
     from ._registry import LoadedModel, Registry
 
@@ -242,17 +243,7 @@ def spark_tables(
 
     df, where = data.frame, data.where
     cols = list(sensitive)
-    header = pd.DataFrame(columns=df.columns)
-    require_columns(header, [target], where=where, role="target")
-    require_columns(header, cols, where=where, role="sensitive")
-    if target in cols:
-        raise DataError(f"{target!r} is both the target and a sensitive column.")
-    for col in options.reference_groups or {}:
-        if col not in cols:
-            raise DataError(
-                f"--reference names {col!r}, which is not a sensitive column.",
-                hint="Sensitive columns: " + ", ".join(cols) + ".",
-            )
+    header = _checked_header(data, target=target, sensitive=cols, options=options)
     if loaded is not None and loaded.task == "regression":
         raise UnsupportedTaskError(
             f"{loaded.uri} is a regression model; the Spark engine makes binary "
@@ -330,6 +321,25 @@ def spark_tables(
         described=described,
         threshold=threshold,
     )
+
+
+def _checked_header(
+    data: SparkData, *, target: str, sensitive: list[str], options: CardOptions
+) -> pd.DataFrame:
+    """The data's columns as an empty frame, after the in-memory path's checks of the
+    target, sensitive and reference columns."""
+    header = pd.DataFrame(columns=data.frame.columns)
+    require_columns(header, [target], where=data.where, role="target")
+    require_columns(header, sensitive, where=data.where, role="sensitive")
+    if target in sensitive:
+        raise DataError(f"{target!r} is both the target and a sensitive column.")
+    for col in options.reference_groups or {}:
+        if col not in sensitive:
+            raise DataError(
+                f"--reference names {col!r}, which is not a sensitive column.",
+                hint="Sensitive columns: " + ", ".join(sensitive) + ".",
+            )
+    return header
 
 
 def _summed(frame: pd.DataFrame) -> pd.DataFrame:
@@ -418,6 +428,28 @@ def _check_scores(table: pd.DataFrame, bad_rows: SparkFrame, column: str) -> Non
         )
 
 
+@contextmanager
+def session_for(master: str | None, progress: Callable[[str], None]) -> Iterator[SparkSession]:
+    """The session a card (or a comparison) runs in: the one already running in this
+    process, used as it is; else one started on ``master`` and stopped at the end.
+
+    Args:
+        master: The Spark master URL (default: ``default_master()``).
+        progress: Told whether Spark starts or is joined.
+    """
+    _pyspark()
+    from pyspark.sql import SparkSession
+
+    owned = SparkSession.getActiveSession() is None
+    progress(f"starting Spark ({master or default_master()})" if owned else "joining Spark")
+    spark = spark_session(master)
+    try:
+        yield spark
+    finally:
+        if owned:
+            spark.stop()
+
+
 # -- the card's parts ----------------------------------------------------------------------
 def spark_card(
     source: PredictionSource,
@@ -466,13 +498,7 @@ def spark_card(
         raise DataError("Name at least one sensitive column with --sensitive COL[,COL...].")
     if loaded is not None and registry is None:
         registry = loaded._registry
-    _pyspark()
-    from pyspark.sql import SparkSession
-
-    owned = SparkSession.getActiveSession() is None
-    progress(f"starting Spark ({master or default_master()})" if owned else "joining Spark")
-    spark = spark_session(master)
-    try:
+    with session_for(master, progress) as spark:
         sd = read_spark_data(spark, data)
         path = Path(data)
         # A single local file is hashed as the in-memory path hashes it, on a second core.
@@ -489,9 +515,6 @@ def spark_card(
             allow_pickle=allow_pickle,
             trusted_types=trusted_types,
         )
-    finally:
-        if owned:
-            spark.stop()
     assessment = assess_aggregates(
         Aggregates(tables.features, tables.counts, tables.score_counts),
         confidence=options.confidence,
@@ -510,6 +533,128 @@ def spark_card(
     )
     predictions = Predictions(np.empty(0, dtype=object), None, tables.described, tables.threshold)
     return BatchedParts(assessment, facts, predictions)
+
+
+# -- a comparison: both versions predict on the executors --------------------------------
+_PA, _PB, _CUT = "__mc_pa", "__mc_pb", "__mc_cut"
+
+
+def spark_paired_counts(
+    data: SparkData,
+    *,
+    target: str,
+    sensitive: Sequence[str],
+    loaded_a: LoadedModel,
+    loaded_b: LoadedModel,
+    threshold_b: float | None,
+    options: CardOptions,
+    registry: Registry,
+    allow_pickle: bool = False,
+    trusted_types: Sequence[str] | None = (),
+) -> PairedCounts:
+    """Both versions' predictions counted per (groups, label, prediction A, prediction B)
+    as one Spark aggregation: the executors predict with both (``mapInPandas``, each
+    version loaded from its shipped files through the safe loader) and only the paired
+    count table reaches the driver, where the in-memory path's checks run on it.
+
+    Args:
+        data: From ``read_spark_data``.
+        target: The true outcome column.
+        sensitive: The sensitive columns.
+        loaded_a: Version A (the version in use), already checked comparable with B.
+        loaded_b: Version B (the candidate).
+        threshold_b: Cuts B's probabilities into labels (a card's ``--threshold``), or None.
+        options: The positive label and reference groups.
+        registry: Where both versions are stored (their files go to the executors).
+        allow_pickle: Let the executors load a pickle model file, as the driver did.
+        trusted_types: More types to trust in a skops file, as on the driver.
+    """
+    from pyspark.sql import functions as F
+    from pyspark.sql import types as T
+
+    from ._batched import PairedCounts
+    from ._pipeline import _positive_label, check_model_classes
+
+    df, where = data.frame, data.where
+    cols = list(sensitive)
+    header = _checked_header(data, target=target, sensitive=cols, options=options)
+    features = loaded_b.feature_names
+    require_columns(header, features, where=where, role="model input")
+    require_columns(header, loaded_a.feature_names, where=where, role="model input")
+    keys = [df[c].alias(_S.format(i)) for i, c in enumerate(cols)] + [df[target].alias(_T)]
+    inputs = df.select(*keys, *[df[c].alias(f"__mc_x{i}") for i, c in enumerate(features)])
+    key_fields = [f for f in inputs.schema.fields if not f.name.startswith("__mc_x")]
+    schema = T.StructType(
+        [
+            *key_fields,
+            T.StructField(_PA, T.StringType(), False),
+            T.StructField(_PB, T.StringType(), False),
+            T.StructField(_CUT, T.BooleanType(), True),
+        ]
+    )
+    trusted = tuple(sorted(trusted_types or ()))
+    pair = ExecutorPair(
+        a=_executor_model(df, model_files(registry, loaded_a), loaded_a, allow_pickle, trusted),
+        b=_executor_model(df, model_files(registry, loaded_b), loaded_b, allow_pickle, trusted),
+        threshold_b=threshold_b,
+    )
+    rows = inputs.mapInPandas(pair, schema)
+    collected = rows.groupBy(*rows.columns).agg(F.count(F.lit(1)).alias(_N)).collect()
+    table = pd.DataFrame.from_records(
+        [tuple(r) for r in collected], columns=[*rows.columns, _N]
+    ).astype({_N: np.int64})
+    values = _target_values(table, target, where)
+    pos = _positive_label(values, options.positive_label, loaded_b.positive_label, target)
+    check_model_classes(loaded_b, values, target)
+    check_model_classes(loaded_a, values, target)
+    label = table[_T].map(lambda v: v == pos).astype(bool)
+    pred_a = _predicted_labels(table[_PA], values, pos, loaded_a.uri, table[_N])
+    if threshold_b is not None and bool(table[_CUT].notna().all()):
+        pred_b = table[_CUT].astype(bool)
+    else:  # no threshold, or a model without probabilities: its own labels
+        pred_b = _predicted_labels(table[_PB], values, pos, loaded_b.uri, table[_N])
+    groups = {c: _group_values(table[_S.format(i)]) for i, c in enumerate(cols)}
+    counts = _summed(
+        pd.DataFrame({**groups, "label": label, "pred_a": pred_a, "pred_b": pred_b, "n": table[_N]})
+    )
+    return PairedCounts(cols, counts, data.source)
+
+
+@dataclass(frozen=True)
+class ExecutorPair:
+    """Both versions on an executor: each batch is predicted by A and by B.
+
+    Attributes:
+        a: Version A (its labels).
+        b: Version B (its labels, and its probabilities cut at ``threshold_b``).
+        threshold_b: B's threshold, or None.
+    """
+
+    a: ExecutorModel
+    b: ExecutorModel
+    threshold_b: float | None
+
+    def __call__(self, batches: Iterator[pd.DataFrame]) -> Iterator[pd.DataFrame]:
+        """Keys pass through; the inputs become A's and B's labels (as text) and whether
+        B's probability reaches its threshold (null without one).
+
+        Args:
+            batches: Arrow batches of one partition, as pandas frames.
+        """
+        names = [f"__mc_x{i}" for i in range(len(self.b.features))]
+        for batch in batches:
+            x = batch[names].set_axis(self.b.features, axis=1)
+            labels_a, _ = self.a.predict(x)
+            labels_b, scores_b = self.b.predict(x)
+            out = batch.drop(columns=names)
+            out[_PA] = [str(v) for v in labels_a]
+            out[_PB] = [str(v) for v in labels_b]
+            cut = pd.Series(pd.NA, index=out.index, dtype="boolean")
+            if self.threshold_b is not None and scores_b is not None:
+                # numpy's comparison, as in memory: a NaN probability is not positive.
+                cut[:] = np.asarray(scores_b, dtype=np.float64) >= self.threshold_b
+            out[_CUT] = cut
+            yield out
 
 
 # -- a registered model on the executors --------------------------------------------------
@@ -536,17 +681,27 @@ def _model_rows(
             T.StructField(_SCORE, T.DoubleType(), True),
         ]
     )
-    spark = df.sparkSession
-    predictor = ExecutorModel(
-        files=spark.sparkContext.broadcast(files),
+    predictor = _executor_model(df, files, loaded, allow_pickle, trusted_types)
+    return inputs.mapInPandas(predictor, schema)
+
+
+def _executor_model(
+    df: SparkFrame,
+    files: dict[str, bytes],
+    loaded: LoadedModel,
+    allow_pickle: bool,
+    trusted_types: tuple[str, ...],
+) -> ExecutorModel:
+    """What the executors predict with: the version's files broadcast as bytes."""
+    return ExecutorModel(
+        files=df.sparkSession.sparkContext.broadcast(files),
         digest=_digest(files),
         uri=loaded.uri,
-        features=features,
+        features=loaded.feature_names,
         positive_label=loaded.positive_label,
         allow_pickle=allow_pickle,
         trusted_types=trusted_types,
     )
-    return inputs.mapInPandas(predictor, schema)
 
 
 def _digest(files: dict[str, bytes]) -> str:
@@ -638,24 +793,32 @@ class ExecutorModel:
         Args:
             batches: Arrow batches of one partition, as pandas frames.
         """
-        model = self.model()
         names = [f"__mc_x{i}" for i in range(len(self.features))]
         for batch in batches:
-            x = batch[names].set_axis(self.features, axis=1)
-            # The same rule as LoadedModel.predict_with_scores: the most probable class,
-            # the first on a tie; without predict_proba, the model's label and no score.
-            if hasattr(model, "predict_proba"):
-                proba = np.asarray(model.predict_proba(x), dtype=np.float64)
-                classes = np.asarray(model.classes_)
-                idx = list(classes).index(self.positive_label)
-                if proba.shape[1] == 2:
-                    best = (proba[:, 1] > proba[:, 0]).view(np.int8)
-                else:
-                    best = np.argmax(proba, axis=1)
-                labels, scores = classes[best], proba[:, idx]
-            else:
-                labels, scores = np.asarray(model.predict(x)), None
+            labels, scores = self.predict(batch[names].set_axis(self.features, axis=1))
             out = batch.drop(columns=names)
             out[_PRED] = [str(v) for v in labels]
             out[_SCORE] = scores if scores is not None else np.nan
             yield out
+
+    def predict(self, x: pd.DataFrame) -> tuple[Any, Any]:
+        """The predicted labels and the positive class's probability (None without
+        ``predict_proba``) of rows holding the model's inputs.
+
+        Args:
+            x: The inputs, by the model's column names.
+        """
+        model = self.model()
+        x = x[self.features]
+        # The same rule as LoadedModel.predict_with_scores: the most probable class,
+        # the first on a tie; without predict_proba, the model's label and no score.
+        if not hasattr(model, "predict_proba"):
+            return np.asarray(model.predict(x)), None
+        proba = np.asarray(model.predict_proba(x), dtype=np.float64)
+        classes = np.asarray(model.classes_)
+        idx = list(classes).index(self.positive_label)
+        if proba.shape[1] == 2:
+            best = (proba[:, 1] > proba[:, 0]).view(np.int8)
+        else:
+            best = np.argmax(proba, axis=1)
+        return classes[best], proba[:, idx]

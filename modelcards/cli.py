@@ -907,6 +907,29 @@ def check(
     is_flag=True,
     help="Allow pickle models, which run code when loaded. Only for trusted files.",
 )
+@click.option(
+    "--engine",
+    type=click.Choice(["auto", "memory", "batched", "spark"]),
+    default="auto",
+    show_default=True,
+    help="memory: read the data whole. batched: read a CSV/Parquet file in record batches, "
+    "both versions predicting batch by batch, memory nearly flat however many rows. auto: "
+    "batched for files over 100 MB. spark: predict and count on Apache Spark; --data is "
+    "then Parquet/CSV paths or a table in the Spark catalog (needs modelcards[spark]). "
+    "Every engine gives the same comparison.",
+)
+@click.option(
+    "--batch-rows",
+    type=click.IntRange(min=1),
+    metavar="N",
+    help="Rows per batch for --engine batched (default 1,000,000).",
+)
+@click.option(
+    "--spark-master",
+    metavar="URL",
+    help="The Spark master for --engine spark (default: SPARK_MASTER, else spark.master "
+    "in spark-defaults.conf, else local[*]).",
+)
 def compare(
     ref_a: str,
     ref_b: str,
@@ -920,6 +943,9 @@ def compare(
     confidence: float,
     min_group_size: int,
     allow_pickle: bool,
+    engine: Literal["auto", "memory", "batched", "spark"],
+    batch_rows: int | None,
+    spark_master: str | None,
 ) -> None:
     """Compare a candidate (REF_B) with the version in use (REF_A), group by group.
 
@@ -953,6 +979,9 @@ def compare(
             options=options,
             allow_pickle=allow_pickle,
             progress=bar.step,
+            engine=engine,
+            batch_rows=batch_rows,
+            spark_master=spark_master,
         )
         bar.step("writing the comparison")
         paths = write_comparison(result, out_dir)

@@ -206,3 +206,24 @@ def pytest_runtest_makereport(item, call):
     rep = outcome.get_result()
     if rep.when == "call" and rep.failed:
         item.failed = True
+
+
+def register_pair(registry, fitted, arrests):
+    """Two comparable versions of one model: ``m@champion`` (the fitted pipeline) and
+    ``m@challenger`` (more regularised, so some groups change)."""
+    from sklearn.base import clone
+
+    pipe, train, test = fitted
+    register(registry, pipe, train, test, name="m", alias="champion")
+    challenger = clone(pipe).set_params(logisticregression__C=0.005)
+    challenger.fit(train, arrests["released"].iloc[: len(train)])
+    register(registry, challenger, train, test, name="m", alias="challenger")
+
+
+def tricky_pair_frame(test):
+    """The evaluation rows with a (missing) sex, a colour group of 3 and, between them,
+    intersection cells of every size."""
+    frame = test.copy()
+    frame.loc[:20, "sex"] = None
+    frame.loc[30:32, "colour"] = "Other"
+    return frame

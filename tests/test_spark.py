@@ -11,9 +11,10 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
-from conftest import register
+from conftest import register, register_pair, tricky_pair_frame
 
 from modelcards import synthesize
+from modelcards._compare import compare_versions
 from modelcards._pipeline import CardOptions, PredictionSource, generate_card
 from modelcards._render import render_json
 from modelcards._spark import read_spark_data, spark_session, spark_tables
@@ -201,6 +202,29 @@ def test_a_registered_model_predicts_on_the_executors_as_it_does_in_memory(
         assert table(got.counts, [*sensitive, "label", "pred"]) == counts
         assert table(got.score_counts, [*sensitive, "score", "label"]) == scored
         assert got.described.startswith(loaded.uri)
+
+
+@pytest.mark.usefixtures("_fixed_date")
+def test_a_comparison_and_a_candidates_card_on_spark_equal_the_in_memory_ones(
+    spark, registry, fitted, arrests, tmp_path
+):
+    # Both versions predict on the executors; one groupBy gives the paired count table.
+    register_pair(registry, fitted, arrests)
+    frame = tricky_pair_frame(fitted[2])  # a (missing) group, a group of 3, an intersection
+    frame.to_parquet(tmp_path / "rows.parquet", index=False)
+    frame.to_csv(tmp_path / "rows.csv", index=False)
+    policy = tmp_path / "policy.yaml"
+    policy.write_text("checks:\n  - change(false_positive_rate) <= 0 for every group\n")
+    refs = ("models:/m@champion", "models:/m@challenger")
+    args = {"registry": registry, "data": tmp_path / "rows.parquet", "policy": policy}
+    memory = compare_versions(*refs, engine="memory", n_boot=200, seed=2, **args)
+    assert compare_versions(*refs, engine="spark", n_boot=200, seed=2, **args) == memory
+    assert {"sex": "(missing)"} in [c.features for c in memory.changes]
+    # The candidate's card compares it with @champion on Spark too (B cut at a threshold).
+    card = {"model": refs[1], "registry": registry, "data": tmp_path / "rows.csv"}
+    on_spark = card_json("spark", threshold=0.7, **card)
+    assert on_spark["comparison"] is not None and on_spark["comparison"]["worse"]
+    assert on_spark == card_json("memory", threshold=0.7, **card)
 
 
 def _write(tmp_path, frame, name="bad.csv"):
