@@ -149,6 +149,23 @@ def _columns(ctx: click.Context, param: click.Parameter, value: str | None) -> l
     return cols
 
 
+# The engine options card and compare share (--engine's help differs: it says what each
+# engine does for that command).
+_ENGINES = click.Choice(["auto", "memory", "batched", "spark"])
+_batch_rows_option = click.option(
+    "--batch-rows",
+    type=click.IntRange(min=1),
+    metavar="N",
+    help="Rows per batch for --engine batched (default 1,000,000).",
+)
+_spark_master_option = click.option(
+    "--spark-master",
+    metavar="URL",
+    help="The Spark master for --engine spark (default: SPARK_MASTER, else spark.master "
+    "in spark-defaults.conf, else local[*]).",
+)
+
+
 @main.command()
 @click.option(
     "--model",
@@ -241,7 +258,7 @@ def _columns(ctx: click.Context, param: click.Parameter, value: str | None) -> l
 )
 @click.option(
     "--engine",
-    type=click.Choice(["auto", "memory", "batched", "spark"]),
+    type=_ENGINES,
     default="auto",
     show_default=True,
     help="memory: read the data whole. batched: read a CSV/Parquet file in record batches, "
@@ -249,12 +266,7 @@ def _columns(ctx: click.Context, param: click.Parameter, value: str | None) -> l
     "over 100 MB. spark: count on Apache Spark; --data is then Parquet/CSV paths or a "
     "table in the Spark catalog (needs modelcards[spark]).",
 )
-@click.option(
-    "--batch-rows",
-    type=click.IntRange(min=1),
-    metavar="N",
-    help="Rows per batch for --engine batched (default 1,000,000).",
-)
+@_batch_rows_option
 @click.option(
     "--publish",
     is_flag=True,
@@ -262,12 +274,7 @@ def _columns(ctx: click.Context, param: click.Parameter, value: str | None) -> l
     "artifacts, the tags modelcards.gate, modelcards.card_sha256 and modelcards.signoff, "
     "and a summary in the version's description.",
 )
-@click.option(
-    "--spark-master",
-    metavar="URL",
-    help="The Spark master for --engine spark (default: SPARK_MASTER, else spark.master "
-    "in spark-defaults.conf, else local[*]).",
-)
+@_spark_master_option
 def card(
     model: str | None,
     data: Path | None,
@@ -909,7 +916,7 @@ def check(
 )
 @click.option(
     "--engine",
-    type=click.Choice(["auto", "memory", "batched", "spark"]),
+    type=_ENGINES,
     default="auto",
     show_default=True,
     help="memory: read the data whole. batched: read a CSV/Parquet file in record batches, "
@@ -918,18 +925,8 @@ def check(
     "then Parquet/CSV paths or a table in the Spark catalog (needs modelcards[spark]). "
     "Every engine gives the same comparison.",
 )
-@click.option(
-    "--batch-rows",
-    type=click.IntRange(min=1),
-    metavar="N",
-    help="Rows per batch for --engine batched (default 1,000,000).",
-)
-@click.option(
-    "--spark-master",
-    metavar="URL",
-    help="The Spark master for --engine spark (default: SPARK_MASTER, else spark.master "
-    "in spark-defaults.conf, else local[*]).",
-)
+@_batch_rows_option
+@_spark_master_option
 def compare(
     ref_a: str,
     ref_b: str,
