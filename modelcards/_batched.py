@@ -669,9 +669,9 @@ def _batches(plan: _Plan) -> Iterator[pa.RecordBatch]:
 
 
 def _warm_up() -> None:
-    """Import and compile what the card needs after the pass: scipy.stats for the
+    """Import and compile what the card needs after the pass: scipy.special for the
     intervals, the review section's module and the templates the card is written with."""
-    importlib.import_module("scipy.stats")
+    importlib.import_module("scipy.special")
     importlib.import_module("modelcards._review")
     from ._render import warm_up
 
