@@ -4,14 +4,38 @@ Memory stays nearly flat as rows grow: each batch (``BATCH_ROWS`` rows of only t
 columns the card needs) is reduced to the additive tables of ``_aggregate`` and dropped.
 What grows is the tables: the count table has a row per (group, label, prediction), the
 score table one per (group, label, distinct score), so a model whose scores take a million
-distinct values keeps up to a million entries per group and label (16 bytes each). The
-scores wait as integer keys (``FLUSH_ROWS`` rows, 9 bytes each) and are sorted into the
-score tables on a second core; that sort is the engine's main cost at scale.
+distinct values keeps up to a million entries per group and label (16 bytes each).
+
+Scores are counted one of two ways, both giving the same tables to the bit:
+
+* On a grid (the usual case): when every score s of a batch equals
+  ``rint(s * 10**k) / 10**k`` for some k up to ``GRID_DECIMALS`` (probabilities stored
+  with six decimals, whole-number scores), each row becomes a flat index (cell, grid
+  point) into one dense table, and the rows are counted by a bincount on a second core,
+  ``FLUSH_ROWS`` at a time: no sort. The scores come back as ``i / 10**k``, the very
+  floats the rows had (the check guarantees it), -0.0 and 0.0 share index 0 as they share
+  a key below, and NaN is never on a grid. With a threshold the count table comes from the
+  same counts (a score is predicted positive at ``>= threshold``, compared as its own
+  float). The table grows to a finer grid, a wider range or new groups as batches need;
+  it is used while it holds at most ``GRID_MAX_POINTS`` entries and
+  ``GRID_POINTS_PER_ROW`` per row of the file.
+* By sorting, for a batch off the grid and every batch after it: the scores become
+  order-preserving integer keys, wait (``FLUSH_ROWS`` rows, 9 bytes each) and are sorted
+  into per-cell tables on a second core. A file that leaves the grid part way is counted
+  both ways and the tables merged.
+
+Cells (sensitive values and target) come from Arrow's dictionary indices and small
+integer columns by arithmetic and one lookup, without hashing; the arrays of a batch are
+reused (new ones cost page faults). What the card needs afterwards (scipy.special, the
+review section, the templates) is imported during the pass, and the file's SHA-256 is
+begun by the CLI before its own imports.
 
 Why Arrow record batches and not an embedded SQL engine: the reader is already a
 dependency (pandas reads Parquet through it), a record batch hands numpy its columns
-without copies, and the per-batch work (dictionary codes, a bincount, one sort of the
-scores) is what the in-memory path does, so both give the same numbers by construction.
+without copies, and the per-batch work (dictionary codes and bincounts; a sort of the
+scores off a grid) is what the in-memory path does, so both give the same numbers by
+construction. (An embedded engine was not measured against it; what is left of the
+pass is reading the columns, one count per row and the file's SHA-256.)
 
 Every check of the in-memory path is made here with the same message: the distinct values
 of the target, sensitive and prediction columns are counted with their first row, and
@@ -26,6 +50,7 @@ import csv
 import importlib
 import io
 import math
+from collections import deque
 from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import Future
 from dataclasses import dataclass, field
@@ -37,8 +62,8 @@ import pandas as pd
 from numpy.typing import NDArray
 
 from ._aggregate import Aggregates, ScoreCell, _small, assess_aggregates, merge_cells
-from ._background import background
-from ._data import check_data_file, require_columns, sha256_file
+from ._background import background, file_sha256
+from ._data import check_data_file, require_columns
 from ._evaluate import Assessment
 from .errors import DataError, ModelcardsError
 
@@ -784,16 +809,35 @@ def _add_cut(
     _add_scores(st, cell, radix, score)
 
 
+#: Batches read ahead of the one being counted: the reader keeps going while the pass
+#: waits for the grid's count (about 30 MB a batch).
+READ_AHEAD = 3
+
+
 def background_iter(it: Iterator[pa.RecordBatch]) -> Iterator[pa.RecordBatch]:
-    """The batches of ``it``, the next one read on a second core while this one is
-    counted (Arrow decodes without the GIL)."""
-    nxt = background(next, it, None)
+    """The batches of ``it``, up to ``READ_AHEAD`` of them read on a second core while
+    this one is counted (Arrow decodes without the GIL)."""
+    ahead: deque[Future[pa.RecordBatch | None]] = deque()
     while True:
-        batch = nxt.result()
+        while len(ahead) < READ_AHEAD:
+            # Each read waits for the one before it: the reader is not thread-safe.
+            prev = ahead[-1] if ahead else None
+            ahead.append(background(_after, prev, it))
+        batch = ahead.popleft().result()
         if batch is None:
+            for f in ahead:
+                f.result()
             return
-        nxt = background(next, it, None)
         yield batch
+
+
+def _after(
+    prev: Future[pa.RecordBatch | None] | None, it: Iterator[pa.RecordBatch]
+) -> pa.RecordBatch | None:
+    """The next batch of ``it`` once ``prev`` has been read (None at the end)."""
+    if prev is not None and prev.result() is None:
+        return None
+    return next(it, None)
 
 
 class _CellIndex(NamedTuple):
@@ -1032,7 +1076,7 @@ def batched_card(
     elif source.column is not None:
         role = "predictions" if source.kind == "column" else "scores"
         require_columns(header, [source.column], where=where, role=role)
-    digest = background(sha256_file, path)
+    digest = file_sha256(path)  # begun by the CLI, if it was
     # What the card needs after the pass, prepared meanwhile (over a second on one core).
     background(_warm_up)
     plan = _Plan(path, is_parquet, names, target, cols, source, loaded, batch_rows)
