@@ -27,8 +27,9 @@ Scores are counted one of two ways, both giving the same tables to the bit:
 Cells (sensitive values and target) come from Arrow's dictionary indices and small
 integer columns by arithmetic and one lookup, without hashing; the arrays of a batch are
 reused (new ones cost page faults). What the card needs afterwards (scipy.special, the
-review section, the templates) is imported during the pass, and the file's SHA-256 is
-begun by the CLI before its own imports.
+review section, the templates) is imported while the ROC AUC is computed, not during the
+pass (an import holds the GIL in long stretches: the pass took twice as long beside
+one), and the file's SHA-256 is begun by the CLI before its own imports.
 
 Why Arrow record batches and not an embedded SQL engine: the reader is already a
 dependency (pandas reads Parquet through it), a record batch hands numpy its columns
@@ -1077,11 +1078,12 @@ def batched_card(
         role = "predictions" if source.kind == "column" else "scores"
         require_columns(header, [source.column], where=where, role=role)
     digest = file_sha256(path)  # begun by the CLI, if it was
-    # What the card needs after the pass, prepared meanwhile (over a second on one core).
-    background(_warm_up)
     plan = _Plan(path, is_parquet, names, target, cols, source, loaded, batch_rows)
     progress(f"reading {path.name} in batches of {batch_rows:,} rows")
     st = _run_pass(plan)
+    # What the card needs next, imported while the ROC AUC is computed (numpy, without
+    # the GIL). Not during the pass: an import holds the GIL, and the pass's threads wait.
+    background(_warm_up)
     if st.rows == 0:
         raise DataError(f"{path.name} has no rows.", hint="Give a file with a header and rows.")
 
