@@ -29,7 +29,7 @@ integer columns by arithmetic and one lookup, without hashing; the arrays of a b
 reused (new ones cost page faults). What the card needs afterwards (scipy.special, the
 review section, the templates) is imported while the ROC AUC is computed, not during the
 pass (an import holds the GIL in long stretches: the pass took twice as long beside
-one), and the file's SHA-256 is begun by the CLI before its own imports.
+one).
 
 Why Arrow record batches and not an embedded SQL engine: the reader is already a
 dependency (pandas reads Parquet through it), a record batch hands numpy its columns
@@ -63,8 +63,8 @@ import pandas as pd
 from numpy.typing import NDArray
 
 from ._aggregate import Aggregates, ScoreCell, _small, assess_aggregates, merge_cells
-from ._background import background, file_sha256
-from ._data import check_data_file, require_columns
+from ._background import background
+from ._data import check_data_file, require_columns, sha256_file
 from ._evaluate import Assessment
 from .errors import DataError, ModelcardsError
 
@@ -1077,7 +1077,7 @@ def batched_card(
     elif source.column is not None:
         role = "predictions" if source.kind == "column" else "scores"
         require_columns(header, [source.column], where=where, role=role)
-    digest = file_sha256(path)  # begun by the CLI, if it was
+    digest = background(sha256_file, path)
     plan = _Plan(path, is_parquet, names, target, cols, source, loaded, batch_rows)
     progress(f"reading {path.name} in batches of {batch_rows:,} rows")
     st = _run_pass(plan)

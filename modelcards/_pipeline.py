@@ -34,7 +34,7 @@ import numpy as np
 import pandas as pd
 from numpy.typing import NDArray
 
-from ._background import background, done, file_sha256
+from ._background import background, done
 from ._batched import BATCH_ROWS, Engine, NotBinaryError, batched_card, choose_engine
 from ._card import (
     ComparedWith,
@@ -47,7 +47,7 @@ from ._card import (
 )
 from ._card import load_spec as _load_spec
 from ._card import parse_spec as _parse_spec
-from ._data import read_table, require_columns
+from ._data import read_table, require_columns, sha256_file
 from ._evaluate import Assessment, Groups, assess_groups, prepare_groups
 from ._flavors import DISTRIBUTIONS, describe_estimator, final_framework
 from ._metrics import Task
@@ -452,7 +452,7 @@ def _load_frame(
     inputs = set(loaded.feature_names) if loaded else set()
     frame = read_table(data, categorical=[c for c in sensitive if c not in inputs])
     # The reader uses every core; the hash runs on a second one while we predict.
-    return frame, Path(data).name, Path(data).name, file_sha256(data)
+    return frame, Path(data).name, Path(data).name, background(sha256_file, data)
 
 
 def _positive_label(values: list[Any], wanted: Any, model_positive: Any, column: str) -> Any:

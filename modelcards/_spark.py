@@ -453,8 +453,9 @@ def spark_card(
         progress: Called with a short message as each step starts.
     """
     from ._aggregate import Aggregates, assess_aggregates
-    from ._background import done, file_sha256
+    from ._background import background, done
     from ._batched import BatchedParts
+    from ._data import sha256_file
     from ._pipeline import DataFacts, Predictions
 
     target = target or (loaded.target if loaded else None)
@@ -475,7 +476,7 @@ def spark_card(
         sd = read_spark_data(spark, data)
         path = Path(data)
         # A single local file is hashed as the in-memory path hashes it, on a second core.
-        digest = file_sha256(path) if path.is_file() else done("")
+        digest = background(sha256_file, path) if path.is_file() else done("")
         progress("counting outcomes by group on Spark")
         tables = spark_tables(
             sd,

@@ -299,10 +299,6 @@ def card(
                 1 a check failed or was inconclusive,
                 2 bad usage or bad input (nothing is written).
     """
-    if data is not None and data.is_file():
-        from ._background import start_sha256
-
-        start_sha256(data)  # on another core while the card's modules load
     from ._pipeline import CardOptions, generate_card, write_card
 
     if publish and not model:

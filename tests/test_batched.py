@@ -383,20 +383,3 @@ def test_grid_merges_equal_sorted_merges():
     # Scores off the grid named are merged by the sort, not wrongly placed.
     off = [c._replace(scores=c.scores + 1e-7) for c in cells]
     assert np.array_equal(merge_cells(off, decimals=3).scores, merge_cells(off).scores)
-
-
-def test_a_hash_begun_early_is_taken_once_and_a_changed_file_is_hashed_again(tmp_path):
-    import hashlib
-
-    from modelcards._background import file_sha256, start_sha256
-
-    path = tmp_path / "data.csv"
-    path.write_bytes(b"a,b\n1,2\n")
-    start_sha256(path)
-    start_sha256(path)  # once per file
-    first = file_sha256(path)
-    assert first.result() == hashlib.sha256(b"a,b\n1,2\n").hexdigest()
-    assert file_sha256(path) is not first  # taken once: a later card hashes again
-    start_sha256(path)
-    path.write_bytes(b"a,b\n1,3\n3,4\n")  # changed after the early start
-    assert file_sha256(path).result() == hashlib.sha256(b"a,b\n1,3\n3,4\n").hexdigest()
