@@ -51,7 +51,6 @@ import csv
 import importlib
 import io
 import math
-from collections import deque
 from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import Future
 from dataclasses import dataclass, field
@@ -810,35 +809,16 @@ def _add_cut(
     _add_scores(st, cell, radix, score)
 
 
-#: Batches read ahead of the one being counted: the reader keeps going while the pass
-#: waits for the grid's count (about 30 MB a batch).
-READ_AHEAD = 3
-
-
 def background_iter(it: Iterator[pa.RecordBatch]) -> Iterator[pa.RecordBatch]:
-    """The batches of ``it``, up to ``READ_AHEAD`` of them read on a second core while
-    this one is counted (Arrow decodes without the GIL)."""
-    ahead: deque[Future[pa.RecordBatch | None]] = deque()
+    """The batches of ``it``, the next one read on a second core while this one is
+    counted (Arrow decodes without the GIL)."""
+    nxt = background(next, it, None)
     while True:
-        while len(ahead) < READ_AHEAD:
-            # Each read waits for the one before it: the reader is not thread-safe.
-            prev = ahead[-1] if ahead else None
-            ahead.append(background(_after, prev, it))
-        batch = ahead.popleft().result()
+        batch = nxt.result()
         if batch is None:
-            for f in ahead:
-                f.result()
             return
+        nxt = background(next, it, None)
         yield batch
-
-
-def _after(
-    prev: Future[pa.RecordBatch | None] | None, it: Iterator[pa.RecordBatch]
-) -> pa.RecordBatch | None:
-    """The next batch of ``it`` once ``prev`` has been read (None at the end)."""
-    if prev is not None and prev.result() is None:
-        return None
-    return next(it, None)
 
 
 class _CellIndex(NamedTuple):
