@@ -23,8 +23,8 @@ here, since no resampling is done. Options: --rows, --memory-max (default 20,000
 about 8 GB for the in-memory path), --fairlearn-max (default 1,000,000: six MetricFrames
 take minutes per million rows), --dir (default: a temporary folder, deleted after),
 --keep (keep the data files), --only (a comma-separated subset of the methods),
---repeat N (run the methods N times in turn; the ratio is of each method's quickest run,
-every run is printed).
+--repeat N (run the methods N times in turn, each round's ratio to its own floor, then
+the quickest run of each method and its ratio to the quickest floor).
 """
 
 from __future__ import annotations
@@ -181,13 +181,15 @@ def main() -> None:
             methods["spark"] = card_command(path, "spark", folder / "card_spark")
         best: dict[str, dict[str, float | str]] = {}
         for run in range(args.repeat):
+            base = None  # this round's floor: the machine's load changes between rounds
             for name in (m for m in only if m in methods):
                 got = measured(methods[name])
                 seconds = got.get("seconds")
                 kept = best.get(name, {}).get("seconds")
                 if isinstance(seconds, float) and not (isinstance(kept, float) and kept <= seconds):
                     best[name] = got
-                base = best.get("floor", {}).get("seconds")
+                if name == "floor":
+                    base = seconds
                 ratio = ""
                 if isinstance(base, float) and isinstance(seconds, float):
                     ratio = f"{seconds / base:.2f}x"
