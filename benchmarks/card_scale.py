@@ -8,6 +8,8 @@ and runs each method in a process of its own under `/usr/bin/time -v`, which rep
 wall-clock time and the peak resident memory:
 
 * floor: reading the card's columns (sex, group, approved, score) once with pyarrow;
+* read: reading them as the batched engine does (the sensitive columns as dictionaries,
+  the file memory-mapped), for reference: cheaper than the floor, which the ratio uses;
 * batched: `modelcards card --engine batched` (two sensitive features and their
   intersection, scores at a 0.5 threshold, every metric with exact intervals and AUC);
 * memory: the same card with `--engine memory` (up to --memory-max rows);
@@ -20,7 +22,9 @@ Cards have exact intervals (Clopper-Pearson, DeLong): "1,000 resamples" costs no
 here, since no resampling is done. Options: --rows, --memory-max (default 20,000,000,
 about 8 GB for the in-memory path), --fairlearn-max (default 1,000,000: six MetricFrames
 take minutes per million rows), --dir (default: a temporary folder, deleted after),
---keep (keep the data files), --only (a comma-separated subset of the methods).
+--keep (keep the data files), --only (a comma-separated subset of the methods),
+--repeat N (run the methods N times in turn, each round's ratio to its own floor, then
+the quickest run of each method and its ratio to the quickest floor).
 """
 
 from __future__ import annotations
@@ -63,6 +67,17 @@ def floor(path: str) -> None:
 
     rows = 0
     for batch in pq.ParquetFile(path).iter_batches(batch_size=CHUNK, columns=COLUMNS):
+        rows += batch.num_rows
+    print(rows)
+
+
+def engine_read(path: str) -> None:
+    """Read the card's columns as the batched engine reads them."""
+    import pyarrow.parquet as pq
+
+    rows = 0
+    pf = pq.ParquetFile(path, read_dictionary=["sex", "group"], memory_map=True)
+    for batch in pf.iter_batches(batch_size=CHUNK, columns=COLUMNS):
         rows += batch.num_rows
     print(rows)
 
@@ -143,7 +158,8 @@ def main() -> None:
     ap.add_argument("--fairlearn-max", type=int, default=1_000_000)
     ap.add_argument("--dir", type=Path, default=None)
     ap.add_argument("--keep", action="store_true")
-    ap.add_argument("--only", default="floor,batched,memory,spark,fairlearn")
+    ap.add_argument("--only", default="floor,read,batched,memory,spark,fairlearn")
+    ap.add_argument("--repeat", type=int, default=1)
     args = ap.parse_args()
     folder = args.dir or Path(tempfile.mkdtemp(prefix="card_scale-"))
     folder.mkdir(parents=True, exist_ok=True)
@@ -155,6 +171,7 @@ def main() -> None:
         if not path.exists():
             write_synth(path, rows)
         methods: dict[str, list[str]] = {"floor": [*me, "--floor", str(path)]}
+        methods["read"] = [*me, "--read", str(path)]
         methods["batched"] = card_command(path, "batched", folder / "card_batched")
         if rows <= args.memory_max:
             methods["memory"] = card_command(path, "memory", folder / "card_memory")
@@ -162,17 +179,32 @@ def main() -> None:
             methods["fairlearn"] = [*me, "--fairlearn", str(path)]
         if has_spark():
             methods["spark"] = card_command(path, "spark", folder / "card_spark")
-        base = None
-        for name in (m for m in only if m in methods):
-            got = measured(methods[name])
-            if name == "floor":
-                base = got.get("seconds")
-            ratio = ""
-            if isinstance(base, float) and isinstance(got.get("seconds"), float):
-                ratio = f"{got['seconds'] / base:.2f}x"  # type: ignore[operator]
-            shown = got.get("error") or f"{got['seconds']:>8} {got['peak_gb']:>8}"
-            print(f"{rows:>12,} {name:<10} {shown}  {ratio}", flush=True)
-            print(json.dumps({"rows": rows, "method": name, **got}), file=sys.stderr)
+        best: dict[str, dict[str, float | str]] = {}
+        for run in range(args.repeat):
+            base = None  # this round's floor: the machine's load changes between rounds
+            for name in (m for m in only if m in methods):
+                got = measured(methods[name])
+                seconds = got.get("seconds")
+                kept = best.get(name, {}).get("seconds")
+                if isinstance(seconds, float) and not (isinstance(kept, float) and kept <= seconds):
+                    best[name] = got
+                if name == "floor":
+                    base = seconds
+                ratio = ""
+                if isinstance(base, float) and isinstance(seconds, float):
+                    ratio = f"{seconds / base:.2f}x"
+                shown = got.get("error") or f"{got['seconds']:>8} {got['peak_gb']:>8}"
+                print(f"{rows:>12,} {name:<10} {shown}  {ratio}", flush=True)
+                print(
+                    json.dumps({"rows": rows, "method": name, "run": run, **got}), file=sys.stderr
+                )
+        if args.repeat > 1:
+            base = best.get("floor", {}).get("seconds")
+            for name, got in best.items():
+                seconds = got["seconds"]
+                ratio = f"{seconds / base:.2f}x" if isinstance(base, float) else ""  # type: ignore[operator]
+                shown = f"{seconds:>8} {got['peak_gb']:>8}"
+                print(f"{rows:>12,} {name:<10} {shown}  {ratio}  (quickest)")
         if not args.keep:
             path.unlink()
     if not args.keep and args.dir is None:
@@ -186,6 +218,8 @@ def main() -> None:
 if __name__ == "__main__":
     if len(sys.argv) == 3 and sys.argv[1] == "--floor":
         floor(sys.argv[2])
+    elif len(sys.argv) == 3 and sys.argv[1] == "--read":
+        engine_read(sys.argv[2])
     elif len(sys.argv) == 3 and sys.argv[1] == "--fairlearn":
         fairlearn(sys.argv[2])
     else:

@@ -4,14 +4,39 @@ Memory stays nearly flat as rows grow: each batch (``BATCH_ROWS`` rows of only t
 columns the card needs) is reduced to the additive tables of ``_aggregate`` and dropped.
 What grows is the tables: the count table has a row per (group, label, prediction), the
 score table one per (group, label, distinct score), so a model whose scores take a million
-distinct values keeps up to a million entries per group and label (16 bytes each). The
-scores wait as integer keys (``FLUSH_ROWS`` rows, 9 bytes each) and are sorted into the
-score tables on a second core; that sort is the engine's main cost at scale.
+distinct values keeps up to a million entries per group and label (16 bytes each).
+
+Scores are counted one of two ways, both giving the same tables to the bit:
+
+* On a grid (the usual case): when every score s of a batch equals
+  ``rint(s * 10**k) / 10**k`` for some k up to ``GRID_DECIMALS`` (probabilities stored
+  with six decimals, whole-number scores), each row becomes a flat index (cell, grid
+  point) into one dense table, and the rows are counted by a bincount on a second core,
+  ``FLUSH_ROWS`` at a time: no sort. The scores come back as ``i / 10**k``, the very
+  floats the rows had (the check guarantees it), -0.0 and 0.0 share index 0 as they share
+  a key below, and NaN is never on a grid. With a threshold the count table comes from the
+  same counts (a score is predicted positive at ``>= threshold``, compared as its own
+  float). The table grows to a finer grid, a wider range or new groups as batches need;
+  it is used while it holds at most ``GRID_MAX_POINTS`` entries and
+  ``GRID_POINTS_PER_ROW`` per row of the file.
+* By sorting, for a batch off the grid and every batch after it: the scores become
+  order-preserving integer keys, wait (``FLUSH_ROWS`` rows, 9 bytes each) and are sorted
+  into per-cell tables on a second core. A file that leaves the grid part way is counted
+  both ways and the tables merged.
+
+Cells (sensitive values and target) come from Arrow's dictionary indices and small
+integer columns by arithmetic and one lookup, without hashing; the arrays of a batch are
+reused (new ones cost page faults). What the card needs afterwards (scipy.special, the
+review section, the templates) is imported while the ROC AUC is computed, not during the
+pass (an import holds the GIL in long stretches: the pass took twice as long beside
+one).
 
 Why Arrow record batches and not an embedded SQL engine: the reader is already a
 dependency (pandas reads Parquet through it), a record batch hands numpy its columns
-without copies, and the per-batch work (dictionary codes, a bincount, one sort of the
-scores) is what the in-memory path does, so both give the same numbers by construction.
+without copies, and the per-batch work (dictionary codes and bincounts; a sort of the
+scores off a grid) is what the in-memory path does, so both give the same numbers by
+construction. (An embedded engine was not measured against it; what is left of the
+pass is reading the columns, one count per row and the file's SHA-256.)
 
 Every check of the in-memory path is made here with the same message: the distinct values
 of the target, sensitive and prediction columns are counted with their first row, and
@@ -101,6 +126,10 @@ def choose_engine(engine: Engine, data: object) -> Literal["memory", "batched", 
 
 
 # -- distinct values of a column, counted across batches ------------------------------
+#: An integer column spanning fewer values than this is coded by a lookup table.
+_SMALL_RANGE = 1 << 16
+
+
 class _Values:
     """A column's distinct raw values, each with its count and first row."""
 
@@ -114,33 +143,74 @@ class _Values:
     def codes(self, arr: pa.Array | pa.ChunkedArray, offset: int) -> NDArray[np.int64]:
         """Each row's value id; counts and first rows updated (``offset``: the batch's
         first row in the file)."""
+        return self.coded(arr, offset).codes()
+
+    def coded(self, arr: pa.Array | pa.ChunkedArray, offset: int) -> _Coded:
+        """Each row's index into a small table of value ids (see ``_Coded``); counts and
+        first rows updated (``offset``: the batch's first row in the file)."""
         import pyarrow as pa
         import pyarrow.compute as pc
 
         if isinstance(arr, pa.ChunkedArray):
             arr = arr.combine_chunks()
+        small = self._small_ints(arr, offset)
+        if small is not None:
+            return small
         enc = arr if isinstance(arr, pa.DictionaryArray) else pc.dictionary_encode(arr)
         dictionary: list[Any] = enc.dictionary.to_pylist()
         indices = enc.indices
         if enc.null_count:
             indices = pc.fill_null(indices, len(dictionary))
             dictionary.append(None)
-        idx: NDArray[np.int64] = np.asarray(indices.to_numpy(zero_copy_only=False), np.int64)
         known = len(self.raw)
-        lookup = np.array([self._id(v) for v in dictionary], dtype=np.int64)
-        if np.array_equal(lookup, np.arange(len(lookup))):
-            codes = idx  # the same dictionary as before (Parquet's usual case): no lookup
+        ids = np.array([self._id(v) for v in dictionary], dtype=np.int64)
+        return self._noted(_Coded(_to_numpy(indices), ids), known, offset, None)
+
+    def _small_ints(self, arr: pa.Array, offset: int) -> _Coded | None:
+        """An integer column without missing values over a small range (a 0/1 target,
+        numbered groups): its values less the smallest index a lookup table, with no hash
+        table; None for any other column."""
+        import pyarrow as pa
+        import pyarrow.compute as pc
+
+        if not pa.types.is_integer(arr.type) or arr.null_count or not len(arr):
+            return None
+        bounds = pc.min_max(arr)
+        low, high = int(bounds["min"].as_py()), int(bounds["max"].as_py())
+        if high - low >= _SMALL_RANGE or not -(2**62) < low <= high < 2**62:
+            return None
+        x = _to_numpy(arr)
+        if low != 0 or x.dtype != np.int64:
+            x = x.astype(np.int64)
+            x -= low
+        if high - low <= 1:  # a 0/1 column: counted without a bincount
+            ones = int(np.count_nonzero(x))
+            per = np.array([len(x) - ones, ones][: high - low + 1], dtype=np.int64)
         else:
-            codes = lookup[idx] if len(lookup) else np.zeros(0, dtype=np.int64)
-        if len(self.raw) > known:  # new values: their first rows in this batch
+            per = np.bincount(x, minlength=high - low + 1)
+        present = np.flatnonzero(per)
+        known = len(self.raw)
+        ids = np.zeros(high - low + 1, dtype=np.int64)
+        ids[present] = [self._id(low + v) for v in present.tolist()]
+        return self._noted(_Coded(x, ids), known, offset, per)
+
+    def _noted(
+        self, coded: _Coded, known: int, offset: int, per: NDArray[np.int64] | None
+    ) -> _Coded:
+        """``coded``, with the first rows of values new in this batch (ids from ``known``
+        on) and the rows per value (``per``: rows per index, when already counted)."""
+        if len(self.raw) > known:
+            codes = coded.codes()
             first = np.full(len(self.raw), -1, dtype=np.int64)
             rows = np.arange(len(codes), dtype=np.int64)
             first[codes[::-1]] = rows[::-1]
             self.first += [int(first[i]) + offset for i in range(known, len(self.raw))]
             self.counts = np.append(self.counts, np.zeros(len(self.raw) - known, np.int64))
         if self.counting:
-            self.counts += np.bincount(codes, minlength=len(self.raw))
-        return codes
+            if per is None:
+                per = np.bincount(coded.rows, minlength=len(coded.ids))
+            np.add.at(self.counts, coded.ids, per)  # ids may repeat (NaN and null: one)
+        return coded
 
     def _id(self, value: Any) -> int:
         if isinstance(value, float) and math.isnan(value):
@@ -150,6 +220,34 @@ class _Values:
             got = self.ids[value] = len(self.raw)
             self.raw.append(value)
         return got
+
+
+class _Coded(NamedTuple):
+    """A batch's column as each row's index into a small table of value ids (Arrow's
+    dictionary indices, or an integer column's values less the smallest), so that the
+    columns of a cell combine by one lookup (``_cells``) instead of one per column."""
+
+    rows: NDArray[np.integer[Any]]  # each row's index; Arrow's own memory where it can be
+    ids: NDArray[np.int64]  # index -> value id
+
+    def codes(self) -> NDArray[np.int64]:
+        """Each row's value id."""
+        if np.array_equal(self.ids, np.arange(len(self.ids))):
+            return np.asarray(self.rows, dtype=np.int64)  # ids in the table's order
+        return self.ids[self.rows] if len(self.ids) else np.zeros(0, dtype=np.int64)
+
+
+def _to_numpy(arr: pa.Array) -> NDArray[Any]:
+    """An Arrow array's values, without a copy when it has no nulls (``to_numpy`` with
+    copies allowed takes a slower path even then: 12 ms for a million dictionary indices)."""
+    import pyarrow as pa
+
+    if not arr.null_count:
+        try:
+            return np.asarray(arr.to_numpy(zero_copy_only=True))
+        except pa.ArrowInvalid:
+            pass
+    return np.asarray(arr.to_numpy(zero_copy_only=False))
 
 
 @dataclass
@@ -276,6 +374,247 @@ def _sort_in(tables: dict[tuple[int, ...], _ScoreTable], waiting: list[_Waiting]
         tables.setdefault(t, _ScoreTable()).merge(keys_of)
 
 
+# -- scores on a decimal grid, counted without a sort ---------------------------------
+#: The finest grid tried: scores with up to six decimals (probabilities stored rounded, as
+#: the synthetic data's ``np.round(p, 6)``) or whole numbers (credit scores 300-850).
+GRID_DECIMALS = 6
+#: Entries a grid table may hold (cells times grid points, 8 bytes each: 256 MB); scores
+#: that would need more are sorted into the score tables instead.
+GRID_MAX_POINTS = 2**25
+#: ... and at most this many per row of the file (at least ``2**20``): a table much larger
+#: than the rows costs more to scan than their sort (a million rows on a six-decimal grid
+#: of 20 cells sort faster).
+GRID_POINTS_PER_ROW = 4
+# Grid indices stay below 2**50 in size: there ``i / 10**k`` is distinct for distinct i
+# and ``rint(s * 10**k)`` gives i back from that float.
+_GRID_LIMIT = float(2**50)
+_GRID_SAMPLE = 64  # scores checked first, so that a batch off the grid costs little
+_GRID_WAIT = 1 << 24  # rows a grid's buffer holds at most (``FLUSH_ROWS`` of them, 8 bytes each)
+
+
+class _OnGrid(NamedTuple):
+    """A batch's scores as indices on the grid of ``10**-decimals``."""
+
+    decimals: int
+    steps: NDArray[np.float64]  # whole numbers: score == steps / 10**decimals, bit for bit
+    low: int
+    high: int
+
+
+def _on_grid(
+    score: NDArray[np.float64], *, decimals: int, scratch: _Scratch | None = None
+) -> _OnGrid | None:
+    """The scores' indices on the coarsest grid, from ``decimals`` decimals to
+    ``GRID_DECIMALS``, where every score s equals ``rint(s * 10**k) / 10**k`` bit for bit;
+    None if there is none (NaN never is; -0.0 and 0.0 are both index 0).
+
+    Args:
+        score: The batch's scores.
+        decimals: The coarsest grid to try (the grid the table already has).
+        scratch: Arrays to reuse (the indices returned are one of them).
+    """
+    work = scratch or _Scratch()
+    n = len(score)
+    head = score[:_GRID_SAMPLE]
+    for k in range(decimals, GRID_DECIMALS + 1):
+        scale = 10.0**k
+        if not np.array_equal(np.rint(head * scale) / scale, head):
+            continue
+        steps = np.multiply(score, scale, out=work.get("steps", n, np.float64))
+        np.rint(steps, out=steps)
+        back = np.divide(steps, scale, out=work.get("back", n, np.float64))
+        if not np.equal(back, score, out=work.get("same", n, np.bool_)).all():
+            continue
+        low, high = float(steps.min()), float(steps.max())
+        if not -_GRID_LIMIT < low <= high < _GRID_LIMIT:  # also infinities
+            return None
+        return _OnGrid(k, steps, int(low), int(high))
+    return None
+
+
+class _Scratch:
+    """Arrays reused batch after batch: new ones for every batch cost page faults (about
+    a sixth of the pass's CPU time at 100 million rows)."""
+
+    def __init__(self) -> None:
+        self.arrays: dict[str, NDArray[Any]] = {}
+
+    def get(self, name: str, n: int, dtype: type[np.generic]) -> NDArray[Any]:
+        """``n`` elements of the array called ``name`` (its contents are left over).
+
+        Args:
+            name: Which array.
+            n: How many elements.
+            dtype: Their type.
+        """
+        got = self.arrays.get(name)
+        if got is None or len(got) < n or got.dtype != dtype:
+            got = self.arrays[name] = np.empty(n, dtype=dtype)
+        return got[:n]
+
+
+class _Layout(NamedTuple):
+    """How a grid table is laid out: row ``cell`` (a code of ``radix``), column
+    ``index - low``."""
+
+    decimals: int
+    low: int
+    span: int
+    radix: tuple[int, ...]
+
+    @property
+    def size(self) -> int:
+        return math.prod(self.radix) * self.span
+
+
+class _Grid:
+    """Rows counted per (cell, grid point) for scores on a decimal grid: one bincount per
+    ``FLUSH_ROWS`` rows on the second core instead of a sort. The table holds exactly what
+    the sorted score tables would (the scores come back as ``index / 10**decimals``, the
+    same floats), and, for a threshold, the count table too."""
+
+    def __init__(self, *, max_points: int = GRID_MAX_POINTS) -> None:
+        self.on = True  # off once a batch has left the grid: later ones are sorted
+        self.max_points = max_points
+        self.layout = _Layout(0, 0, 0, ())
+        self.table = np.zeros(0, dtype=np.int64)
+        # Rows waiting as flat indices into the table, in one of two buffers: the other
+        # is being counted meanwhile (no copies, no new memory per batch).
+        self.waiting: NDArray[np.int64] | None = None
+        self.spare: NDArray[np.int64] | None = None
+        self.waiting_rows = 0
+        self.counting: Future[None] | None = None
+        self.scratch = _Scratch()
+
+    def take(self, cell: _CellIndex, radix: list[int], score: NDArray[np.float64]) -> bool:
+        """Count a batch's scores by cell if they lie on a grid whose table fits; else
+        False, and the grid takes no later batch.
+
+        Args:
+            cell: Each row's cell, a code of ``radix``.
+            radix: Values per sensitive column, then target values.
+            score: Each row's score.
+        """
+        if not self.on:
+            return False
+        got = _on_grid(score, decimals=self.layout.decimals, scratch=self.scratch)
+        want = None if got is None else self._wanted(got, radix)
+        if got is None or want is None:
+            self.on = False
+            return False
+        if want != self.layout:
+            self._relayout(want)
+        lay = self.layout
+        n = len(score)
+        if self.waiting is None or self.waiting_rows + n > len(self.waiting):
+            self.flush_rows()
+            if self.waiting is None or n > len(self.waiting):
+                self.waiting = np.empty(max(n, min(FLUSH_ROWS, _GRID_WAIT)), dtype=np.int64)
+        flat = self.waiting[self.waiting_rows : self.waiting_rows + n]
+        np.copyto(flat, got.steps, casting="unsafe")  # whole numbers below 2**50: exact
+        base = np.arange(math.prod(lay.radix), dtype=np.int64) * lay.span - lay.low
+        flat += cell.of(base, out=self.scratch.get("base", n, np.int64))
+        self.waiting_rows += n
+        if self.waiting_rows >= FLUSH_ROWS:
+            self.flush_rows()
+        return True
+
+    def _wanted(self, got: _OnGrid, radix: list[int]) -> _Layout | None:
+        """The layout holding the table's counts and this batch (None: too large)."""
+        lay = self.layout
+        grow = 10 ** (got.decimals - lay.decimals)
+        if lay.span:
+            low = min(lay.low * grow, got.low)
+            high = max((lay.low + lay.span - 1) * grow, got.high)
+        else:
+            low, high = got.low, got.high
+        cells = math.prod(radix)
+        if lay.span and low >= lay.low * grow and high < (lay.low + lay.span - 1) * grow + 1:
+            low, high = lay.low * grow, (lay.low + lay.span - 1) * grow  # fits as it is
+        else:
+            # Room on each side, so that the next batches rarely move the table (but not
+            # below 0 for scores that are not negative, nor above 1 for those up to 1).
+            pad = max((high - low) // 16, 1)
+            one = 10**got.decimals
+            padded_low = low - pad if low < 0 else max(low - pad, 0)
+            padded_high = high + pad if high > one else min(high + pad, one)
+            if cells * (padded_high - padded_low + 1) <= self.max_points:
+                low, high = padded_low, padded_high
+        want = _Layout(got.decimals, low, high - low + 1, tuple(radix))
+        return want if want.size <= self.max_points else None
+
+    def _relayout(self, want: _Layout) -> None:
+        """Move the counts to a larger table: more cells, a wider range, or a finer grid
+        (index i becomes i * 10**more)."""
+        self.flush()
+        old, lay = self.table, self.layout
+        table = np.zeros(want.size, dtype=np.int64)
+        if lay.span:
+            grow = 10 ** (want.decimals - lay.decimals)
+            rows = np.ravel_multi_index(
+                np.unravel_index(np.arange(math.prod(lay.radix)), lay.radix), want.radix
+            )
+            cols = (lay.low + np.arange(lay.span)) * grow - want.low
+            table.reshape(-1, want.span)[np.ix_(rows, cols)] = old.reshape(-1, lay.span)
+        self.table, self.layout = table, want
+
+    def flush_rows(self) -> None:
+        """Start counting the rows waiting on the second core (after the count under
+        way, whose buffer then takes the next rows)."""
+        if not self.waiting_rows or self.waiting is None:
+            return
+        full, rows = self.waiting, self.waiting_rows
+        self._wait()
+        self.waiting, self.spare, self.waiting_rows = self.spare, full, 0
+        self.counting = background(_count_into, self.table, full[:rows])
+
+    def _wait(self) -> None:
+        if self.counting is not None:
+            self.counting.result()
+            self.counting = None
+
+    def flush(self) -> None:
+        """Count every row waiting (the table is complete when this returns)."""
+        self.flush_rows()
+        self._wait()
+
+    def points(self) -> NDArray[np.float64]:
+        """The score at each column: the very floats the rows had."""
+        lay = self.layout
+        return (lay.low + np.arange(lay.span, dtype=np.int64)).astype(np.float64) / (
+            10.0**lay.decimals
+        )
+
+    def rows(self) -> Iterator[tuple[tuple[int, ...], NDArray[np.int64]]]:
+        """Each cell holding rows: its codes (sensitive values, then target) and its counts
+        per grid point."""
+        lay = self.layout
+        if not lay.span:
+            return
+        by_cell = self.table.reshape(-1, lay.span)
+        for c in np.flatnonzero(by_cell.any(axis=1)).tolist():
+            yield tuple(int(x) for x in np.unravel_index(c, lay.radix)), by_cell[c]
+
+    def add_counts(self, counts: dict[tuple[int, ...], int], threshold: float) -> None:
+        """The count table of the rows counted here, predictions cut at ``threshold``
+        (each score compared as the row's own float, so ties fall as they do row by row).
+
+        Args:
+            counts: The pass's count table, keyed by cell codes and the prediction (0/1).
+            threshold: Scores at or above it are predicted positive.
+        """
+        at = int(np.searchsorted(self.points(), threshold, side="left"))
+        for key, row in self.rows():
+            for pred, n in ((0, int(row[:at].sum())), (1, int(row[at:].sum()))):
+                if n:
+                    counts[(*key, pred)] = counts.get((*key, pred), 0) + n
+
+
+def _count_into(table: NDArray[np.int64], flat: NDArray[np.int64]) -> None:
+    """Add rows, as flat indices, to the table (numpy counts without the GIL)."""
+    table += np.bincount(flat, minlength=len(table))
+
+
 # -- the pass over the file -----------------------------------------------------------
 @dataclass
 class _Plan:
@@ -308,6 +647,8 @@ class _Pass:
     has_scores: bool = False
     missing_scores: int = 0
     bad_score: tuple[str, int] | None = None  # a non-number and its row
+    grid: _Grid = field(default_factory=_Grid)  # scores on a decimal grid, counted densely
+    scratch: _Scratch = field(default_factory=_Scratch)  # arrays reused for each batch
 
 
 def _needed(plan: _Plan) -> list[str]:
@@ -328,7 +669,9 @@ def _batches(plan: _Plan) -> Iterator[pa.RecordBatch]:
         if plan.is_parquet:
             import pyarrow.parquet as pq
 
-            pf = pq.ParquetFile(plan.path, read_dictionary=plan.sensitive)
+            # Memory-mapped: Arrow decodes from the page cache with no copy into its own
+            # buffers (a third of the CPU time of plain reads here, see the README).
+            pf = pq.ParquetFile(plan.path, read_dictionary=plan.sensitive, memory_map=True)
             yield from pf.iter_batches(batch_size=plan.batch_rows, columns=needed)
         else:
             import pyarrow.csv as pacsv
@@ -350,6 +693,16 @@ def _batches(plan: _Plan) -> Iterator[pa.RecordBatch]:
         raise _unreadable(plan, exc) from exc
 
 
+def _warm_up() -> None:
+    """Import and compile what the card needs after the pass: scipy.special for the
+    intervals, the review section's module and the templates the card is written with."""
+    importlib.import_module("scipy.special")
+    importlib.import_module("modelcards._review")
+    from ._render import warm_up
+
+    warm_up()
+
+
 def _unreadable(plan: _Plan, exc: BaseException) -> DataError:
     kind = "Parquet" if plan.is_parquet else "CSV"
     first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
@@ -359,6 +712,18 @@ def _unreadable(plan: _Plan, exc: BaseException) -> DataError:
         + ("" if plan.is_parquet else " (or try --engine memory, which reads it whole)")
         + ".",
     )
+
+
+def _expected_rows(plan: _Plan) -> int:
+    """The file's rows: from a Parquet file's footer, estimated for a CSV file from the
+    length of its first lines."""
+    if plan.is_parquet:
+        import pyarrow.parquet as pq
+
+        return int(pq.ParquetFile(plan.path).metadata.num_rows)
+    with open(plan.path, "rb") as fh:
+        head = fh.read(1 << 20)
+    return int(plan.path.stat().st_size / max(len(head) / max(head.count(b"\n"), 1), 1))
 
 
 def _block_size(path: Path, batch_rows: int) -> int:
@@ -394,6 +759,8 @@ def _column_names(path: Path, is_parquet: bool) -> list[str]:
 
 def _run_pass(plan: _Plan) -> _Pass:
     st = _Pass(sens=[_Values(counting=False) for _ in plan.sensitive])
+    rows = _expected_rows(plan)
+    st.grid = _Grid(max_points=min(GRID_MAX_POINTS, max(GRID_POINTS_PER_ROW * rows, 1 << 20)))
     kind = plan.source.kind
     st.cut = kind == "scores" or (kind == "model" and plan.source.threshold is not None)
     for batch in background_iter(_batches(plan)):
@@ -401,21 +768,45 @@ def _run_pass(plan: _Plan) -> _Pass:
         if not n:
             continue
         offset = st.rows
-        sens = [
-            v.codes(batch.column(c), offset) for v, c in zip(st.sens, plan.sensitive, strict=True)
+        coded = [
+            v.coded(batch.column(c), offset) for v, c in zip(st.sens, plan.sensitive, strict=True)
         ]
-        tcode = st.target.codes(batch.column(plan.target), offset)
-        score, pred = _batch_predictions(plan, st, batch, offset)
+        coded.append(st.target.coded(batch.column(plan.target), offset))
         radix = [len(v.raw) for v in st.sens] + [len(st.target.raw)]
-        cell = _mixed(sens + [tcode], radix)
-        _add_counts(st, cell, radix, pred)
-        if score is not None:
+        cell = _cells(coded, radix, st.scratch)
+        if kind == "scores":
+            assert plan.source.column is not None
+            score = _numbers(batch.column(plan.source.column), st, offset, count_missing=False)
             st.has_scores = True
-            _add_scores(st, cell, radix, score)
+            # On a grid, the batch is counted by score, its predictions with it.
+            if not st.grid.take(cell, radix, score):
+                _add_cut(st, plan, cell.cells(), radix, score)
+        else:
+            scored, pred = _batch_predictions(plan, st, batch, offset)
+            cells = cell.cells()
+            _add_counts(st, cells, radix, pred)
+            if scored is not None:
+                st.has_scores = True
+                _add_scores(st, cells, radix, scored)
         st.rows += n
     _sort_waiting(st)
+    st.grid.flush()
     _merged(st)
+    if kind == "scores":
+        assert plan.source.threshold is not None
+        st.grid.add_counts(st.counts, plan.source.threshold)
     return st
+
+
+def _add_cut(
+    st: _Pass, plan: _Plan, cell: NDArray[np.int64], radix: list[int], score: NDArray[np.float64]
+) -> None:
+    """A batch of scores off the grid: missing ones noted, predictions cut at the
+    threshold, the scores kept for the sort."""
+    assert plan.source.threshold is not None
+    st.missing_scores += int(np.isnan(score).sum())
+    _add_counts(st, cell, radix, (score >= plan.source.threshold).astype(np.int64))
+    _add_scores(st, cell, radix, score)
 
 
 def background_iter(it: Iterator[pa.RecordBatch]) -> Iterator[pa.RecordBatch]:
@@ -430,15 +821,51 @@ def background_iter(it: Iterator[pa.RecordBatch]) -> Iterator[pa.RecordBatch]:
         yield batch
 
 
+class _CellIndex(NamedTuple):
+    """Each row's cell (a code of the batch's radix) as an index into a small table of
+    cells: ``table[rows]``, or ``rows`` itself without a table."""
+
+    rows: NDArray[np.int64]
+    table: NDArray[np.int64] | None
+
+    def cells(self) -> NDArray[np.int64]:
+        """Each row's cell."""
+        return self.rows if self.table is None else self.table[self.rows]
+
+    def of(self, per_cell: NDArray[np.int64], *, out: NDArray[np.int64]) -> NDArray[np.int64]:
+        """``per_cell[cell]`` for each row, with one lookup, into ``out``."""
+        lookup = per_cell if self.table is None else per_cell[self.table]
+        return np.take(lookup, self.rows, out=out, mode="clip")  # every index is in range
+
+
+def _cells(coded: list[_Coded], radix: list[int], scratch: _Scratch) -> _CellIndex:
+    """Each row's cell, a code of ``radix`` (as ``_mixed`` makes from the value ids): when
+    every combination of the columns' indices fits a small table, an index into it, made
+    by arithmetic on Arrow's indices (a lookup per column costs more)."""
+    sizes = [len(c.ids) for c in coded]
+    if math.prod(sizes) > _SMALL_RANGE or math.prod(radix) >= 2**62:
+        return _CellIndex(_mixed([c.codes() for c in coded], radix), None)
+    table = np.zeros(1, dtype=np.int64)
+    for c, r in zip(coded, radix, strict=True):
+        table = (table[:, None] * r + c.ids[None, :]).ravel()
+    rows = scratch.get("cells", len(coded[0].rows), np.int64)
+    np.copyto(rows, coded[0].rows)
+    for c, size in zip(coded[1:], sizes[1:], strict=True):
+        rows *= size
+        rows += c.rows
+    return _CellIndex(rows, table)
+
+
 def _mixed(codes: list[NDArray[np.int64]], radix: list[int]) -> NDArray[np.int64]:
     if math.prod(radix) >= 2**62:
         raise DataError(
             "The sensitive columns have too many distinct values to compare groups.",
             hint="Choose columns that name groups (a few to a few hundred values each).",
         )
-    key = np.zeros(len(codes[0]), dtype=np.int64)
-    for c, k in zip(codes, radix, strict=True):
-        key = key * k + c
+    key = codes[0].astype(np.int64)  # a copy: the codes may be Arrow's read-only memory
+    for c, k in zip(codes[1:], radix[1:], strict=True):
+        key *= k
+        key += c
     return key
 
 
@@ -528,13 +955,15 @@ def _batch_predictions(
     return scores, (scores >= source.threshold).astype(np.int64)
 
 
-def _numbers(col: pa.Array, st: _Pass, offset: int) -> NDArray[np.float64]:
+def _numbers(
+    col: pa.Array, st: _Pass, offset: int, *, count_missing: bool = True
+) -> NDArray[np.float64]:
     """A score column as floats; non-numbers and missing values noted for the checks
-    after the pass (NaN here)."""
+    after the pass (NaN here; missing ones left to the caller without ``count_missing``)."""
     import pyarrow as pa
 
     if pa.types.is_integer(col.type) or pa.types.is_floating(col.type):
-        s: NDArray[np.float64] = np.asarray(col.to_numpy(zero_copy_only=False), np.float64)
+        s: NDArray[np.float64] = np.asarray(_to_numpy(col), np.float64)
     else:
         raw = col.to_pandas()
         num = pd.to_numeric(raw, errors="coerce")
@@ -543,7 +972,8 @@ def _numbers(col: pa.Array, st: _Pass, offset: int) -> NDArray[np.float64]:
             row = int(np.flatnonzero(bad.to_numpy())[0])
             st.bad_score = (str(raw.iloc[row]), offset + row)
         s = np.asarray(num.to_numpy(dtype=float), dtype=np.float64)
-    st.missing_scores += int(np.isnan(s).sum())
+    if count_missing:
+        st.missing_scores += int(np.isnan(s).sum())
     return s
 
 
@@ -718,10 +1148,11 @@ def batched_card(
     )
     path, target, names = plan.path, plan.target, plan.columns
     digest = background(sha256_file, path)
-    # The intervals need scipy.stats (over half a second to import): imported meanwhile.
-    background(importlib.import_module, "scipy.stats")
     progress(f"reading {path.name} in batches of {batch_rows:,} rows")
     st = _run_pass(plan)
+    # What the card needs next, imported while the ROC AUC is computed (numpy, without
+    # the GIL). Not during the pass: an import holds the GIL, and the pass's threads wait.
+    background(_warm_up)
     if st.rows == 0:
         raise DataError(f"{path.name} has no rows.", hint="Give a file with a header and rows.")
 
@@ -823,6 +1254,8 @@ def _aggregates(
         .reset_index()
     )
     cells: dict[tuple[Any, ...], list[ScoreCell]] | None = None
+    # Cells only from the grid merge on it, by adding counts, with no sort.
+    on_grid = not st.scores and st.grid.layout.span > 0
     if st.has_scores:
         cells = {}
         for key, table in st.scores.items():
@@ -833,11 +1266,52 @@ def _aggregates(
             cell = ScoreCell(scores, n if positive else none, none if positive else n)
             cells.setdefault(values, []).append(cell)
         st.scores.clear()  # the tables' memory goes as the cells take it over
+        for values, cell in _grid_cells(st.grid, groups, label_of[tcol.remap], k):
+            cells.setdefault(values, []).append(cell)
+    decimals = st.grid.layout.decimals if on_grid else None
     return Aggregates(
         list(plan.sensitive),
         counts,
-        score_cells=None if cells is None else {v: merge_cells(c) for v, c in cells.items()},
+        score_cells=None
+        if cells is None
+        else {v: merge_cells(c, decimals=decimals) for v, c in cells.items()},
+        score_decimals=decimals,
     )
+
+
+def _grid_cells(
+    grid: _Grid, groups: list[_Groups], label_of: NDArray[np.bool_], k: int
+) -> Iterator[tuple[tuple[Any, ...], ScoreCell]]:
+    """The grid's counts as score cells, one per combination of raw sensitive ids (the
+    positives and negatives of every target value added). A cell with rows at a quarter
+    of the grid's points or more keeps every point (zeros where no row is), sharing one
+    array of scores with the other such cells, so that groups merge by adding counts;
+    a sparser cell keeps only the scores its rows have.
+
+    Args:
+        grid: The pass's grid.
+        groups: Each sensitive column's values.
+        label_of: Raw target id -> whether it is the positive label.
+        k: How many sensitive columns.
+    """
+    parts: dict[tuple[int, ...], list[tuple[bool, NDArray[np.int64]]]] = {}
+    for key, row in grid.rows():
+        parts.setdefault(key[:k], []).append((bool(label_of[key[k]]), row))
+    if not parts:
+        return
+    points = grid.points()
+    for sens, rows in parts.items():
+        pos = np.zeros(len(points), dtype=np.int64)
+        neg = np.zeros(len(points), dtype=np.int64)
+        for positive, row in rows:
+            into = pos if positive else neg
+            into += row
+        values = tuple(groups[j].value(sens[j]) for j in range(k))
+        at = np.flatnonzero(pos + neg)
+        if 4 * len(at) >= len(points):
+            yield values, ScoreCell(points, pos, neg)
+        else:
+            yield values, ScoreCell(points[at], pos[at], neg[at])
 
 
 @dataclass

@@ -1094,9 +1094,11 @@ def _split_auc(auc: tuple[Floats, Floats], tables: list[Ints]) -> list[AucPart]:
 
 
 def _auc_bounds(auc: AucPart, alpha: float | Floats) -> tuple[Floats, Floats]:
-    from scipy.stats import norm
+    # The normal quantile from scipy.special (what scipy.stats.norm.ppf computes, to the
+    # bit), which imports in a third of the time of scipy.stats.
+    from scipy.special import ndtri
 
-    z = norm.ppf(1 - np.asarray(alpha, dtype=float) / 2)
+    z = ndtri(1 - np.asarray(alpha, dtype=float) / 2)
     return np.clip(auc.value - z * auc.se, 0, 1), np.clip(auc.value + z * auc.se, 0, 1)
 
 

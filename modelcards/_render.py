@@ -229,6 +229,16 @@ def plotlyjs_bytes() -> bytes:
     return _script_safe(get_plotlyjs()).encode()
 
 
+def warm_up() -> None:
+    """Compile the card's templates and read plotly.js now, for a caller with a core to
+    spare before the card is written (the batched engine, during its pass)."""
+    from plotly.utils import PlotlyJSONEncoder  # noqa: F401  (what _json_script imports)
+
+    _env(True).get_template("card.html.j2")
+    _env(False).get_template("card.md.j2")
+    plotlyjs_bytes()
+
+
 def render_html_parts(card: ModelCard) -> tuple[str, str]:
     """The HTML before and after the inline plotly.js (``render_html`` joins them).
 

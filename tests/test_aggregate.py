@@ -94,3 +94,20 @@ def test_aggregates_name_missing_scores_and_mismatched_tables():
         assess_aggregates(Aggregates(["sex"], agg.counts, agg.score_counts.iloc[1:]))
     with pytest.raises(DataError, match="Cannot combine"):
         agg.combine(Aggregates(["race"], agg.counts))
+
+
+def test_weighted_sums_equal_the_running_sums_exactly():
+    from modelcards._aggregate import weighted_sums
+    from modelcards._evaluate import exact_sums
+
+    rng = np.random.default_rng(4)
+    cases = [(0, 1, 1), (5, 0, 0), (300, 10**6, 100), (10**5, 2 * 10**8, 200)]
+    for n, top, most in [*cases, (10**4, 2**40, 2**20)]:
+        v = rng.integers(0, top + 1, n)
+        w = rng.integers(0, most + 1, n)
+        (s1,), (s2,) = exact_sums(v, w, np.array([0, n]))
+        assert weighted_sums(v, w) == (s1, s2)
+        if n <= 300:
+            exact = sum(int(a) * int(b) for a, b in zip(v, w, strict=True))
+            square = sum(int(a) ** 2 * int(b) for a, b in zip(v, w, strict=True))
+            assert weighted_sums(v, w) == (exact, square)

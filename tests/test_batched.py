@@ -14,6 +14,7 @@ import pytest
 from conftest import register
 
 from modelcards import _batched, _pipeline
+from modelcards._aggregate import ScoreCell, merge_cells
 from modelcards._batched import AUTO_BATCHED_BYTES, choose_engine
 from modelcards._render import render_json
 from modelcards.errors import ModelcardsError
@@ -244,3 +245,141 @@ def test_batched_scores_merged_across_batches_give_the_in_memory_card(
     }
     memory = card_json("memory", **args)
     assert card_json("batched", batch_rows=89, **args) == memory
+
+
+# -- scores on a decimal grid: counted densely, the same tables as the sort ---------------
+def grid_scores(kind: str, n: int, rng: np.random.Generator) -> np.ndarray:
+    """Scores of one kind (n rows): on a grid, off it, or leaving it part way."""
+    if kind == "integers":  # credit scores, stored as whole numbers
+        return rng.integers(300, 851, n)
+    if kind == "six-decimals":  # probabilities rounded as the synthetic data's (a narrow
+        return np.round(0.495 + 0.01 * rng.random(n), 6)  # range: a small file's grid)
+    if kind == "negative":  # below zero, -0.0 beside 0.0, many ties
+        score = np.round(rng.normal(0.4, 0.5, n), 3)
+        score[::7] = -0.0
+        score[3::7] = 0.0
+        return score
+    if kind == "at-threshold":  # one decimal: a tenth of the rows exactly at 0.5
+        return np.round(rng.random(n), 1)
+    if kind == "finer-later":  # one decimal, then three: the table moves to a finer grid
+        score = np.round(rng.random(n), 3)
+        score[: n // 3] = np.round(score[: n // 3], 1)
+        return score
+    if kind == "leaves-grid":  # two decimals, then any float: the rest go to the sort
+        score = rng.random(n)
+        score[: n // 2] = np.round(score[: n // 2], 2)
+        return score
+    if kind == "one-off-grid":  # one score off the grid, after a batch's first rows
+        score = np.round(rng.random(n), 2)
+        score[89 * 6 + 70] = 0.123456789
+        return score
+    raise AssertionError(kind)
+
+
+GRID_KINDS = [
+    "integers",
+    "six-decimals",
+    "negative",
+    "at-threshold",
+    "finer-later",
+    "leaves-grid",
+    "one-off-grid",
+]
+
+
+def capture_aggregates(monkeypatch: pytest.MonkeyPatch) -> list[object]:
+    """The Aggregates each batched card is computed from, in order."""
+    got: list[object] = []
+    real = _batched.assess_aggregates
+
+    def capture(agg, **kwargs):  # type: ignore[no-untyped-def]
+        got.append(agg)
+        return real(agg, **kwargs)
+
+    monkeypatch.setattr(_batched, "assess_aggregates", capture)
+    return got
+
+
+def tables_of(agg) -> tuple[list[str], dict[str, tuple[bytes, list[int], list[int]]]]:  # type: ignore[no-untyped-def]
+    """The count table's rows and each cell's scores (their bits) with positives and
+    negatives, scores without rows left out."""
+    counts = sorted(map(str, agg.counts.itertuples(index=False)))
+    cells = {}
+    for key, cell in agg.score_cells.items():
+        has = (cell.pos + cell.neg) > 0
+        scores = np.ascontiguousarray(cell.scores[has], dtype=np.float64)
+        cells[str(key)] = (scores.tobytes(), cell.pos[has].tolist(), cell.neg[has].tolist())
+    return counts, cells
+
+
+@pytest.mark.parametrize("suffix", [".parquet", ".csv"])
+@pytest.mark.parametrize("kind", GRID_KINDS)
+def test_scores_on_a_grid_give_the_sorted_tables_and_the_in_memory_card(
+    tmp_path, monkeypatch, kind, suffix
+):
+    rng = np.random.default_rng(7)
+    frame = tricky(2400, seed=5)
+    frame["score"] = grid_scores(kind, len(frame), rng)
+    # A group first seen in the last batches (a CSV's batches find their groups as they
+    # go, so the grid's table takes new cells).
+    frame.loc[2300:, "race"] = "late"
+    path = write(frame, tmp_path / f"grid{suffix}")
+    args = {
+        "data": path,
+        "target": "outcome",
+        "sensitive": ["sex", "race"],
+        "scores": "score",
+        "threshold": 600 if kind == "integers" else 0.5,
+        "options": _pipeline.CardOptions(positive_label="good", min_group_size=20),
+    }
+    memory = card_json("memory", **args)
+    monkeypatch.setattr(_batched, "FLUSH_ROWS", 500)  # the grid counts a few times
+    got = capture_aggregates(monkeypatch)
+    assert card_json("batched", batch_rows=89, **args) == memory
+    monkeypatch.setattr(_batched, "GRID_DECIMALS", -1)  # no grid: every batch sorted
+    assert card_json("batched", batch_rows=89, **args) == memory
+    on_grid, by_sort = got
+    assert tables_of(on_grid) == tables_of(by_sort)
+    assert by_sort.score_decimals is None  # type: ignore[attr-defined]
+    # The grid took the whole file unless the scores left it.
+    off = kind in ("leaves-grid", "one-off-grid")
+    assert (on_grid.score_decimals is None) == off  # type: ignore[attr-defined]
+
+
+@pytest.mark.parametrize("at", [30, 750, 2150], ids=["first-rows", "middle", "late"])
+def test_a_missing_score_on_a_grid_gives_the_in_memory_message(tmp_path, at):
+    # Batches of 200 rows: beyond a batch's first rows, only the full check sees it.
+    frame = tricky(2400, seed=5)
+    frame.loc[at, "score"] = None
+    path = write(frame, tmp_path / "missing.parquet")
+    kwargs = {
+        "data": path,
+        "target": "outcome",
+        "sensitive": ["sex", "race"],
+        "scores": "score",
+        "threshold": 0.5,
+        "options": _pipeline.CardOptions(positive_label="good"),
+    }
+    said = []
+    for engine in ("memory", "batched"):
+        with pytest.raises(ModelcardsError) as info:
+            _pipeline.generate_card(engine=engine, batch_rows=200, **kwargs)  # type: ignore[arg-type]
+        said.append(f"{info.value.message} | {info.value.hint}")
+    assert said[1] == said[0] and "1 missing value" in said[0]
+
+
+def test_grid_merges_equal_sorted_merges():
+    rng = np.random.default_rng(11)
+    cells = []
+    for _ in range(5):
+        s = np.unique(np.round(rng.normal(0, 2, rng.integers(0, 400)), 3))
+        s[s == 0] = -0.0 if rng.random() < 0.5 else 0.0
+        cells.append(ScoreCell(s, rng.integers(0, 4, len(s)), rng.integers(0, 4, len(s))))
+    by_sort = merge_cells(cells)
+    on_grid = merge_cells(cells, decimals=3)
+    assert np.array_equal(on_grid.scores, by_sort.scores)
+    assert on_grid.pos.tolist() == by_sort.pos.tolist()
+    assert on_grid.neg.tolist() == by_sort.neg.tolist()
+    # Scores off the grid named are merged by the sort, not wrongly placed.
+    off = [c._replace(scores=c.scores + 1e-7) for c in cells]
+    assert np.array_equal(merge_cells(off, decimals=3).scores, merge_cells(off).scores)
