@@ -200,7 +200,9 @@ def link_problems() -> list[str]:
     bad = st.session_state.pop("_bad_params", [])
     return [
         plain(
-            f"The link's {key} = {shorten(raw)!r} is not usable here; {default!r} is used instead."
+            f"The link's {key} = {shorten(raw)!r} is not usable here; "
+            # A parameter with no default (the version pin) is simply left out.
+            + ("it is ignored." if default is None else f"{default!r} is used instead.")
         )
         for key, raw, default in bad
     ]
