@@ -505,3 +505,26 @@ def test_markdown_shows_code_spans_literally_and_renders_no_hostile_markup(tmp_p
         assert needle not in html, needle
     # The hostile column name stays inside its code span, pipe and backticks included.
     assert "<code>&lt;img src=x onerror=alert(1)&gt;|`x`</code>" in html
+
+
+@pytest.mark.parametrize(
+    ("engine", "with_data"), [("memory", False), ("memory", True), ("batched", True)]
+)
+def test_a_target_that_is_one_of_the_model_s_inputs_is_refused(
+    examples_registry, tmp_path, engine, with_data
+):
+    # `employed` holds Yes and No like the outcome, so the card was made: about how
+    # well the model predicts one of its own inputs.
+    data = []
+    if with_data:
+        model = examples_registry.load("models:/arrests-release@champion")
+        model.evaluation_split().to_csv(tmp_path / "eval.csv", index=False)
+        data = ["--data", "eval.csv"]
+    out = card(
+        "--model", "models:/arrests-release@champion", *data, "--target", "employed",
+        "--engine", engine, "--out", "out", cwd=tmp_path,
+    )  # fmt: skip
+    assert out.returncode == 2, out.stdout + out.stderr
+    assert "'employed' is one of the model's inputs, not the outcome it predicts" in out.stderr
+    assert "released" in out.stderr and "Traceback" not in out.stderr
+    assert not (tmp_path / "out").exists()
