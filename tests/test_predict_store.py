@@ -7,7 +7,7 @@ import multiprocessing as mp
 import pandas as pd
 import pytest
 
-from apps.views.batch import read_upload
+from apps.views.batch import metric_rows, read_upload
 from modelcards._predict import (
     coerce_row,
     csv_safe,
@@ -134,6 +134,22 @@ def test_csv_cells_that_spreadsheets_would_run_are_neutralised(cell):
     out = csv_safe(pd.DataFrame({"note": [cell, "plain"], "n": [1, 2]}))
     assert out["note"].tolist() == ["'" + cell, "plain"]
     assert out["n"].tolist() == [1, 2]
+
+
+def test_a_batch_s_unusable_outcomes_are_left_out_of_its_metrics_by_row(champion):
+    # A file's own outcome column: 0/1 where the model says No/Yes, or empty in places.
+    # It was a card's error ("the target has 1 missing value(s) (first at row 1)... before
+    # making a card"), and the metrics were lost.
+    released = ["Yes", "Maybe", None, "No", "1"]
+    frame = pd.DataFrame([INPUTS] * 5).assign(released=released, sex="Male")
+    rows, note = metric_rows(champion, score_batch(champion, frame).scored)
+    assert rows["row"].tolist() == [1, 4]
+    assert note == (
+        "3 row(s) left out of the per-group metrics: their released is not one of the "
+        "model's classes (No, Yes) (row 2: 'Maybe'; row 3: empty; row 5: '1')."
+    )
+    every = metric_rows(champion, score_batch(champion, frame.iloc[[0, 3]]).scored)
+    assert every.note is None and len(every.rows) == 2
 
 
 class Upload:
