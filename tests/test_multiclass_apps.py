@@ -123,3 +123,20 @@ def test_the_gradio_api_returns_every_class_s_probability(examples_registry, tmp
     assert got["label"] == p.label and got["reference"] == "models:/penguin-species/1"
     assert got["probabilities"] == pytest.approx(p.probabilities)
     assert sum(got["probabilities"].values()) == pytest.approx(1.0)
+
+
+def test_what_if_shows_where_a_decision_flips_in_six_digits_that_do_flip_it(examples_registry):
+    # 15.257893562316895 (the bisection's last float) was shown as it came.
+    at = page("what_if", model="penguin-species", ref="@champion",
+              **{f"in_{k}": v for k, v in INPUTS.items()})  # fmt: skip
+    no_failure(at)
+    flips = at.dataframe[0].value.set_index("feature")
+    model = examples_registry.load(REF)
+    base = predict_row(model, coerce_row(model, INPUTS)).label
+    shown = [f for f in flips.index if "no value" not in flips.loc[f, "flips at"]]
+    assert shown
+    for feature in shown:
+        text = flips.loc[feature, "flips at"]
+        assert len(text.replace(".", "").replace("-", "").lstrip("0")) <= 6, text
+        flipped = predict_row(model, coerce_row(model, {**INPUTS, feature: float(text)}))
+        assert flipped.label != base, (feature, text)
