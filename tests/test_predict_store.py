@@ -7,7 +7,7 @@ import multiprocessing as mp
 import pandas as pd
 import pytest
 
-from apps.views.batch import metric_rows, read_upload
+from apps.views.batch import grouping_columns, metric_rows, read_upload
 from modelcards._predict import (
     coerce_row,
     csv_safe,
@@ -150,6 +150,19 @@ def test_a_batch_s_unusable_outcomes_are_left_out_of_its_metrics_by_row(champion
     )
     every = metric_rows(champion, score_batch(champion, frame.iloc[[0, 3]]).scored)
     assert every.note is None and len(every.rows) == 2
+
+
+def test_a_sensitive_column_with_one_value_in_a_batch_is_left_out_with_a_note():
+    # A batch of one group ended the per-group metrics with "has a single value".
+    scored = pd.DataFrame({"sex": ["Male", "Female"], "colour": [None, None], "g": ["A", None]})
+    columns, note = grouping_columns(scored, ["colour", "sex", "g"])
+    assert columns == ["sex", "g"]
+    assert note == "Every row has the same colour (colour: empty): no groups there."
+    assert grouping_columns(scored.iloc[:1], ["sex"]) == (
+        [],
+        "Every row has the same sex (sex: 'Male'): no groups there.",
+    )
+    assert grouping_columns(scored, ["sex"]) == (["sex"], None)
 
 
 class Upload:

@@ -64,6 +64,32 @@ def metric_rows(model: LoadedModel, scored: pd.DataFrame) -> MetricRows:
     )
 
 
+class Grouping(NamedTuple):
+    """The sensitive columns that form groups in a batch, and what was left out."""
+
+    columns: list[str]
+    note: str | None  # the columns with one value for every row, in words
+
+
+def grouping_columns(scored: pd.DataFrame, sensitive: list[str]) -> Grouping:
+    """The sensitive columns that split the rows into two groups or more (an empty
+    value is a group of its own). A batch is often one group (all women, one site): its
+    column is left out with a note, not the per-group metrics with an error.
+
+    Args:
+        scored: The rows the metrics use.
+        sensitive: The model's sensitive columns present in the file.
+    """
+    kept = [c for c in sensitive if scored[c].nunique(dropna=False) >= 2]
+    single = {c: scored[c].iloc[0] for c in sensitive if c not in kept}
+    if not single:
+        return Grouping(kept, None)
+    said = "; ".join(
+        f"{c}: " + ("empty" if pd.isna(v) else repr(state.shorten(v))) for c, v in single.items()
+    )
+    return Grouping(kept, f"Every row has the same {', '.join(single)} ({said}): no groups there.")
+
+
 def read_upload(upload: UploadedFile) -> pd.DataFrame:
     name = upload.name
     if not name.lower().endswith(".csv"):
@@ -140,6 +166,11 @@ def render() -> None:
         if note:
             st.warning(state.plain(note))
         if not len(scored):
+            return
+        sensitive, same = grouping_columns(scored, sensitive)
+        if same:
+            st.info(state.plain(same))
+        if not sensitive:
             return
         if model.task == "regression":
             a = assess_regression(
