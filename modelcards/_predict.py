@@ -58,6 +58,8 @@ def coerce_value(col: SignatureColumn, raw: Any) -> InputValue:
     if raw is None or (isinstance(raw, float) and math.isnan(raw)) or str(raw).strip() == "":
         raise ValueError("is missing")
     if col.type in NUMERIC_TYPES:
+        if isinstance(raw, bool | np.bool_):  # JSON's true is no count: float(True) is 1
+            raise ValueError(f"{raw!r} is not a number")
         try:
             value = float(raw)
         except (TypeError, ValueError):
