@@ -558,6 +558,14 @@ def test_a_fairness_link_with_unknown_choices_names_them_and_uses_the_defaults(
     no_failure(at)
     assert any("features" in w.value and "shoe" in w.value for w in at.warning)
     assert at.multiselect(key=key("audit_features", 2)).value == ["colour", "sex", "age_group"]
+    # What replaced the link's value reads as words, not as a Python list or True.
+    said = [shown(w.value) for w in at.warning]
+    assert "The link's features = 'colour,shoe' is not usable here; colour, sex, age_group is " \
+        "used instead." in said  # fmt: skip
+    at = page("fairness", model="arrests-release", ref="@challenger", intersection="no")
+    assert "The link's intersection = 'no' is not usable here; yes is used instead." in [
+        shown(w.value) for w in at.warning
+    ]
 
 
 def test_a_what_if_link_opens_the_same_sweep_and_inputs(examples_registry):
