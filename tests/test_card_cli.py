@@ -528,3 +528,14 @@ def test_a_target_that_is_one_of_the_model_s_inputs_is_refused(
     assert "'employed' is one of the model's inputs, not the outcome it predicts" in out.stderr
     assert "released" in out.stderr and "Traceback" not in out.stderr
     assert not (tmp_path / "out").exists()
+
+
+def test_a_csv_that_is_not_utf8_text_is_said_in_words(tmp_path):
+    # Python's "'utf-8' codec can't decode byte 0x89 in position 0: invalid start byte".
+    (tmp_path / "d.csv").write_bytes(b"\x89PNG\r\n\x1a\n" + bytes(range(256)))
+    out = card("--data", "d.csv", "--target", "approved", "--sensitive", "sex",
+               "--predictions", "p", "--out", "out", cwd=tmp_path)  # fmt: skip
+    assert out.returncode == 2, out.stdout + out.stderr
+    assert "Cannot read d.csv as CSV: it is not UTF-8 text (byte 0x89 at position 0)." in out.stderr
+    assert "codec" not in out.stderr and "Traceback" not in out.stderr
+    assert not (tmp_path / "out").exists()

@@ -181,6 +181,13 @@ class Upload:
         ("x.xlsx", b"a,b\n1,2\n", "is not a CSV file"),
         ("x.csv", b"", "x.csv is empty"),
         ("x.csv", b"\xff\xfe\x00binary", "Cannot read x.csv as CSV"),
+        # Python's codec error ("'utf-8' codec can't decode byte 0x89 in position 0:
+        # invalid start byte") said nothing a person could act on.
+        (
+            "x.csv",
+            b"\x89PNG\r\n\x1a\n",
+            r"Cannot read x.csv as CSV: it is not UTF-8 text \(byte 0x89 at position 0\)",
+        ),
         ("x.csv", b"a,b\n", "has no rows"),
         ("x.csv", b"a\n" + b"1\n" * (21 * 1024 * 1024 // 2), "the demo takes up to 20 MB"),
     ],
