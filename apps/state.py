@@ -200,10 +200,21 @@ def link_problems() -> list[str]:
     bad = st.session_state.pop("_bad_params", [])
     return [
         plain(
-            f"The link's {key} = {shorten(raw)!r} is not usable here; {default!r} is used instead."
+            f"The link's {key} = {shorten(raw)!r} is not usable here; "
+            # A parameter with no default (the version pin) is simply left out.
+            + ("it is ignored." if default is None else f"{_said(default)} is used instead.")
         )
         for key, raw, default in bad
     ]
+
+
+def _said(value: Any) -> str:
+    """A default as a reader says it: a list as its items, a switch as yes or no."""
+    if isinstance(value, bool):
+        return "yes" if value else "no"
+    if isinstance(value, list | tuple):
+        return ", ".join(map(str, value))
+    return repr(value)
 
 
 #: Longest value from a link, an upload or the store that is shown whole.

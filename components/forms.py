@@ -21,7 +21,8 @@ def parse_value(
     col: SignatureColumn, profile: ColumnProfile | None, raw: str, entry: InputEntry | None = None
 ) -> Any:
     """A link's text as the input's type; ValueError when it is not one, is not a finite
-    number, lies outside the input's allowed range or levels, or is absurdly long."""
+    number (or, for a whole number, has a fraction), lies outside the input's allowed
+    range or levels, or is absurdly long."""
     if len(raw) > 1000:
         raise ValueError("too long")
     if col.type not in NUMERIC_TYPES:
@@ -34,6 +35,8 @@ def parse_value(
         b.low is not None and b.high is not None and not b.low <= value <= b.high
     ):
         raise ValueError("out of range")
+    if col.type in INTEGER_TYPES and not value.is_integer():
+        raise ValueError("not a whole number")  # cut silently, the answer would differ
     return int(value) if col.type in INTEGER_TYPES else value
 
 

@@ -253,6 +253,8 @@ def sweep_figure(
     current: object,
     positive: str,
     threshold: float | None = 0.5,
+    *,
+    by_class: bool = False,
 ) -> go.Figure:
     """Predicted probability as one feature sweeps its range, the current input marked.
 
@@ -266,13 +268,29 @@ def sweep_figure(
         threshold: The decision threshold, drawn as a line (default 0.5); None draws
             none (a multiclass model's decision is the likeliest class, at no fixed
             probability). A regression's curve never has one.
+        by_class: The curve is the predicted class's probability (a multiclass model):
+            one trace per class, over the values where it is the one predicted, so a
+            flip to another class shows as a new colour, not as the same curve rising.
     """
     numeric = all(isinstance(v, int | float) for v in curve["value"])
     x = list(curve["value"]) if numeric else [_text(str(v)) for v in curve["value"]]
     trace = go.Scatter if numeric else go.Bar
     if "prediction" in curve:  # a regression: the predicted number, no threshold
         return _value_sweep(curve, x, trace, feature, current, numeric, positive)
-    fig = go.Figure(trace(x=x, y=list(curve["probability"]), name=f"P({_text(positive)})"))
+    if by_class:
+        fig = go.Figure()
+        for i, c in enumerate(dict.fromkeys(curve["label"])):
+            mine = curve["label"] == c
+            fig.add_trace(
+                trace(
+                    x=x,
+                    y=[p if m else None for p, m in zip(curve["probability"], mine, strict=True)],
+                    name=f"{_text(str(c))} predicted",
+                    marker={"color": PALETTE[i % len(PALETTE)]},
+                )
+            )
+    else:
+        fig = go.Figure(trace(x=x, y=list(curve["probability"]), name=f"P({_text(positive)})"))
     cur_x = current if numeric else _text(str(current))
     # The marker sits on the curve's own point for the current value (``sweep_values``
     # includes it), never at a guessed height.

@@ -293,6 +293,10 @@ def check_version(
     )
 
 
+#: The widest a case's name is printed by ``modelcards check``.
+NAME_WIDTH = 60
+
+
 def report_lines(report: CheckReport) -> list[str]:
     """What ``modelcards check`` prints: one line per case, failing first, then a total.
 
@@ -304,14 +308,21 @@ def report_lines(report: CheckReport) -> list[str]:
             f"{report.uri} has no edge cases, so there is nothing to check.",
             "Save one on the demo's Try it page, or list them under edge_cases in the card spec.",
         ]
+    from ._format import terminal_text
+
     lines = [f"{len(report.outcomes)} edge case(s) run against {report.uri}:"]
-    width = max((len(o.case.name) for o in report.outcomes), default=0)
-    for o in report.outcomes:
+    # Names come from the demo's visitors: inert, and cut so one long name cannot widen
+    # every line.
+    names = [terminal_text(o.case.name, limit=NAME_WIDTH) for o in report.outcomes]
+    width = max(map(len, names), default=0)
+    for o, name in zip(report.outcomes, names, strict=True):
         result = outcome_result(o)
-        answer = f"predicted {o.actual}"
+        answer = f"predicted {terminal_text(o.actual)}"
         if o.case.expected is not None:
-            answer = f"expected {o.case.expected}, {answer}"
-        lines.append(f"{result.upper():<10}  {o.case.name:<{width}}  {answer}  ({o.case.source})")
+            answer = f"expected {terminal_text(o.case.expected)}, {answer}"
+        lines.append(
+            f"{result.upper():<10}  {name:<{width}}  {answer}  ({terminal_text(o.case.source)})"
+        )
     judged = [o for o in report.outcomes if o.as_expected is not None]
     total = f"{len(judged) - report.failures} of {len(judged)} judged case(s) pass"
     if report.failures:

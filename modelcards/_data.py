@@ -40,7 +40,9 @@ def read_table(path: str | Path, *, categorical: Sequence[str] = ()) -> pd.DataF
             frame = pd.read_parquet(path, read_dictionary=_text_columns(path, categorical))
         else:
             frame = pd.read_csv(path, low_memory=False)
-    except (ValueError, OSError, UnicodeDecodeError, pd.errors.ParserError) as exc:
+    except UnicodeDecodeError as exc:
+        raise not_utf8(path.name, exc) from exc
+    except (ValueError, OSError, pd.errors.ParserError) as exc:
         kind = "Parquet" if is_parquet else "CSV"
         first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
         raise DataError(
@@ -97,6 +99,22 @@ def _text_columns(path: Path, names: Sequence[str]) -> list[str] | None:
     return text or None
 
 
+def not_utf8(name: str, exc: UnicodeDecodeError) -> DataError:
+    """A CSV that is not UTF-8 text (a spreadsheet, an image, another encoding), said in
+    words instead of Python's codec error.
+
+    Args:
+        name: The file's name.
+        exc: The decoding error.
+    """
+    return DataError(
+        f"Cannot read {name} as CSV: it is not UTF-8 text (byte 0x{exc.object[exc.start]:02x} "
+        f"at position {exc.start:,}).",
+        hint="Save it as CSV in UTF-8 (in Excel: Save As, CSV UTF-8); a spreadsheet or "
+        "another kind of file cannot be read.",
+    )
+
+
 def read_csv_bytes(data: bytes, *, name: str) -> pd.DataFrame:
     """Read an uploaded CSV held in memory, with the same messages as ``read_table``.
 
@@ -110,7 +128,9 @@ def read_csv_bytes(data: bytes, *, name: str) -> pd.DataFrame:
         raise DataError(f"{name} is empty.", hint="Give a file with a header and rows.")
     try:
         frame = pd.read_csv(io.BytesIO(data), low_memory=False)
-    except (ValueError, UnicodeDecodeError, pd.errors.ParserError) as exc:
+    except UnicodeDecodeError as exc:
+        raise not_utf8(name, exc) from exc
+    except (ValueError, pd.errors.ParserError) as exc:
         first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
         raise DataError(
             f"Cannot read {name} as CSV: {first}", hint="Give a UTF-8 CSV file with a header row."

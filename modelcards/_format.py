@@ -97,6 +97,33 @@ def markdown_text(text: object) -> str:
     return " ".join(s.split())
 
 
+# C0 and C1 controls (escape sequences, bell, carriage return, line breaks) and the
+# characters that reorder text on screen (bidirectional overrides and isolates).
+_TERMINAL_UNSAFE = re.compile(
+    r"[\x00-\x1f\x7f-\x9f\u2028\u2029\u200e\u200f\u202a-\u202e\u2066-\u2069]"
+)
+
+
+def terminal_text(text: object, *, limit: int | None = None) -> str:
+    """Stored text (a case's name, a visitor's comment) as inert text for a terminal, on
+    one line: every control or direction character is shown as its escape (``\\x1b``,
+    ``\\n``), so none can move the cursor, retitle the window or fake a line of its own.
+
+    Args:
+        text: Anything, written as ``str(text)``.
+        limit: Cut to this many characters, ending with ``...``; None keeps it whole.
+
+    >>> print(terminal_text("ok" + chr(27) + "]0;title" + chr(7) + chr(13) + "fake"))
+    ok\\x1b]0;title\\x07\\rfake
+    >>> terminal_text("a long name", limit=6)
+    'a l...'
+    """
+    s = _TERMINAL_UNSAFE.sub(lambda m: repr(m[0])[1:-1], str(text))
+    if limit is not None and len(s) > limit:
+        s = s[: max(limit - 3, 0)] + "..."
+    return s
+
+
 def code_span(text: object, *, table: bool = False) -> str:
     """Text as a Markdown code span: shown literally by CommonMark, so it is never
     HTML-escaped (``>50K`` stays ``>50K``); a fence longer than any run of backticks

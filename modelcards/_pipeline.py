@@ -295,6 +295,25 @@ class EvaluationInputs:
     task: Task = "binary"
 
 
+def check_target_role(target: str | None, loaded: LoadedModel | None) -> None:
+    """Refuse a target that is one of the model's own inputs: its card would measure how
+    well the model predicts what it was given (``--target employed`` on a model that
+    takes ``employed``), with no error, since such a column often has two values too.
+
+    Args:
+        target: The target column asked for (None: the model's own).
+        loaded: The registered model, if any.
+    """
+    if loaded is None or target is None or target not in loaded.feature_names:
+        return
+    said = f" (registered: {loaded.target!r})" if loaded.target else ""
+    raise DataError(
+        f"--target {target!r} is one of the model's inputs, not the outcome it predicts{said}.",
+        hint="Name the column that holds the true outcome"
+        + (f", or leave --target out to use {loaded.target!r}." if loaded.target else "."),
+    )
+
+
 def read_evaluation(
     data: str | Path | pd.DataFrame | None,
     *,
@@ -316,6 +335,7 @@ def read_evaluation(
         options: Positive label, reference groups and whether to assess the intersection.
         progress: Called with a short message as the step starts.
     """
+    check_target_role(target, loaded)
     target = target or (loaded.target if loaded else None)
     if not target:
         raise DataError("Name the target column with --target COLUMN.")
@@ -1128,6 +1148,7 @@ def generate_card(
         trusted_types=trusted_types,
         progress=progress,
     )
+    check_target_role(target, loaded)  # before any engine reads the data
     policy_of = given_policy if policy is not None else resolve_policy(None, loaded)
     spec_of = given_spec if given_spec is not None else resolve_spec(None, loaded)
     chosen = choose_engine(engine, data)

@@ -201,9 +201,14 @@ def _rule_sentence(check: CheckResult, positive: str | None, negative: str | Non
             )
         each = " each" if len(names) > 1 else ""
         verb = "differ" if len(names) > 1 else "differs"
+        # Percentage points only for rates: a regression's error is in the target's units.
+        points = (
+            f" ({check.bound * 100:g} percentage points)"
+            if all(n in METRICS and METRICS[n].kind == "rate" for n in names)
+            else ""
+        )
         return (
-            f"Between any two groups, the {what}{each} {verb} by {words} {check.bound:g} "
-            f"({check.bound * 100:g} percentage points)."
+            f"Between any two groups, the {what}{each} {verb} by {words} {check.bound:g}{points}."
         )
     if metric == "known_cases_failing":  # the policy's `known_cases:` rule
         allowed = int(check.bound)

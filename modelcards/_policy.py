@@ -412,20 +412,48 @@ def _check(node: yaml.Node, source: str) -> Check:
             "with OP one of >=, <=, >, <.",
         )
     change = bool(m["change"])
+    scope = (
+        _change_scope(m["metric"], bool(m["every"]), source, line)
+        if change
+        else _scope(m["metric"], bool(m["every"]), source, line)
+    )
+    _check_reachable(m, str(text).strip(), change, f"{source} line {line}")
     return Check(
         text=str(text).strip(),
         metric=m["metric"],
         op=cast(Op, m["op"]),  # _CHECK matches these four operators only
         bound=float(m["bound"]),
-        scope=(
-            _change_scope(m["metric"], bool(m["every"]), source, line)
-            if change
-            else _scope(m["metric"], bool(m["every"]), source, line)
-        ),
+        scope=scope,
         features=features,
         line=line,
         class_label=class_label,
         change=change,
+    )
+
+
+def _check_reachable(m: re.Match[str], text: str, change: bool, where: str) -> None:
+    """Refuse a bound a rate can never reach: ``demographic_parity_ratio >= 80`` (80%
+    meant) would fail every card as if the model had failed. Bounds in a target's units
+    (a regression's errors) are left alone."""
+    metric, op, bound = m["metric"], m["op"], float(m["bound"])
+    spec = DISPARITIES.get(metric)
+    base, _, kind = metric.rpartition("_")
+    names = list(spec.metrics) if spec else [base] if kind in ("ratio", "difference") else []
+    if not all(n in METRICS and METRICS[n].kind == "rate" for n in names or [metric]):
+        return
+    low = -1.0 if change else 0.0
+    if low <= bound <= 1:
+        return
+    if change:
+        what = "a change of a rate"
+    else:
+        what = f"a {spec.kind if spec else kind} of rates" if names else "a rate"
+    always = "pass" if (op in (">=", ">")) == (bound < low) else "fail"
+    raise PolicyError(
+        f"{where}: {what} lies between {low:g} and 1, so '{text}' would always {always}.",
+        hint=f"Write {bound / 100:g} for {bound:g}%."
+        if 1 < abs(bound) <= 100
+        else f"Give a bound between {low:g} and 1.",
     )
 
 

@@ -58,6 +58,8 @@ def coerce_value(col: SignatureColumn, raw: Any) -> InputValue:
     if raw is None or (isinstance(raw, float) and math.isnan(raw)) or str(raw).strip() == "":
         raise ValueError("is missing")
     if col.type in NUMERIC_TYPES:
+        if isinstance(raw, bool | np.bool_):  # JSON's true is no count: float(True) is 1
+            raise ValueError(f"{raw!r} is not a number")
         try:
             value = float(raw)
         except (TypeError, ValueError):
@@ -336,7 +338,17 @@ def smallest_flip(
             hi = mid
         if not integer and abs(hi - lo) < 1e-6 * max(1.0, abs(hi)):
             break
-    return int(hi) if integer else hi
+    return int(hi) if integer else _six_digits_past(hi, float(current))
+
+
+def _six_digits_past(value: float, current: float) -> float:
+    """``value`` in six significant digits, rounded away from ``current``: what a reader
+    can copy (not 15.257893562316895), still on the flipped side of the crossing."""
+    if value == 0 or not math.isfinite(value):
+        return value
+    step = 10.0 ** (math.floor(math.log10(abs(value))) - 5)
+    outward = math.ceil if value > current else math.floor
+    return float(f"{outward(value / step) * step:.6g}")
 
 
 #: A row of ``flip_table``.

@@ -1083,33 +1083,36 @@ def book_state_on(state: ReviewState, card: ModelCard) -> SignoffState:
 
 
 def format_review(state: ReviewState) -> str:
-    """A version's review as plain text, for the CLI.
+    """A version's review as plain text, for the CLI. Every stored text (a visitor's
+    comment, a case's name, a reviewer's reason) is printed inert, on its own line.
 
     Args:
         state: From ``ReviewBook.state``.
     """
+    from ._format import terminal_text as t
+
     b = state.binding
-    lines = [f"{b.model} v{b.version}"]
+    lines = [f"{t(b.model)} v{b.version}"]
     s = state.signoff
     if s is None:
         lines.append("Sign-off: none")
     else:
         lines.append(
-            f"Sign-off: {state.signoff_state} ({s.decision} by {s.reviewer}, {_day(s.created)}, "
-            f"{s.app}): {s.summary}"
+            f"Sign-off: {state.signoff_state} ({s.decision} by {t(s.reviewer)}, "
+            f"{_day(s.created)}, {t(s.app)}): {t(s.summary)}"
         )
         if state.changed:
-            lines.append(f"  stale: changed since then: {', '.join(state.changed)}")
+            lines.append(f"  stale: changed since then: {t(', '.join(state.changed))}")
     undecided = len(state.undecided)
     lines.append(f"Findings: {len(state.findings)}, {undecided} without a decision")
     for f in state.findings:
-        lines.append(f"  {f.id}  {f.kind.replace('_', ' ')}: {f.subject}")
-        lines.append(f"      {f.detail}")
+        lines.append(f"  {f.id}  {f.kind.replace('_', ' ')}: {t(f.subject)}")
+        lines.append(f"      {t(f.detail)}")
         d = state.decisions.get(f.id)
         lines.append(
             "      decision: not yet"
             if d is None
-            else f"      decision: {d.decision.replace('_', ' ')} by {d.reviewer}, "
-            f"{_day(d.created)} ({d.app}): {d.reason}"
+            else f"      decision: {d.decision.replace('_', ' ')} by {t(d.reviewer)}, "
+            f"{_day(d.created)} ({t(d.app)}): {t(d.reason)}"
         )
     return "\n".join(lines)

@@ -1015,3 +1015,7 @@ def compare(
     for path in paths.values():
         click.echo(f"wrote {path}")
     sys.exit(result.exit_code)
+
+
+if __name__ == "__main__":  # python -m modelcards.cli, as the console script runs it
+    main(prog_name="modelcards")

@@ -169,6 +169,26 @@ def test_an_unusable_value_in_a_link_is_named_and_replaced(examples_registry):
     assert at.number_input(key=key("in_age", 1)).value == 21
 
 
+def test_a_fraction_for_a_whole_number_in_a_link_is_named_not_cut(examples_registry):
+    # age 33.7 was read as 33 without a word: the link's answer was not its inputs'.
+    at = page("try_it", **deep_link(age="33.7"))
+    no_failure(at)
+    assert any(
+        "in_age = '33.7' is not usable here; 21 is used instead" in shown(w.value)
+        for w in at.warning
+    )
+    assert at.number_input(key=key("in_age", 1)).value == 21
+    assert page("try_it", **deep_link(age="33.0")).number_input(key=key("in_age", 1)).value == 33
+
+
+def test_an_unusable_version_pin_in_a_link_says_it_is_ignored(examples_registry):
+    at = page("try_it", **deep_link(), v="abc")
+    no_failure(at)
+    said = [shown(w.value) for w in at.warning]
+    assert "The link's v = 'abc' is not usable here; it is ignored." in said
+    assert not any("None" in w for w in said)
+
+
 @pytest.mark.parametrize(
     ("query", "named"),
     [
@@ -538,6 +558,14 @@ def test_a_fairness_link_with_unknown_choices_names_them_and_uses_the_defaults(
     no_failure(at)
     assert any("features" in w.value and "shoe" in w.value for w in at.warning)
     assert at.multiselect(key=key("audit_features", 2)).value == ["colour", "sex", "age_group"]
+    # What replaced the link's value reads as words, not as a Python list or True.
+    said = [shown(w.value) for w in at.warning]
+    assert "The link's features = 'colour,shoe' is not usable here; colour, sex, age_group is " \
+        "used instead." in said  # fmt: skip
+    at = page("fairness", model="arrests-release", ref="@challenger", intersection="no")
+    assert "The link's intersection = 'no' is not usable here; yes is used instead." in [
+        shown(w.value) for w in at.warning
+    ]
 
 
 def test_a_what_if_link_opens_the_same_sweep_and_inputs(examples_registry):

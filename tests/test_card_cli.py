@@ -505,3 +505,37 @@ def test_markdown_shows_code_spans_literally_and_renders_no_hostile_markup(tmp_p
         assert needle not in html, needle
     # The hostile column name stays inside its code span, pipe and backticks included.
     assert "<code>&lt;img src=x onerror=alert(1)&gt;|`x`</code>" in html
+
+
+@pytest.mark.parametrize(
+    ("engine", "with_data"), [("memory", False), ("memory", True), ("batched", True)]
+)
+def test_a_target_that_is_one_of_the_model_s_inputs_is_refused(
+    examples_registry, tmp_path, engine, with_data
+):
+    # `employed` holds Yes and No like the outcome, so the card was made: about how
+    # well the model predicts one of its own inputs.
+    data = []
+    if with_data:
+        model = examples_registry.load("models:/arrests-release@champion")
+        model.evaluation_split().to_csv(tmp_path / "eval.csv", index=False)
+        data = ["--data", "eval.csv"]
+    out = card(
+        "--model", "models:/arrests-release@champion", *data, "--target", "employed",
+        "--engine", engine, "--out", "out", cwd=tmp_path,
+    )  # fmt: skip
+    assert out.returncode == 2, out.stdout + out.stderr
+    assert "'employed' is one of the model's inputs, not the outcome it predicts" in out.stderr
+    assert "released" in out.stderr and "Traceback" not in out.stderr
+    assert not (tmp_path / "out").exists()
+
+
+def test_a_csv_that_is_not_utf8_text_is_said_in_words(tmp_path):
+    # Python's "'utf-8' codec can't decode byte 0x89 in position 0: invalid start byte".
+    (tmp_path / "d.csv").write_bytes(b"\x89PNG\r\n\x1a\n" + bytes(range(256)))
+    out = card("--data", "d.csv", "--target", "approved", "--sensitive", "sex",
+               "--predictions", "p", "--out", "out", cwd=tmp_path)  # fmt: skip
+    assert out.returncode == 2, out.stdout + out.stderr
+    assert "Cannot read d.csv as CSV: it is not UTF-8 text (byte 0x89 at position 0)." in out.stderr
+    assert "codec" not in out.stderr and "Traceback" not in out.stderr
+    assert not (tmp_path / "out").exists()

@@ -72,3 +72,15 @@ def test_a_file_store_in_the_environment_is_refused_cleanly(tmp_path):
     assert out.returncode == 2
     assert "file store" in out.stderr and "Hint:" in out.stderr
     assert "Traceback" not in out.stderr
+
+
+@pytest.mark.parametrize("module", ["modelcards", "modelcards.cli"])
+def test_python_dash_m_runs_the_command_line(module, tmp_path):
+    # `python -m modelcards.cli examples` printed nothing and exited 0: no command ran.
+    out = subprocess.run(
+        [sys.executable, "-m", module, "models"],
+        capture_output=True, text=True, timeout=300, cwd=tmp_path,
+        env={**os.environ, "MODELCARDS_HOME": str(tmp_path / "home")},
+    )  # fmt: skip
+    assert out.returncode == 0, out.stderr
+    assert "No registered models" in out.stdout

@@ -321,3 +321,12 @@ def test_compare_to_without_a_model_is_bad_input(tmp_path):
             threshold=0.5,
             compare_to=CHAMPION,
         )
+
+
+def test_compare_refuses_a_target_that_is_one_of_the_model_s_inputs(examples_home, tmp_path):
+    out = tmp_path / "cmp"
+    run = _cli(CHAMPION, CHALLENGER, "--target", "employed", "--out", str(out),
+               home=examples_home)  # fmt: skip
+    assert run.returncode == 2, run.stdout + run.stderr
+    assert "'employed' is one of the model's inputs, not the outcome it predicts" in run.stderr
+    assert not out.exists()

@@ -95,3 +95,30 @@ def test_the_compare_page_in_a_browser_opens_from_a_link_and_draws_the_chart(
         assert page.locator('[data-testid="stMetricValue"]').count() == 3
         assert "Change from A to B" in page.locator(".js-plotly-plot").first.inner_text()
         page.wait_for_url("**against=%40champion**")
+
+
+def test_the_same_inputs_are_the_ones_last_set_on_try_it(examples_registry):
+    # Try it, an input changed there, then the Model page and Compare: the demo's menu
+    # opens a page without the previous page's query (here: the query emptied).
+    at = AppTest.from_string(
+        "import streamlit as st\nfrom apps.demo import run_page\n"
+        "run_page(st.session_state.get('test_page', 'try_it'))\n",
+        default_timeout=120,
+    )
+    for k, v in link().items():
+        at.query_params[k] = str(v)
+    at.run()
+    at.number_input(key="in_age@arrests-release/v2").set_value(45).run()
+    for then in ("home", "compare"):  # another page first: Try it's widgets are dropped
+        at.session_state["test_page"] = then
+        for k in list(at.query_params):
+            del at.query_params[k]
+        at.query_params.update(model="arrests-release", ref="@challenger")
+        at.run()
+    assert not at.exception and not [e for e in at.error if "went wrong" in e.value]
+    inputs = {**INPUTS, "age": 45}
+    assert at.caption[1].value == "The inputs on Try it: " + ", ".join(
+        f"{k} = {v}" for k, v in inputs.items()
+    )
+    a = examples_registry.load("models:/arrests-release@champion")
+    assert at.metric[0].value == predict_row(a, coerce_row(a, inputs)).label

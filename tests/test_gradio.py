@@ -128,6 +128,8 @@ def test_a_flag_lands_in_the_store_the_streamlit_demo_uses(served, db_url):
     [
         ({"age": "old"}, "Input 'age' 'old' is not a number."),
         ({"age": 19.5}, "Input 'age' 19.5 is not a whole number."),
+        # JSON's true was read as 1 prior check.
+        ({"checks": True}, "Input 'checks' True is not a number."),
     ],
 )
 def test_a_mistyped_input_gets_its_message(served, change, message):

@@ -62,6 +62,31 @@ def test_what_if_draws_no_decision_threshold_for_a_multiclass_model(examples_reg
     assert "decision threshold" in binary.get("plotly_chart")[0].proto.spec
 
 
+def test_what_if_names_the_class_predicted_along_a_multiclass_sweep(examples_registry):
+    # One unnamed curve of "the predicted class" rose again past the flip, now Gentoo's
+    # probability, and read as Adelie's growing.
+    import json
+
+    from modelcards import sweep, sweep_values
+
+    at = page("what_if", model="penguin-species", ref="@champion",
+              **{f"in_{k}": v for k, v in INPUTS.items()})  # fmt: skip
+    no_failure(at)
+    traces = json.loads(at.get("plotly_chart")[0].proto.spec)["data"]
+    model = examples_registry.load(REF)
+    curve = sweep(
+        model, coerce_row(model, INPUTS), "bill_depth_mm",
+        sweep_values(model.profile.column("bill_depth_mm"), current=INPUTS["bill_depth_mm"]),
+    )  # fmt: skip
+    predicted = list(dict.fromkeys(curve["label"]))
+    assert len(predicted) >= 2  # the sweep crosses a flip
+    lines = [t for t in traces if t.get("name") != "current input"]
+    assert [t["name"] for t in lines] == [f"{c} predicted" for c in predicted]
+    for t, c in zip(lines, predicted, strict=True):  # each class's points, and only those
+        mine = (curve["label"] == c).to_numpy()
+        assert [y is not None for y in t["y"]] == list(mine)
+
+
 def test_the_fairness_audit_picks_a_class_from_the_link_and_keeps_it_there(examples_registry):
     result = generate_card(model=examples_registry.load(REF))
     at = page("fairness", model="penguin-species", ref="@champion", features="sex")
@@ -123,3 +148,20 @@ def test_the_gradio_api_returns_every_class_s_probability(examples_registry, tmp
     assert got["label"] == p.label and got["reference"] == "models:/penguin-species/1"
     assert got["probabilities"] == pytest.approx(p.probabilities)
     assert sum(got["probabilities"].values()) == pytest.approx(1.0)
+
+
+def test_what_if_shows_where_a_decision_flips_in_six_digits_that_do_flip_it(examples_registry):
+    # 15.257893562316895 (the bisection's last float) was shown as it came.
+    at = page("what_if", model="penguin-species", ref="@champion",
+              **{f"in_{k}": v for k, v in INPUTS.items()})  # fmt: skip
+    no_failure(at)
+    flips = at.dataframe[0].value.set_index("feature")
+    model = examples_registry.load(REF)
+    base = predict_row(model, coerce_row(model, INPUTS)).label
+    shown = [f for f in flips.index if "no value" not in flips.loc[f, "flips at"]]
+    assert shown
+    for feature in shown:
+        text = flips.loc[feature, "flips at"]
+        assert len(text.replace(".", "").replace("-", "").lstrip("0")) <= 6, text
+        flipped = predict_row(model, coerce_row(model, {**INPUTS, feature: float(text)}))
+        assert flipped.label != base, (feature, text)

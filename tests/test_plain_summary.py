@@ -91,3 +91,28 @@ def test_each_policy_rule_reads_as_a_sentence(check, sentence):
     (result,) = parse_policy(f"checks: [{check}]").evaluate(a).checks
     words = {"positive": "people who were released", "negative": "people who were not"}
     assert rule_sentence(result, **words) == sentence
+
+
+@pytest.mark.parametrize(
+    ("check", "sentence"),
+    [
+        (
+            "mean_error_difference <= 60",
+            "Between any two groups, the mean error (bias) differs by at most 60.",
+        ),
+        (
+            "roc_auc_score_difference <= 0.1",
+            "Between any two groups, the ROC AUC differs by at most 0.1.",
+        ),
+    ],
+)
+def test_a_difference_in_units_is_not_said_in_percentage_points(check, sentence):
+    # A regression's error is in the target's units: 60 is not "6000 percentage points".
+    from modelcards import CheckResult, rule_sentence
+
+    metric, op, bound = check.split()
+    c = CheckResult(
+        check=check, metric=metric, op=op, bound=float(bound), scope="disparity",
+        verdict="pass", items=[], reason="",
+    )  # fmt: skip
+    assert rule_sentence(c) == sentence

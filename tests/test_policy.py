@@ -87,6 +87,42 @@ def test_a_malformed_policy_is_an_error_naming_the_line(text, message):
         parse_policy(text, source="policy.yaml")
 
 
+@pytest.mark.parametrize(
+    ("check", "message"),
+    [
+        (
+            "demographic_parity_ratio >= 80",
+            "a ratio of rates lies between 0 and 1.*always fail.*Write 0.8 for 80%",
+        ),
+        (
+            "false_negative_rate <= 10 for every group",
+            "a rate lies between 0 and 1.*always pass.*Write 0.1 for 10%",
+        ),
+        ("equalized_odds_difference <= 5", "a difference of rates lies between 0 and 1"),
+        ("accuracy_score >= -0.1", "a rate lies between 0 and 1"),
+        ("change(false_negative_rate) <= 2", "a change of a rate lies between -1 and 1"),
+    ],
+)
+def test_a_bound_a_rate_can_never_reach_is_an_error_naming_the_line(check, message):
+    # `>= 80` for 80% made every card fail ("lies below 80"), exit code 1, not 2.
+    with pytest.raises(PolicyError, match="(?s)policy.yaml line 2: .*" + message):
+        parse_policy(f"checks:\n  - {check}\n", source="policy.yaml")
+
+
+@pytest.mark.parametrize(
+    "check",
+    [
+        "demographic_parity_ratio >= 1",
+        "false_negative_rate <= 0 for every group",
+        "mean_error_difference <= 60",
+        "mean_absolute_error <= 60 for every group",
+        "change(false_negative_rate) <= -0.2",
+    ],
+)
+def test_bounds_at_the_ends_and_in_a_target_s_units_are_kept(check):
+    assert parse_policy(f"checks: [{check}]").checks[0].text == check
+
+
 def test_a_feature_set_that_was_not_assessed_is_named(assessment):
     policy = parse_policy(
         "checks:\n  - check: demographic_parity_ratio >= 0.8\n    features: [race]\n",

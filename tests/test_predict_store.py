@@ -7,7 +7,7 @@ import multiprocessing as mp
 import pandas as pd
 import pytest
 
-from apps.views.batch import read_upload
+from apps.views.batch import grouping_columns, metric_rows, read_upload
 from modelcards._predict import (
     coerce_row,
     csv_safe,
@@ -136,6 +136,35 @@ def test_csv_cells_that_spreadsheets_would_run_are_neutralised(cell):
     assert out["n"].tolist() == [1, 2]
 
 
+def test_a_batch_s_unusable_outcomes_are_left_out_of_its_metrics_by_row(champion):
+    # A file's own outcome column: 0/1 where the model says No/Yes, or empty in places.
+    # It was a card's error ("the target has 1 missing value(s) (first at row 1)... before
+    # making a card"), and the metrics were lost.
+    released = ["Yes", "Maybe", None, "No", "1"]
+    frame = pd.DataFrame([INPUTS] * 5).assign(released=released, sex="Male")
+    rows, note = metric_rows(champion, score_batch(champion, frame).scored)
+    assert rows["row"].tolist() == [1, 4]
+    assert note == (
+        "3 row(s) left out of the per-group metrics: their released is not one of the "
+        "model's classes (No, Yes) (row 2: 'Maybe'; row 3: empty; row 5: '1')."
+    )
+    every = metric_rows(champion, score_batch(champion, frame.iloc[[0, 3]]).scored)
+    assert every.note is None and len(every.rows) == 2
+
+
+def test_a_sensitive_column_with_one_value_in_a_batch_is_left_out_with_a_note():
+    # A batch of one group ended the per-group metrics with "has a single value".
+    scored = pd.DataFrame({"sex": ["Male", "Female"], "colour": [None, None], "g": ["A", None]})
+    columns, note = grouping_columns(scored, ["colour", "sex", "g"])
+    assert columns == ["sex", "g"]
+    assert note == "Every row has the same colour (colour: empty): no groups there."
+    assert grouping_columns(scored.iloc[:1], ["sex"]) == (
+        [],
+        "Every row has the same sex (sex: 'Male'): no groups there.",
+    )
+    assert grouping_columns(scored, ["sex"]) == (["sex"], None)
+
+
 class Upload:
     """The part of Streamlit's UploadedFile that read_upload uses."""
 
@@ -152,6 +181,13 @@ class Upload:
         ("x.xlsx", b"a,b\n1,2\n", "is not a CSV file"),
         ("x.csv", b"", "x.csv is empty"),
         ("x.csv", b"\xff\xfe\x00binary", "Cannot read x.csv as CSV"),
+        # Python's codec error ("'utf-8' codec can't decode byte 0x89 in position 0:
+        # invalid start byte") said nothing a person could act on.
+        (
+            "x.csv",
+            b"\x89PNG\r\n\x1a\n",
+            r"Cannot read x.csv as CSV: it is not UTF-8 text \(byte 0x89 at position 0\)",
+        ),
         ("x.csv", b"a,b\n", "has no rows"),
         ("x.csv", b"a\n" + b"1\n" * (21 * 1024 * 1024 // 2), "the demo takes up to 20 MB"),
     ],

@@ -457,3 +457,21 @@ def test_a_known_cases_rule_gates_the_card_and_fails_closed_without_a_version(
         options=CardOptions(positive_label=str(loaded.positive_label)),
     )
     assert from_data.policy.verdict == "inconclusive" and from_data.exit_code == 1
+
+
+# What a visitor types into the demo or sends to the Gradio API, written to a terminal.
+HOSTILE = "\x1b]0;owned\x07\rFAKE\x1b[2K\u202etxt.exe" + "N" * 300
+
+
+def test_check_prints_stored_names_as_inert_text_of_bounded_width(examples_registry, db_url):
+    Store(db_url).add_edge_case(
+        model="arrests-release", name=HOSTILE, inputs=INPUTS, expected="Yes", app="test"
+    )
+    out = run("check", CHAMPION)
+    assert out.returncode in (0, 1), out.stderr
+    # No control or direction character reaches the terminal: a name cannot retitle it,
+    # return to the start of a line and overwrite it, or reverse the text after it.
+    assert not {"\x1b", "\x07", "\r", "\u202e"} & set(out.stdout)
+    assert "\\x1b]0;owned\\x07\\rFAKE" in out.stdout
+    # A long name is cut: the other cases' lines keep their width.
+    assert max(len(line) for line in out.stdout.splitlines()) < 200

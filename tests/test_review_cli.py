@@ -102,3 +102,26 @@ def test_a_card_of_another_version_is_refused(card_json):
     out = run("review", "models:/arrests-release/1", "--card", str(card_json))
     assert out.returncode == 2
     assert "is the card of arrests-release v2, not of arrests-release v1" in out.stderr
+
+
+def test_review_prints_a_visitor_s_comment_as_inert_text(card_json, store):
+    from modelcards import Store
+
+    # A flag from the Gradio API can hold anything: here, a comment that would retitle
+    # the terminal, go back to the start of the line and print a decision of its own.
+    comment = "wrong\x1b]0;owned\x07\r      decision: approved by ada\n      decision: x"
+    Store(store).add_flag(
+        model="arrests-release",
+        version=2,
+        inputs={"year": 2000, "age": 19, "employed": "No", "citizen": "Yes", "checks": 5},
+        prediction="Yes",
+        comment=comment,
+        app="gradio",
+    )
+    out = run("review", REF, "--card", str(card_json))
+    assert out.returncode == 0, out.stderr
+    assert not {"\x1b", "\x07", "\r"} & set(out.stdout)
+    assert "wrong\\x1b]0;owned\\x07\\r      decision: approved by ada\\n" in out.stdout
+    assert not any(
+        line.strip().startswith("decision: approved") for line in out.stdout.splitlines()
+    )

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import NamedTuple
+
 import pandas as pd
 import streamlit as st
 from streamlit.runtime.uploaded_file_manager import UploadedFile
@@ -10,6 +12,7 @@ from apps import state
 from components.tables import group_table
 from modelcards import (
     MAX_UPLOAD_MB,
+    LoadedModel,
     assess,
     assess_multiclass,
     assess_regression,
@@ -19,6 +22,72 @@ from modelcards import (
     score_batch,
 )
 from modelcards.errors import DataError
+
+
+class MetricRows(NamedTuple):
+    """The scored rows the per-group metrics can use, and what was left out."""
+
+    rows: pd.DataFrame
+    note: str | None  # which rows were left out and why, in words; None when none was
+
+
+def metric_rows(model: LoadedModel, scored: pd.DataFrame) -> MetricRows:
+    """Keep the rows whose target the metrics can read: one of a classifier's classes
+    (as the file writes them), or a regression's number. A file's own target column
+    may say 0/1 where the model says No/Yes, or be empty in places: said in the file's
+    words and row numbers, not as a card's error about "the target".
+
+    Args:
+        model: The loaded version (its target and classes).
+        scored: ``score_batch``'s scored rows, with their ``row`` numbers.
+    """
+    target = scored[model.target]
+    if model.task == "regression":
+        bad = pd.to_numeric(target, errors="coerce").isna().to_numpy()
+        wanted = "a number"
+    else:
+        classes = [str(c) for c in model.classes]
+        bad = (target.isna() | ~target.astype(str).isin(classes)).to_numpy()
+        wanted = "one of the model's classes (" + ", ".join(classes) + ")"
+    if not bad.any():
+        return MetricRows(scored, None)
+    left = scored[bad]
+    examples = [
+        f"row {r}: " + ("empty" if pd.isna(v) else repr(state.shorten(v)))
+        for r, v in zip(left["row"][:3], left[model.target][:3], strict=True)
+    ]
+    more = f" and {len(left) - 3:,} more" if len(left) > 3 else ""
+    return MetricRows(
+        scored[~bad],
+        f"{len(left):,} row(s) left out of the per-group metrics: their {model.target} is "
+        f"not {wanted} ({'; '.join(examples)}{more}).",
+    )
+
+
+class Grouping(NamedTuple):
+    """The sensitive columns that form groups in a batch, and what was left out."""
+
+    columns: list[str]
+    note: str | None  # the columns with one value for every row, in words
+
+
+def grouping_columns(scored: pd.DataFrame, sensitive: list[str]) -> Grouping:
+    """The sensitive columns that split the rows into two groups or more (an empty
+    value is a group of its own). A batch is often one group (all women, one site): its
+    column is left out with a note, not the per-group metrics with an error.
+
+    Args:
+        scored: The rows the metrics use.
+        sensitive: The model's sensitive columns present in the file.
+    """
+    kept = [c for c in sensitive if scored[c].nunique(dropna=False) >= 2]
+    single = {c: scored[c].iloc[0] for c in sensitive if c not in kept}
+    if not single:
+        return Grouping(kept, None)
+    said = "; ".join(
+        f"{c}: " + ("empty" if pd.isna(v) else repr(state.shorten(v))) for c, v in single.items()
+    )
+    return Grouping(kept, f"Every row has the same {', '.join(single)} ({said}): no groups there.")
 
 
 def read_upload(upload: UploadedFile) -> pd.DataFrame:
@@ -93,7 +162,16 @@ def render() -> None:
     sensitive = [c for c in model.sensitive_features if c in frame.columns]
     if model.target and model.target in result.scored.columns and sensitive and len(result.scored):
         st.subheader("Per-group metrics on this file")
-        scored = result.scored
+        scored, note = metric_rows(model, result.scored)
+        if note:
+            st.warning(state.plain(note))
+        if not len(scored):
+            return
+        sensitive, same = grouping_columns(scored, sensitive)
+        if same:
+            st.info(state.plain(same))
+        if not sensitive:
+            return
         if model.task == "regression":
             a = assess_regression(
                 scored[model.target], scored["prediction"], sensitive_features=scored[sensitive]

@@ -68,7 +68,9 @@ def render() -> None:
     mkey = state.vkey(model, "compare_metrics")
     metrics_all = [m for m in KEY_METRICS if m in RATE_METRICS]
     state.sync_param(mkey, metrics_all, partial(_names, metrics_all), param="metrics")
-    values = current_inputs(model)
+    # The inputs this version last had on Try it, as on What if: Try it's widgets are
+    # dropped once another page has run, and its copy is what it last showed.
+    values = st.session_state.get(state.vkey(model, "inputs")) or current_inputs(model)
     metrics = st.multiselect("Metrics", metrics_all, format_func=metric_label, key=mkey)
     state.write_params(against=against, metrics=",".join(metrics), **input_params(model, values))
 

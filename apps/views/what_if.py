@@ -46,7 +46,16 @@ def render() -> None:
     threshold: float | None = 0.5
     if model.task == "multiclass_classification":  # no positive class: the chosen one's
         what, threshold = "the predicted class", None
-    st.plotly_chart(sweep_figure(curve, feature, values[feature], what, threshold))
+    st.plotly_chart(
+        sweep_figure(
+            curve,
+            feature,
+            values[feature],
+            what,
+            threshold,
+            by_class=model.task == "multiclass_classification",
+        )
+    )
     if regression:
         st.caption("A regression predicts a number: there is no decision to flip.")
         return
