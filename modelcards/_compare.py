@@ -778,6 +778,7 @@ def compare_versions(
     from ._pipeline import (
         CardOptions,
         PredictionSource,
+        check_target_role,
         load_model,
         obtain_predictions,
         read_evaluation,
@@ -800,6 +801,7 @@ def compare_versions(
         loaded.append(m)
     la, lb = loaded
     check_comparable(la, lb)
+    check_target_role(target, lb)  # before any engine reads the data, as a card does
     the_policy = given_policy if given_policy is not None else resolve_policy(None, lb)
     chosen = choose_engine(engine, data)
     if chosen != "memory":

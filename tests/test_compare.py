@@ -323,10 +323,15 @@ def test_compare_to_without_a_model_is_bad_input(tmp_path):
         )
 
 
-def test_compare_refuses_a_target_that_is_one_of_the_model_s_inputs(examples_home, tmp_path):
+@pytest.mark.parametrize("engine", ["memory", "batched"])
+def test_compare_refuses_a_target_that_is_one_of_the_model_s_inputs(
+    examples_home, examples_registry, tmp_path, engine
+):
     out = tmp_path / "cmp"
-    run = _cli(CHAMPION, CHALLENGER, "--target", "employed", "--out", str(out),
-               home=examples_home)  # fmt: skip
+    data = tmp_path / "eval.csv"
+    examples_registry.load(CHAMPION).evaluation_split().to_csv(data, index=False)
+    run = _cli(CHAMPION, CHALLENGER, "--data", str(data), "--target", "employed",
+               "--engine", engine, "--out", str(out), home=examples_home)  # fmt: skip
     assert run.returncode == 2, run.stdout + run.stderr
     assert "'employed' is one of the model's inputs, not the outcome it predicts" in run.stderr
     assert not out.exists()
