@@ -57,7 +57,9 @@ def warm() -> list[str]:
     try:
         refs = state.warm_caches()
         alias = release_alias()
-        pages = (("", demo.PAGES[0][1]), *((url, title) for _m, title, url, _i in demo.PAGES))
+        # The default page is served at "/" only: its own path is "Page not found".
+        default, *others = demo.PAGES
+        pages = (("", default[1]), *((url, title) for _m, title, url, _i in others))
         gate.FIRST_SIGHT = gate.FirstSight(
             models=tuple(r.removeprefix("models:/").split("@")[0] for r in refs),
             alias=alias,

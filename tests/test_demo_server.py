@@ -159,6 +159,8 @@ def test_the_first_html_shows_the_page_title_and_the_model_until_streamlit_draws
     html = _html(base + "try?model=diabetes-progression&ref=2")
     assert "<h1>Try it</h1><p>diabetes-progression · version 2 · loading" in html
     assert "<title>modelcards demo</title>" in html
+    # The default page lives at "/" only (Streamlit says "Page not found" at /model).
+    assert "modelcards-shell" not in _html(base + "model").split("</style>")[-1]
     # A model the demo does not know, or a reference it never makes: no shell, no echo.
     for query in ("model=%3Cscript%3Ex", "model=arrests-release&ref=%3Cb%3E"):
         assert "modelcards-shell" not in _html(f"{base}try?{query}").split("</style>")[-1]
