@@ -267,9 +267,8 @@ _EXPORTS: dict[str, tuple[str, str]] = {
     "type_words": ("._plain", "type_words"),
     # the release review: findings, decisions, sign-offs, reviewers
     **{
-        n: ("._review", n)
+        n: ("._findings", n)
         for n in (
-            "ReviewBook",
             "ReviewState",
             "Reviewer",
             "Finding",
@@ -280,17 +279,12 @@ _EXPORTS: dict[str, tuple[str, str]] = {
             "Signoff",
             "card_digest",
             "binding_of",
-            "card_for_review",
             "review_section",
-            "attach_review",
-            "after_signoff",
-            "Promotion",
-            "PromotionCheck",
-            "promote",
-            "promotion_check",
-            "promotable",
-            "after_signoff",
         )
+    },
+    **{
+        n: ("._review", n)
+        for n in ("ReviewBook", "card_for_review", "attach_review", "after_signoff")
     },
     **{
         n: ("._promote", n)
@@ -623,6 +617,19 @@ if TYPE_CHECKING:  # pragma: no cover
     )
     from ._examples import register_examples
     from ._explain import Contribution, Explanation, explain
+    from ._findings import (
+        Binding,
+        Decision,
+        FailedCase,
+        Finding,
+        FindingLevels,
+        Reviewer,
+        ReviewState,
+        Signoff,
+        binding_of,
+        card_digest,
+        review_section,
+    )
     from ._format import (
         NOT_PROVIDED,
         code_span,
@@ -720,23 +727,7 @@ if TYPE_CHECKING:  # pragma: no cover
         prepare_regression_groups,
     )
     from ._render import render_html, render_json, render_markdown, why_undefined
-    from ._review import (
-        Binding,
-        Decision,
-        FailedCase,
-        Finding,
-        FindingLevels,
-        ReviewBook,
-        Reviewer,
-        ReviewState,
-        Signoff,
-        after_signoff,
-        attach_review,
-        binding_of,
-        card_digest,
-        card_for_review,
-        review_section,
-    )
+    from ._review import ReviewBook, after_signoff, attach_review, card_for_review
     from ._safe_load import TRUSTED_MODULE_PREFIXES, TRUSTED_TYPES, load_skops
     from ._service import (
         DemoService,

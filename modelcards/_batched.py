@@ -63,7 +63,8 @@ from numpy.typing import NDArray
 
 from ._aggregate import Aggregates, ScoreCell, _small, assess_aggregates, merge_cells
 from ._background import background
-from ._data import check_data_file, require_columns, sha256_file
+from ._data import check_data_file, require_columns
+from ._digest import sha256_future
 from ._evaluate import Assessment
 from .errors import DataError, ModelcardsError
 
@@ -697,7 +698,7 @@ def _warm_up() -> None:
     """Import and compile what the card needs after the pass: scipy.special for the
     intervals, the review section's module and the templates the card is written with."""
     importlib.import_module("scipy.special")
-    importlib.import_module("modelcards._review")
+    importlib.import_module("modelcards._findings")
     from ._render import warm_up
 
     warm_up()
@@ -1147,7 +1148,7 @@ def batched_card(
         batch_rows=batch_rows,
     )
     path, target, names = plan.path, plan.target, plan.columns
-    digest = background(sha256_file, path)
+    digest = sha256_future(path)
     progress(f"reading {path.name} in batches of {batch_rows:,} rows")
     st = _run_pass(plan)
     # What the card needs next, imported while the ROC AUC is computed (numpy, without

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import difflib
-import hashlib
 from collections.abc import Iterable, Sequence
 from pathlib import Path
 
@@ -12,14 +11,6 @@ import pandas as pd
 from .errors import DataError
 
 PARQUET_MAGIC = b"PAR1"
-
-
-def sha256_file(path: str | Path) -> str:
-    h = hashlib.sha256()
-    with open(path, "rb") as fh:
-        for chunk in iter(lambda: fh.read(1 << 20), b""):
-            h.update(chunk)
-    return h.hexdigest()
 
 
 def read_table(path: str | Path, *, categorical: Sequence[str] = ()) -> pd.DataFrame:

@@ -47,7 +47,8 @@ from ._card import (
 )
 from ._card import load_spec as _load_spec
 from ._card import parse_spec as _parse_spec
-from ._data import read_table, require_columns, sha256_file
+from ._data import read_table, require_columns
+from ._digest import sha256_future
 from ._evaluate import Assessment, Groups, assess_groups, prepare_groups
 from ._flavors import DISTRIBUTIONS, describe_estimator, final_framework
 from ._metrics import Task
@@ -472,7 +473,7 @@ def _load_frame(
     inputs = set(loaded.feature_names) if loaded else set()
     frame = read_table(data, categorical=[c for c in sensitive if c not in inputs])
     # The reader uses every core; the hash runs on a second one while we predict.
-    return frame, Path(data).name, Path(data).name, background(sha256_file, data)
+    return frame, Path(data).name, Path(data).name, sha256_future(data)
 
 
 def _positive_label(values: list[Any], wanted: Any, model_positive: Any, column: str) -> Any:
@@ -971,7 +972,7 @@ def card_from_parts(
     if known is not None:
         computed["known_cases"] = known
     card = build_card(spec=spec if spec is not None else _parse_spec(None), computed=computed)
-    from ._review import overrides_from_tags, review_section
+    from ._findings import overrides_from_tags, review_section
 
     # The card's own findings, not reviewed; ``attach_review`` adds the store's decisions.
     card.review = review_section(card, overrides=overrides_from_tags(loaded.tags) if loaded else [])

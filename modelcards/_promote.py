@@ -15,7 +15,8 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 from ._card import ModelCard, PromotionOverride
-from ._review import OVERRIDE_TAG, ReviewBook, Reviewer, SignoffState, overrides_from_tags
+from ._findings import OVERRIDE_TAG, Reviewer, SignoffState, overrides_from_tags
+from ._review import ReviewBook
 from .errors import ReviewError
 
 if TYPE_CHECKING:  # pragma: no cover

@@ -822,7 +822,7 @@ class Registry:
     def _read_evaluation(self, loaded: LoadedModel) -> tuple[pd.DataFrame, str]:
         import pyarrow as pa
 
-        from ._data import sha256_file
+        from ._digest import sha256_file
 
         needed = [*loaded.feature_names, *filter(None, [loaded.target]), *loaded.sensitive_features]
 

@@ -485,9 +485,9 @@ def spark_card(
         progress: Called with a short message as each step starts.
     """
     from ._aggregate import Aggregates, assess_aggregates
-    from ._background import background, done
+    from ._background import done
     from ._batched import BatchedParts
-    from ._data import sha256_file
+    from ._digest import sha256_future
     from ._pipeline import DataFacts, Predictions
 
     target = target or (loaded.target if loaded else None)
@@ -502,7 +502,7 @@ def spark_card(
         sd = read_spark_data(spark, data)
         path = Path(data)
         # A single local file is hashed as the in-memory path hashes it, on a second core.
-        digest = background(sha256_file, path) if path.is_file() else done("")
+        digest = sha256_future(path) if path.is_file() else done("")
         progress("counting outcomes by group on Spark")
         tables = spark_tables(
             sd,

@@ -309,6 +309,10 @@ def card(
                 1 a check failed or was inconclusive,
                 2 bad usage or bad input (nothing is written).
     """
+    from ._digest import start_sha256
+
+    if data is not None:
+        start_sha256(data)  # on the second core, while the imports below hold the first
     from ._pipeline import CardOptions, generate_card, write_card
 
     if publish and not model:

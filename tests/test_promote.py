@@ -22,8 +22,8 @@ from modelcards import (
     publish_card,
     write_card,
 )
+from modelcards._findings import OVERRIDE_TAG
 from modelcards._promote import Promotion, promotable, promote, promotion_check
-from modelcards._review import OVERRIDE_TAG
 
 SCRIPT = Path(sys.executable).parent / "modelcards"
 PASSING = "checks:\n  - accuracy_score >= 0.5\n"
