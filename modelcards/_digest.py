@@ -10,6 +10,7 @@ This module imports nothing heavy for that reason.
 from __future__ import annotations
 
 import hashlib
+import mmap
 import os
 import threading
 from concurrent.futures import Future
@@ -25,11 +26,29 @@ _LOCK = threading.Lock()
 def sha256_file(path: str | Path) -> str:
     """The file's SHA-256, as ``sha256sum`` prints it.
 
+    The file is hashed through a memory map, a window at a time: reading it would copy
+    every byte into a buffer first (a third of the hash's CPU time on this kind of
+    machine), and a window keeps the resident memory small however large the file.
+
     Args:
         path: The file.
     """
+    h = hashlib.sha256()
     with open(path, "rb") as fh:
-        return hashlib.file_digest(fh, "sha256").hexdigest()  # reads into one buffer
+        size = os.fstat(fh.fileno()).st_size
+        try:
+            for offset in range(0, size, _WINDOW):
+                length = min(_WINDOW, size - offset)
+                with mmap.mmap(fh.fileno(), length, offset=offset, access=mmap.ACCESS_READ) as m:
+                    h.update(m)
+        except (OSError, ValueError):  # a file that cannot be mapped: read it instead
+            fh.seek(0)
+            return hashlib.file_digest(fh, "sha256").hexdigest()
+    return h.hexdigest()
+
+
+#: Bytes hashed per memory map (a multiple of every page size).
+_WINDOW = 1 << 26
 
 
 def _hashing(path: str | Path) -> Future[str]:

@@ -70,3 +70,14 @@ def test_a_batched_card_imports_no_database_library(tmp_path):
     env = {**os.environ, "MODELCARDS_HOME": str(tmp_path / "home")}
     env.pop("MODELCARDS_DB_URL", None)
     subprocess.run([sys.executable, "-c", code], check=True, cwd=ROOT, env=env)
+
+
+def test_a_file_hashed_window_by_window_has_sha256sums_hash(tmp_path, monkeypatch):
+    import mmap
+
+    monkeypatch.setattr(_digest, "_WINDOW", mmap.ALLOCATIONGRANULARITY)
+    rng = __import__("random").Random(3)
+    for size in (0, 1, 4095, 4096, 4097, 3 * 4096 + 5):
+        path = tmp_path / f"f{size}"
+        path.write_bytes(rng.randbytes(size))
+        assert _digest.sha256_file(path) == _sha(path), size
