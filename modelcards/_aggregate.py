@@ -434,7 +434,9 @@ def weighted_sums(values: Ints, weights: Ints) -> tuple[int, int]:
     """The sum of ``w * v`` and of ``w * v**2`` as exact Python integers: ``exact_sums``
     for one segment, with sums and dot products instead of running sums (a third of the
     time on a million scores). Values are split into limbs small enough that every int64
-    partial sum is exact, so the result does not depend on how it is computed.
+    partial sum is exact, so the result does not depend on how it is computed; the arrays
+    are taken ``_BLOCK`` elements at a time, so that a block's limbs and products stay in
+    the core's cache (a third of the time again on a million scores).
 
     Args:
         values: Non-negative integers.
@@ -444,21 +446,33 @@ def weighted_sums(values: Ints, weights: Ints) -> tuple[int, int]:
     w = np.asarray(weights, dtype=np.int64)
     total_w = int(w.sum())
     top = int(v.max()) if len(v) else 0
-    # Each partial sum is below total_w * 2**(2 * bits) < 2**62.
+    # Each partial sum is below total_w * 2**(2 * bits) < 2**62, a block's as the whole's.
     bits = max((62 - max(total_w, 1).bit_length()) // 2, 1)
     n_limbs = max(-(-max(top, 1).bit_length() // bits), 1)
     mask = np.int64((1 << bits) - 1)
-    # The lowest limb needs no shift, the highest no mask.
-    limbs = [v >> np.int64(bits * i) if i else v for i in range(n_limbs)]
-    limbs = [limb & mask if i < n_limbs - 1 else limb for i, limb in enumerate(limbs)]
-    weighted = [limb * w for limb in limbs]
-    s1 = sum(int(weighted[i].sum()) << (bits * i) for i in range(n_limbs))
-    s2 = 0
-    for i in range(n_limbs):
-        for j in range(i, n_limbs):
-            part = int(np.dot(weighted[i], limbs[j]))
-            s2 += ((1 if i == j else 2) * part) << (bits * (i + j))
+    firsts = [0] * n_limbs  # sum of w * limb i
+    seconds = [[0] * n_limbs for _ in range(n_limbs)]  # sum of w * limb i * limb j
+    for start in range(0, len(v), _BLOCK):
+        vb, wb = v[start : start + _BLOCK], w[start : start + _BLOCK]
+        # The lowest limb needs no shift, the highest no mask.
+        limbs = [vb >> np.int64(bits * i) if i else vb for i in range(n_limbs)]
+        limbs = [limb & mask if i < n_limbs - 1 else limb for i, limb in enumerate(limbs)]
+        weighted = [limb * wb for limb in limbs]
+        for i in range(n_limbs):
+            firsts[i] += int(weighted[i].sum())
+            for j in range(i, n_limbs):
+                seconds[i][j] += int(np.dot(weighted[i], limbs[j]))
+    s1 = sum(firsts[i] << (bits * i) for i in range(n_limbs))
+    s2 = sum(
+        ((1 if i == j else 2) * seconds[i][j]) << (bits * (i + j))
+        for i in range(n_limbs)
+        for j in range(i, n_limbs)
+    )
     return s1, s2
+
+
+#: Elements per block in ``weighted_sums``: a block's few int64 arrays fit a core's cache.
+_BLOCK = 1 << 15
 
 
 class _CellSums(NamedTuple):
@@ -473,9 +487,16 @@ class _CellSums(NamedTuple):
 
 def _cell_sums(c: ScoreCell) -> _CellSums:
     p, n = int(c.pos.sum()), int(c.neg.sum())
-    # Negatives below each score and positives above it, doubled (ties count half).
-    b = 2 * (np.cumsum(c.neg) - c.neg) + c.neg
-    a = 2 * (p - np.cumsum(c.pos)) + c.pos
+    # Negatives below each score and positives above it, doubled (ties count half);
+    # in place: each new array of a million scores costs page faults.
+    b = np.cumsum(c.neg)
+    b -= c.neg
+    b *= 2
+    b += c.neg
+    a = np.cumsum(c.pos)
+    np.subtract(p, a, out=a)
+    a *= 2
+    a += c.pos
     u2, b4 = weighted_sums(b, c.pos)
     _, a4 = weighted_sums(a, c.neg)
     return _CellSums(p, n, u2, b4, a4)

@@ -102,7 +102,8 @@ def test_weighted_sums_equal_the_running_sums_exactly():
 
     rng = np.random.default_rng(4)
     cases = [(0, 1, 1), (5, 0, 0), (300, 10**6, 100), (10**5, 2 * 10**8, 200)]
-    for n, top, most in [*cases, (10**4, 2**40, 2**20)]:
+    # Many blocks (``_BLOCK`` elements each), with limbs: the blocks' sums add up exactly.
+    for n, top, most in [*cases, (10**4, 2**40, 2**20), (200_003, 2 * 10**8, 2**12)]:
         v = rng.integers(0, top + 1, n)
         w = rng.integers(0, most + 1, n)
         (s1,), (s2,) = exact_sums(v, w, np.array([0, n]))
