@@ -149,6 +149,41 @@ def _check_names(model: LoadedModel, given: dict[str, Any]) -> None:
         )
 
 
+class _Blocks(gr.Blocks):
+    """Blocks whose API endpoints refuse, in words, a call with too few or too many
+    values. Gradio's own check raises a ValueError that a caller of the raw HTTP API
+    receives as ``{"error": null}`` (``show_error`` is off, so that no internal text
+    leaks), and it drops extra values without a word."""
+
+    #: Each endpoint's parameters in order, by API name; set by ``build``.
+    api_params: dict[str, list[str]]
+
+    def validate_inputs(self, block_fn: Any, inputs: list[Any]) -> None:
+        params = getattr(self, "api_params", {}).get(block_fn.api_name)
+        if params is not None and len(inputs) != len(params):
+            raise gr.Error(
+                _count_message(block_fn.api_name, params, len(inputs)), print_exception=False
+            )
+        super().validate_inputs(block_fn, inputs)
+
+
+def _count_message(api_name: str, params: list[str], given: int) -> str:
+    """What a call with the wrong number of values is told: the values expected, in
+    order, how many came, and which are missing (or how many too many).
+
+    Args:
+        api_name: The endpoint (``"predict"``).
+        params: Its parameters, in order.
+        given: How many values the call had.
+    """
+    said = f"{given} {'was' if given == 1 else 'were'} given"
+    if given < len(params):
+        said += f"; missing: {', '.join(params[given:])}"
+    else:
+        said += f", {given - len(params)} too many"
+    return f"/{api_name} takes {len(params)} values, in this order: {', '.join(params)}; {said}."
+
+
 def build(
     ref: str | None = None, *, registry: Registry | None = None, store: Store | None = None
 ) -> gr.Blocks:
@@ -213,7 +248,7 @@ def build(
         return gr.update(value=""), "Thank you: the prediction is flagged for the team."
 
     cases = svc.edge_cases(model)
-    with gr.Blocks(title=f"{model.name}: try the model") as demo:
+    with _Blocks(title=f"{model.name}: try the model") as demo:
         gr.Markdown(f"## {model.name}\n{model.model_description}")
         version = gr.Markdown(_version_text(model))
         with gr.Row():
@@ -294,6 +329,11 @@ def build(
         )
     for name in ("predict", "explain", "flag"):
         _describe_inputs(demo, model, name)
+    demo.api_params = {
+        "predict": list(names),
+        "explain": list(names),
+        "flag": [*names, "comment", "expected"],
+    }
     demo.model = model  # what it serves, for callers and tests
     demo.edge_cases = usable
     return demo

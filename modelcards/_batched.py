@@ -63,7 +63,7 @@ from numpy.typing import NDArray
 
 from ._aggregate import Aggregates, ScoreCell, _small, assess_aggregates, merge_cells
 from ._background import background
-from ._data import check_data_file, require_columns
+from ._data import check_data_file, not_utf8, require_columns
 from ._digest import sha256_future
 from ._evaluate import Assessment
 from .errors import DataError, ModelcardsError
@@ -705,6 +705,9 @@ def _warm_up() -> None:
 
 
 def _unreadable(plan: _Plan, exc: BaseException) -> DataError:
+    # pyarrow's error for a byte that is not UTF-8 names neither the byte nor its place.
+    if not plan.is_parquet and (bad := not_utf8(plan.path.name, plan.path)):
+        return bad
     kind = "Parquet" if plan.is_parquet else "CSV"
     first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
     return DataError(
@@ -750,6 +753,8 @@ def _column_names(path: Path, is_parquet: bool) -> list[str]:
         with pacsv.open_csv(path, read_options=pacsv.ReadOptions(block_size=1 << 20)) as r:
             return [str(n) for n in r.schema.names]
     except (pa.ArrowException, OSError, UnicodeDecodeError) as exc:
+        if not is_parquet and (bad := not_utf8(path.name, path)):
+            raise bad from exc
         kind = "Parquet" if is_parquet else "CSV"
         first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
         raise DataError(

@@ -47,7 +47,7 @@ from ._evaluate import (
     support,
     tables_from_fine,
 )
-from ._metrics import METRICS, RATE_METRICS
+from ._metrics import METRICS, MIRRORS, RATE_METRICS
 from ._policy import Policy, PolicyResult, Verdict
 from .errors import DataError, UnsupportedTaskError
 
@@ -177,12 +177,15 @@ class Comparison(BaseModel):
 
     def worse(self) -> list[Change]:
         """The changes that gate a release: worse beyond the interval, on a metric the
-        policy protects, in a group large enough to judge."""
+        policy protects (or its mirror), in a group large enough to judge; each change of
+        decisions once (``once_per_decision``)."""
         protected = set(self.policy.protects)
         return [
             c
-            for c in self.changes
-            if c.verdict == "worse" and c.metric in protected and not c.small
+            for c in once_per_decision(self.changes)
+            if c.verdict == "worse"
+            and (c.metric in protected or MIRRORS.get(c.metric) in protected)
+            and not c.small
         ]
 
     @property
@@ -190,6 +193,19 @@ class Comparison(BaseModel):
         """0 when no group got worse on a protected metric and no change check failed."""
         failed = any(c.change == "fail" for c in self.policy.checks)
         return 1 if failed or self.worse() else 0
+
+
+def once_per_decision(changes: Sequence[Change]) -> list[Change]:
+    """``changes`` less each true positive (negative) rate's change whose mirror, the false
+    negative (positive) rate's in the same group, is there too: the same decisions seen
+    from the other side (``MIRRORS``), which a list for a reader holds once.
+
+    Args:
+        changes: Changes, in the order to keep.
+    """
+    errors = {(_key(c.features), c.metric) for c in changes if c.metric in MIRRORS}
+    mirrored = {(key, MIRRORS[metric]) for key, metric in errors}
+    return [c for c in changes if (_key(c.features), c.metric) not in mirrored]
 
 
 # -- the paired count table -------------------------------------------------------------

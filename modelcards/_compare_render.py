@@ -17,9 +17,9 @@ from jinja2 import Environment, PackageLoader, StrictUndefined, select_autoescap
 from markupsafe import Markup
 
 from ._charts import comparison_spec
-from ._compare import Change, Comparison
+from ._compare import Change, Comparison, once_per_decision
 from ._format import code_span, format_change, format_estimate, markdown_text
-from ._metrics import metric_label
+from ._metrics import decision_label, metric_label
 from ._render import _json_script, _script_safe, plotlyjs_bytes
 from .errors import ModelcardsError
 
@@ -32,24 +32,28 @@ _SLOT = "<!--plotly.js-->"
 
 
 def change_sentence(c: Change) -> str:
-    """One change in words: ``sex=F: false negative rate worse by 0.031 [...]``.
+    """One change in words, an error rate with the rate it mirrors: ``sex=F: false
+    negative rate (1 - true positive rate) worse (+0.031 [+0.012, +0.050])``.
 
     Args:
         c: A change from a comparison.
     """
     who = " & ".join(f"{k}={v}" for k, v in c.features.items()) or "overall"
-    return f"{who}: {metric_label(c.metric).lower()} {c.verdict} ({format_change(c.change)})"
+    return f"{who}: {decision_label(c.metric).lower()} {c.verdict} ({format_change(c.change)})"
 
 
 def notable(comparison: Comparison, verdict: str) -> list[Change]:
     """The changes with a verdict (``better`` or ``worse``) in groups large enough to
-    judge, largest change first.
+    judge, largest change first; a true positive (negative) rate's change only where its
+    false negative (positive) rate's, the same decisions, is not there (``once_per_decision``).
 
     Args:
         comparison: The comparison.
         verdict: ``"better"`` or ``"worse"``.
     """
-    found = [c for c in comparison.changes if c.verdict == verdict and not c.small]
+    found = [
+        c for c in once_per_decision(comparison.changes) if c.verdict == verdict and not c.small
+    ]
     return sorted(found, key=lambda c: -abs(c.change.value or 0.0))
 
 

@@ -3,14 +3,17 @@
 from __future__ import annotations
 
 import difflib
+import io
 from collections.abc import Iterable, Sequence
 from pathlib import Path
+from typing import NamedTuple
 
 import pandas as pd
 
 from .errors import DataError
 
 PARQUET_MAGIC = b"PAR1"
+_CHUNK = 1 << 20
 
 
 def read_table(path: str | Path, *, categorical: Sequence[str] = ()) -> pd.DataFrame:
@@ -31,9 +34,9 @@ def read_table(path: str | Path, *, categorical: Sequence[str] = ()) -> pd.DataF
             frame = pd.read_parquet(path, read_dictionary=_text_columns(path, categorical))
         else:
             frame = pd.read_csv(path, low_memory=False)
-    except UnicodeDecodeError as exc:
-        raise not_utf8(path.name, exc) from exc
-    except (ValueError, OSError, pd.errors.ParserError) as exc:
+    except (ValueError, OSError, pd.errors.ParserError) as exc:  # UnicodeDecodeError too
+        if isinstance(exc, UnicodeDecodeError) and (bad := not_utf8(path.name, path)):
+            raise bad from exc
         kind = "Parquet" if is_parquet else "CSV"
         first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
         raise DataError(
@@ -90,17 +93,64 @@ def _text_columns(path: Path, names: Sequence[str]) -> list[str] | None:
     return text or None
 
 
-def not_utf8(name: str, exc: UnicodeDecodeError) -> DataError:
-    """A CSV that is not UTF-8 text (a spreadsheet, an image, another encoding), said in
-    words instead of Python's codec error.
+class BadByte(NamedTuple):
+    """Where a file stops being UTF-8 text."""
+
+    byte: int
+    position: int  # from the file's start, counting from 0
+    line: int  # counting from 1
+
+
+def first_bad_byte(source: str | Path | bytes) -> BadByte | None:
+    """The first byte of ``source`` that is not UTF-8 text, or None when it all is.
+
+    The readers' own errors do not say where: pandas' codec error counts from the start
+    of the field, not of the file, and pyarrow's names neither the byte nor its place.
+    Read in 1 MB chunks, so a large file costs no more memory than one chunk.
 
     Args:
-        name: The file's name.
-        exc: The decoding error.
+        source: A file's path, or its bytes.
     """
+    with io.BytesIO(source) if isinstance(source, bytes) else open(source, "rb") as fh:
+        done = lines = 0  # bytes checked before ``carry``, and the newlines in them
+        carry = b""  # a character cut at the end of the last chunk
+        while True:
+            chunk = fh.read(_CHUNK)
+            buf = carry + chunk
+            try:
+                buf.decode("utf-8")
+                good = len(buf)
+            except UnicodeDecodeError as exc:
+                # Cut at the chunk's end: decided with the next chunk, unless the file ended.
+                if chunk and exc.end == len(buf) and len(buf) - exc.start < 4:
+                    good = exc.start
+                else:
+                    at = exc.start
+                    return BadByte(buf[at], done + at, lines + buf.count(b"\n", 0, at) + 1)
+            if not chunk:
+                return None
+            lines += buf.count(b"\n", 0, good)
+            done += good
+            carry = buf[good:]
+
+
+def not_utf8(name: str, source: str | Path | bytes) -> DataError | None:
+    """A CSV that is not UTF-8 text (a spreadsheet, an image, another encoding), said in
+    words with the byte and its place; None when the file is UTF-8 throughout.
+
+    Every reader of CSV files (pandas for the memory engine and the demo's Batch page,
+    pyarrow for the batched engine) says it with this, so they all read alike.
+
+    Args:
+        name: The file's name, for the message.
+        source: The file's path, or its bytes.
+    """
+    bad = first_bad_byte(source)
+    if bad is None:
+        return None
     return DataError(
-        f"Cannot read {name} as CSV: it is not UTF-8 text (byte 0x{exc.object[exc.start]:02x} "
-        f"at position {exc.start:,}).",
+        f"Cannot read {name} as CSV: it is not UTF-8 text (byte 0x{bad.byte:02x} on line "
+        f"{bad.line:,}, at position {bad.position:,}).",
         hint="Save it as CSV in UTF-8 (in Excel: Save As, CSV UTF-8); a spreadsheet or "
         "another kind of file cannot be read.",
     )
@@ -113,15 +163,13 @@ def read_csv_bytes(data: bytes, *, name: str) -> pd.DataFrame:
         data: The file's bytes.
         name: The file's name, for messages.
     """
-    import io
-
     if not data:
         raise DataError(f"{name} is empty.", hint="Give a file with a header and rows.")
     try:
         frame = pd.read_csv(io.BytesIO(data), low_memory=False)
-    except UnicodeDecodeError as exc:
-        raise not_utf8(name, exc) from exc
-    except (ValueError, pd.errors.ParserError) as exc:
+    except (ValueError, pd.errors.ParserError) as exc:  # UnicodeDecodeError too
+        if isinstance(exc, UnicodeDecodeError) and (bad := not_utf8(name, data)):
+            raise bad from exc
         first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
         raise DataError(
             f"Cannot read {name} as CSV: {first}", hint="Give a UTF-8 CSV file with a header row."

@@ -451,6 +451,32 @@ def metric_label(name: str) -> str:
     return _entry(name)[0]
 
 
+#: Each error rate and the rate it is one minus, on the same people: a true positive in one
+#: version that is a false negative in the other moves both rates by as much, one up and one
+#: down. Lists of changes for a reader (worse, better, the gate's count) hold such a change
+#: once, as its error rate's, named by ``decision_label``.
+MIRRORS: dict[str, str] = {
+    "false_negative_rate": "true_positive_rate",
+    "false_positive_rate": "true_negative_rate",
+}
+
+
+def decision_label(name: str) -> str:
+    """A metric's label in a list of changes, naming both sides of an error rate.
+
+    Args:
+        name: A metric name.
+
+    >>> decision_label("false_negative_rate")
+    'False negative rate (1 - true positive rate)'
+    >>> decision_label("accuracy_score")
+    'Accuracy'
+    """
+    if name in MIRRORS:
+        return f"{metric_label(name)} (1 - {metric_label(MIRRORS[name]).lower()})"
+    return metric_label(name)
+
+
 def metric_phrase(name: str) -> str:
     """The label as it reads mid-sentence: lower case, acronyms kept.
 

@@ -34,6 +34,7 @@ from ._metrics import (
     DISPARITIES,
     HEADLINE,
     METRICS,
+    decision_label,
     metric_label,
     metric_specs,
 )
@@ -76,6 +77,7 @@ def _env(autoescape: bool) -> Environment:
         ci=format_estimate,
         md=markdown_text,
         label=metric_label,
+        decision=decision_label,
         group=group_label,
         short=lambda class_name: class_name.rpartition(".")[2],
         change=format_change,

@@ -23,8 +23,9 @@ import os
 import sys
 import tempfile
 import threading
+import warnings
 from collections.abc import Callable, Iterator, Sequence
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -51,12 +52,34 @@ _S = "__mc_s{}"
 _T, _PRED, _SCORE, _BAD, _N = "__mc_t", "__mc_pred", "__mc_score", "__mc_bad", "__mc_n"
 
 
+# Spark's log for a card: errors only, no startup banner (see the file for why).
+LOG4J2_CONFIG = Path(__file__).with_name("spark-log4j2.properties")
+# The JVM prints this itself (Spark's launcher adds the module on Java 17 and newer), before
+# any logging starts and with no flag to turn it off: it is the one line dropped from the
+# JVM's stderr, which passes everything else on.
+_JVM_NOISE = b"WARNING: Using incubator modules: jdk.incubator.vector"
+
+
 def _pyspark() -> Any:
+    # pyspark warns on every run that it "does not yet fully support pandas >= 3.0.0": words
+    # for pyspark's developers, not for a card's reader. That one warning only.
+    warnings.filterwarnings(
+        "ignore", message="PySpark does not yet fully support pandas", category=FutureWarning
+    )
     try:
         import pyspark
     except ImportError:
         raise ModelcardsError("The Spark engine needs pyspark.", hint=INSTALL_HINT) from None
     return pyspark
+
+
+def _conf_dir() -> Path | None:
+    """Spark's configuration folder: ``SPARK_CONF_DIR``, else ``SPARK_HOME/conf``."""
+    if os.environ.get("SPARK_CONF_DIR"):
+        return Path(os.environ["SPARK_CONF_DIR"])
+    if os.environ.get("SPARK_HOME"):
+        return Path(os.environ["SPARK_HOME"]) / "conf"
+    return None
 
 
 def default_master() -> str:
@@ -66,11 +89,9 @@ def default_master() -> str:
     env = os.environ.get("SPARK_MASTER")
     if env:
         return env
-    conf_dir = os.environ.get("SPARK_CONF_DIR") or (
-        os.path.join(os.environ["SPARK_HOME"], "conf") if os.environ.get("SPARK_HOME") else None
-    )
+    conf_dir = _conf_dir()
     if conf_dir:
-        defaults = Path(conf_dir) / "spark-defaults.conf"
+        defaults = conf_dir / "spark-defaults.conf"
         if defaults.is_file():
             for line in defaults.read_text().splitlines():
                 key, _, value = line.strip().partition(" ")
@@ -93,20 +114,25 @@ def spark_session(master: str | None = None) -> SparkSession:
     # Executors run Python UDFs with PYSPARK_PYTHON, else "python3" from the PATH, which
     # may lack this environment's libraries: default to the interpreter running the card.
     os.environ.setdefault("PYSPARK_PYTHON", sys.executable)
-    builder = SparkSession.builder.appName("modelcards card").master(master or default_master())
     # A card needs no UI, and a driver on loopback is reachable only from this machine
     # unless the user's own settings (SPARK_LOCAL_IP, spark-defaults) choose an address.
     host = os.environ.get("SPARK_LOCAL_IP", "127.0.0.1")
-    for key, value in {
+    settings = {
+        "spark.app.name": "modelcards card",
+        "spark.master": master or default_master(),
         "spark.driver.host": host,
         "spark.driver.bindAddress": host,
         "spark.ui.enabled": "false",
         "spark.ui.showConsoleProgress": "false",
         "spark.sql.session.timeZone": "UTC",
-    }.items():
+    }
+    builder = SparkSession.builder
+    for key, value in settings.items():
         builder = builder.config(key, value)
     try:
-        spark = builder.getOrCreate()
+        with _quiet_log():
+            _start_jvm(settings)
+            spark = builder.getOrCreate()
     except Exception as exc:  # py4j and the JVM raise many kinds; all mean "no Spark here"
         first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
         raise ModelcardsError(
@@ -115,6 +141,80 @@ def spark_session(master: str | None = None) -> SparkSession:
         ) from exc
     spark.sparkContext.setLogLevel("ERROR")
     return spark
+
+
+@contextmanager
+def _quiet_log() -> Iterator[None]:
+    """Spark's JVM, started within, logs with ``LOG4J2_CONFIG`` (errors only, no banner),
+    unless the user has a log4j2 configuration of their own: ``LOG4J_CONFIGURATION_FILE``,
+    or a ``log4j2.*`` file in Spark's configuration folder, which Spark reads."""
+    conf_dir = _conf_dir()
+    own = os.environ.get("LOG4J_CONFIGURATION_FILE") or (
+        conf_dir is not None and any(conf_dir.glob("log4j2.*"))
+    )
+    if own:
+        yield
+        return
+    # Log4j reads LOG4J_CONFIGURATION_FILE as it starts, before the first line is logged:
+    # sc.setLogLevel comes after the banner, and spark.driver.extraJavaOptions would
+    # replace the user's own options from spark-defaults.conf.
+    os.environ["LOG4J_CONFIGURATION_FILE"] = str(LOG4J2_CONFIG)
+    try:
+        yield
+    finally:
+        del os.environ["LOG4J_CONFIGURATION_FILE"]
+
+
+def _start_jvm(settings: dict[str, str]) -> None:
+    """Start Spark's JVM, as ``getOrCreate`` would, but with its stderr passed on through a
+    thread that drops ``_JVM_NOISE``: Java's errors, Spark's errors and the executors'
+    Python output (local mode) all still reach the terminal.
+
+    Does nothing when a JVM runs already (a stopped session's, or pyspark's shell's), or
+    when pyspark's internals are not as expected: then the line is printed, nothing else.
+
+    Args:
+        settings: The session's settings, passed to ``spark-submit`` as ``getOrCreate``
+            passes them.
+    """
+    from pyspark import SparkConf, SparkContext
+    from pyspark.java_gateway import launch_gateway
+
+    if (
+        getattr(SparkContext, "_gateway", True) is not None
+        or not hasattr(SparkContext, "_ensure_initialized")
+        or "PYSPARK_GATEWAY_PORT" in os.environ
+    ):
+        return
+    conf = SparkConf()
+    for key, value in settings.items():
+        conf.set(key, value)
+    read, write = os.pipe()
+    forward = threading.Thread(
+        target=_pass_on, args=(read,), name="modelcards-spark-stderr", daemon=True
+    )
+    forward.start()
+    try:
+        gateway = launch_gateway(conf, popen_kwargs={"stderr": write})  # type: ignore[no-untyped-call]
+    except BaseException:
+        os.close(write)
+        forward.join(timeout=5)  # Java's own words on why it did not start, before ours
+        raise
+    os.close(write)  # the JVM holds its own copy
+    # What getOrCreate does with a gateway it launched itself; it then finds this one.
+    SparkContext._ensure_initialized(gateway=gateway, conf=conf)
+
+
+def _pass_on(read: int) -> None:
+    """Copy the JVM's stderr to ours line by line, all but ``_JVM_NOISE``, until the JVM
+    ends. Written to file descriptor 2, as the JVM itself would, and never stopped by a
+    failed write: a JVM whose stderr pipe fills up stops."""
+    with os.fdopen(read, "rb") as pipe:
+        for line in iter(pipe.readline, b""):
+            if line.rstrip(b"\r\n") == _JVM_NOISE:
+                continue
+            with suppress(OSError):
+                os.write(2, line)
 
 
 @dataclass(frozen=True)
@@ -720,10 +820,11 @@ def model_files(registry: Registry, loaded: LoadedModel) -> dict[str, bytes]:
     """
     import mlflow.artifacts
 
-    from ._registry import _unreadable
+    from ._registry import _quiet, _unreadable
 
     location = registry.client.get_model_version_download_uri(loaded.name, str(loaded.version))
-    with tempfile.TemporaryDirectory(prefix="modelcards-spark-") as tmp:
+    # _quiet: no MLflow download bars on stderr, as when the registry loads the model.
+    with _quiet(), tempfile.TemporaryDirectory(prefix="modelcards-spark-") as tmp:
         try:
             local = Path(
                 mlflow.artifacts.download_artifacts(

@@ -962,6 +962,7 @@ def compare(
     """
     from ._compare import compare_versions
     from ._compare_render import notable, write_comparison
+    from ._metrics import MIRRORS
     from ._pipeline import CardOptions
 
     options = CardOptions(confidence=confidence, min_group_size=min_group_size)
@@ -998,8 +999,10 @@ def compare(
         click.echo(click.style(f"{verdict.capitalize()}: {len(found)}", fg=color, bold=True))
         for c in found[:5]:
             who = " & ".join(f"{k}={v}" for k, v in c.features.items()) or "overall"
+            # An error rate stands for the rate it mirrors too: the same decisions.
+            metric = c.metric + (f" (1 - {MIRRORS[c.metric]})" if c.metric in MIRRORS else "")
             click.echo(
-                f"  {who:<28} {c.metric:<24} {c.change.value:+.3f} "
+                f"  {who:<28} {metric:<24} {c.change.value:+.3f} "
                 f"[{c.change.ci_low:+.3f}, {c.change.ci_high:+.3f}]"
             )
         if len(found) > 5:

@@ -13,7 +13,7 @@ import pandas as pd
 import pytest
 from conftest import register
 
-from modelcards import _batched, _pipeline
+from modelcards import _batched, _data, _pipeline
 from modelcards._aggregate import ScoreCell, merge_cells
 from modelcards._batched import AUTO_BATCHED_BYTES, choose_engine
 from modelcards._render import render_json
@@ -101,8 +101,14 @@ def test_batched_card_of_a_registered_model_predicts_batch_by_batch(tmp_path, re
         assert "roc_auc_score" in json.dumps(memory["fairness"])
 
 
-def errors(tmp_path: Path, frame: pd.DataFrame, suffix: str, **kwargs: object) -> list[str]:
-    path = write(frame, tmp_path / f"bad{suffix}")
+def errors(
+    tmp_path: Path, frame: pd.DataFrame, suffix: str, *, raw: bytes | None = None, **kwargs: object
+) -> list[str]:
+    if raw is None:
+        path = write(frame, tmp_path / f"bad{suffix}")
+    else:
+        path = tmp_path / f"bad{suffix}"
+        path.write_bytes(raw)
     out = []
     for engine in ("memory", "batched"):
         with pytest.raises(ModelcardsError) as info:
@@ -164,6 +170,63 @@ def test_batched_predictions_column_messages_match(tmp_path):
     frame.loc[120, "decision"] = "excellent"
     memory, batched = errors(tmp_path, frame, ".parquet", **kwargs)
     assert batched == memory and "excellent" in memory
+
+
+@pytest.mark.parametrize(
+    ("marker", "where"),
+    [
+        ("band", "byte 0xe9 on line 1, at position 13"),  # a column's name
+        ("race", "byte 0xe9 on line 1,202"),  # a group, in the 25th batch of 50 rows
+        ("score", "byte 0xe9 on line 1,402"),  # a number
+    ],
+    ids=["header", "group", "score"],
+)
+def test_a_csv_that_is_not_utf8_gets_the_in_memory_message(tmp_path, marker, where):
+    # pyarrow said "CSV conversion error to string: invalid UTF8 data" (with a hint to
+    # try --engine memory, which said it well) or showed the raw bytes of a parse error.
+    frame = tricky(1500)
+    if marker == "band":
+        frame = frame.rename(columns={"band": "bandé"})
+    else:
+        row = 1200 if marker == "race" else 1400
+        frame[marker] = frame[marker].astype(str)
+        frame.loc[row, marker] = frame.loc[row, marker] + "é"
+    text = frame.to_csv(index=False).encode("utf-8").replace("é".encode(), b"\xe9")
+    kwargs = {
+        "target": "outcome",
+        "sensitive": ["sex", "race"],
+        "scores": "score",
+        "threshold": 0.5,
+        "options": _pipeline.CardOptions(positive_label="good"),
+    }
+    memory, batched = errors(tmp_path, pd.DataFrame(), ".csv", raw=text, **kwargs)
+    assert batched == memory
+    assert f"Cannot read bad.csv as CSV: it is not UTF-8 text ({where}" in memory
+    assert "Save it as CSV in UTF-8" in memory
+
+
+@pytest.mark.parametrize("chunk", [1, 2, 3, 7, 1 << 20])
+def test_the_first_byte_that_is_not_utf8_is_found_across_chunks(tmp_path, monkeypatch, chunk):
+    monkeypatch.setattr(_data, "_CHUNK", chunk)
+    texts = [
+        b"",
+        "a,b\nü,€\n𝄞,x\n".encode(),  # 2, 3 and 4 bytes: cut at every chunk size
+        "a,b\nü,€\n".encode() + b"\xe9,x\n",  # Latin-1
+        "a,€\n1,".encode() + "€".encode()[:2],  # a character cut by the file's end
+        "a\n€".encode() + b"\x80\x80",  # a stray continuation byte after a whole one
+        b"\xff",
+        b"x,y\n\xed\xa0\x80",  # a surrogate, which UTF-8 excludes
+    ]
+    for text in texts:
+        path = tmp_path / "t.csv"
+        path.write_bytes(text)
+        try:
+            text.decode("utf-8")
+            want = None
+        except UnicodeDecodeError as exc:
+            want = _data.BadByte(text[exc.start], exc.start, text.count(b"\n", 0, exc.start) + 1)
+        assert _data.first_bad_byte(path) == want, text
+        assert _data.first_bad_byte(text) == want, text
 
 
 def test_auto_engine_batches_only_large_files(tmp_path):

@@ -530,12 +530,28 @@ def test_a_target_that_is_one_of_the_model_s_inputs_is_refused(
     assert not (tmp_path / "out").exists()
 
 
-def test_a_csv_that_is_not_utf8_text_is_said_in_words(tmp_path):
-    # Python's "'utf-8' codec can't decode byte 0x89 in position 0: invalid start byte".
-    (tmp_path / "d.csv").write_bytes(b"\x89PNG\r\n\x1a\n" + bytes(range(256)))
+@pytest.mark.parametrize("engine", ["memory", "batched"])
+@pytest.mark.parametrize(
+    ("content", "where"),
+    [
+        (b"\x89PNG\r\n\x1a\n" + bytes(range(256)), "byte 0x89 on line 1, at position 0"),
+        # Latin-1, past the first 1 MB: pandas said 'position 4' (from the field's start).
+        (
+            b"approved,sex,p\n" + b"1,F,1\n" * 200_000 + b"0,Fran\xe7oise,1\n",
+            "byte 0xe7 on line 200,002, at position 1,200,021",
+        ),
+    ],
+    ids=["png", "latin1"],
+)
+def test_a_csv_that_is_not_utf8_text_is_said_in_words(tmp_path, engine, content, where):
+    # Python's "'utf-8' codec can't decode byte 0x89 in position 0: invalid start byte";
+    # pyarrow's "CSV parse error: Expected 1 columns, got 2: <the bytes>".
+    (tmp_path / "d.csv").write_bytes(content)
     out = card("--data", "d.csv", "--target", "approved", "--sensitive", "sex",
-               "--predictions", "p", "--out", "out", cwd=tmp_path)  # fmt: skip
+               "--predictions", "p", "--engine", engine, "--out", "out", cwd=tmp_path)  # fmt: skip
     assert out.returncode == 2, out.stdout + out.stderr
-    assert "Cannot read d.csv as CSV: it is not UTF-8 text (byte 0x89 at position 0)." in out.stderr
-    assert "codec" not in out.stderr and "Traceback" not in out.stderr
+    assert f"Cannot read d.csv as CSV: it is not UTF-8 text ({where})." in out.stderr
+    assert "Save it as CSV in UTF-8" in out.stderr and "--engine memory" not in out.stderr
+    for raw in ("codec", "CSV parse error", "conversion error", "Traceback"):
+        assert raw not in out.stderr, raw
     assert not (tmp_path / "out").exists()

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -105,6 +107,74 @@ def test_verdicts_follow_the_metrics_direction():
     assert back.exit_code == 1  # no policy: every metric with a direction is protected
 
 
+MIRRORED = {
+    "true_positive_rate": "false_negative_rate",
+    "true_negative_rate": "false_positive_rate",
+}
+
+
+def _once(changes):
+    """The reference: the changes less each TPR (TNR) change whose FNR (FPR) change in
+    the same group is among them."""
+    have = {(tuple(c.features.items()), c.metric) for c in changes}
+    return [c for c in changes if (tuple(c.features.items()), MIRRORED.get(c.metric)) not in have]
+
+
+def test_a_changed_decision_is_listed_once_naming_both_sides():
+    from modelcards._compare_render import (
+        notable,
+        render_comparison_html,
+        render_comparison_json,
+        render_comparison_markdown,
+    )
+    from modelcards._pipeline import compared_section
+
+    # B errs where A was right: true positives became false negatives and true negatives
+    # false positives, each listed twice (as a fall in one rate and a rise in its mirror).
+    y, sf, pa, _ = _two_versions(n=3000)
+    c = compare_predictions(y, y.copy(), pa, sensitive_features=sf, n_boot=300, seed=0)
+    everything = [ch for ch in c.changes if ch.verdict == "worse" and not ch.small]
+    expected = _once(everything)
+    assert len(everything) - len(expected) >= 2 * 12  # both pairs in every group
+    worse = notable(c, "worse")
+    assert sorted(ch.model_dump_json() for ch in worse) == sorted(
+        ch.model_dump_json() for ch in expected
+    )
+    assert not {ch.metric for ch in worse} & set(MIRRORED)
+    assert len(c.worse()) == len(expected)  # no policy: every rate with a direction gates
+    md = render_comparison_markdown(c)
+    listed = md.split("## Worse")[1].split("## Better")[0]
+    bullets = [line for line in listed.splitlines() if line.startswith("- ")]
+    assert len(bullets) == len(expected)
+    assert f"in {len(expected)} place(s)" in md
+    assert "- overall: false negative rate (1 - true positive rate) worse (+" in listed
+    assert "true positive rate worse" not in listed and "true negative rate worse" not in listed
+    html = "".join(render_comparison_html(c))
+    assert html.count('<li class="worse">') == len(expected)
+    assert "false positive rate (1 - true negative rate) worse" in html
+    # The full table keeps every rate, for policies and scripts that name either.
+    doc = json.loads(render_comparison_json(c))
+    assert len(doc["changes"]) == len(c.metrics) * (1 + 2 + 3 + 6)
+    assert {ch["metric"] for ch in doc["changes"]} >= set(MIRRORED)
+    # A card's "Compared with" section lists the same.
+    assert compared_section(c).worse == worse
+
+
+def test_a_policy_on_a_mirrored_rate_gates_its_change_once():
+    y, sf, pa, _ = _two_versions(n=3000)
+    policy = parse_policy("checks:\n  - true_positive_rate >= 0.5 for every group\n")
+    c = compare_predictions(y, y.copy(), pa, sensitive_features=sf, n_boot=300, policy=policy)
+    assert c.policy.protects == ["true_positive_rate"]
+    gating = c.worse()
+    # Every group whose true positive rate fell, once, as its false negative rate's rise.
+    fell = [
+        ch for ch in c.changes
+        if ch.metric == "true_positive_rate" and ch.verdict == "worse" and not ch.small
+    ]  # fmt: skip
+    assert fell and len(gating) == len(fell) and c.exit_code == 1
+    assert {ch.metric for ch in gating} == {"false_negative_rate"}
+
+
 def test_policy_bounds_changes_with_pass_fail_and_inconclusive():
     y, sf, pa, pb = _two_versions()
     policy = parse_policy(
@@ -176,8 +246,6 @@ def _cli(*args, home, cwd=None):
 def test_compare_writes_three_files_with_the_json_contract_and_gates_on_protected_metrics(
     examples_home, tmp_path
 ):
-    import json
-
     policy = tmp_path / "policy.yaml"
     policy.write_text("checks:\n  - change(false_negative_rate) <= -0.2 for every group\n")
     out = tmp_path / "cmp"
@@ -199,6 +267,16 @@ def test_compare_writes_three_files_with_the_json_contract_and_gates_on_protecte
         if c["metric"] == "false_negative_rate" and c["verdict"] == "worse" and not c["small"]
     ]  # fmt: skip
     assert worse, "exit 1 means a protected group is worse beyond its interval"
+    # Each changed decision once: a true positive rate's fall only where its mirror, the
+    # false negative rate's rise, is not listed.
+    found = [c for c in doc["changes"] if c["verdict"] == "worse" and not c["small"]]
+    have = {(json.dumps(c["features"]), c["metric"]) for c in found}
+    once = [
+        c for c in found
+        if (json.dumps(c["features"]), MIRRORED.get(c["metric"])) not in have
+    ]  # fmt: skip
+    assert len(once) < len(found) and f"Worse: {len(once)}\n" in run.stdout
+    assert "false_negative_rate (1 - true_positive_rate)" in run.stdout
     html = (out / "comparison.html").read_text()
     assert "Plotly.newPlot" in html and "<script src" not in html  # self-contained
     md = (out / "comparison.md").read_text()
@@ -274,7 +352,7 @@ def test_a_candidates_card_compares_it_with_the_release_alias(examples_registry)
     assert cw is not None and cw.against.alias == "champion" and cw.against.version == 1
     # The same numbers as `modelcards compare` on the same rows with the same seed.
     full = compare_versions(CHAMPION, CHALLENGER, registry=examples_registry)
-    expected = [c for c in full.changes if c.verdict == "worse" and not c.small]
+    expected = _once([c for c in full.changes if c.verdict == "worse" and not c.small])
     assert sorted(c.model_dump_json() for c in cw.worse) == sorted(
         c.model_dump_json() for c in expected
     )
@@ -283,6 +361,9 @@ def test_a_candidates_card_compares_it_with_the_release_alias(examples_registry)
     md = render_markdown(card)
     assert "## Compared with @champion" in md
     assert "| Group | Metric | A | This version |" in md
+    compared = md.split("## Compared with")[1]
+    assert "| False negative rate (1 - true positive rate) |" in compared  # both sides, once
+    assert "| True positive rate |" not in compared
     # The version in use has nothing to compare with.
     assert generate_card(model=CHAMPION, registry=examples_registry).card.comparison is None
 

@@ -176,3 +176,20 @@ def test_bad_data_gets_the_in_memory_message_from_the_batched_comparison(
             )
         messages.append(f"{info.value.message} | {info.value.hint}")
     assert messages[0] == messages[1]
+
+
+@pytest.mark.parametrize("engine", ["memory", "batched"])
+def test_compare_says_a_csv_is_not_utf8_exits_2_and_writes_nothing(home, tmp_path, engine):
+    # On the batched engine pyarrow's "CSV conversion error to string: invalid UTF8 data"
+    # was shown, with a hint to try --engine memory.
+    frame = pd.read_parquet(home / "rows.parquet").astype({"colour": str})
+    frame.loc[150, "colour"] = "Blanché"
+    (tmp_path / "latin.csv").write_bytes(frame.to_csv(index=False).encode("latin-1"))
+    run = _cli("compare", CHAMPION, CHALLENGER, "--data", tmp_path / "latin.csv",
+               "--engine", engine, "--batch-rows", "50", "--out", tmp_path / "out",
+               home=home)  # fmt: skip
+    assert run.returncode == 2, run.stdout + run.stderr
+    assert "Cannot read latin.csv as CSV: it is not UTF-8 text (byte 0xe9 on line 152" in run.stderr
+    assert "Save it as CSV in UTF-8" in run.stderr and "--engine memory" not in run.stderr
+    assert "UTF8 data" not in run.stderr and "Traceback" not in run.stderr
+    assert not (tmp_path / "out").exists()

@@ -40,6 +40,15 @@ def test_a_deep_link_shows_both_answers_the_change_table_and_the_chart(examples_
     assert [e.value for e in at.error] == [
         f"{len(gating)} protected change(s) worse beyond the interval"
     ]
+    # Each changed decision once: no true positive (negative) rate's fall beside its
+    # mirror, the false negative (positive) rate's rise, in the same group.
+    found = [c for c in comparison.changes if c.verdict == "worse" and not c.small]
+    have = {(tuple(c.features.items()), c.metric) for c in found}
+    mirrored = {"true_positive_rate": "false_negative_rate",
+                "true_negative_rate": "false_positive_rate"}  # fmt: skip
+    once = [c for c in found if (tuple(c.features.items()), mirrored.get(c.metric)) not in have]
+    assert len(once) < len(found)
+    assert any(f"{len(once)} change(s) worse and" in c.value for c in at.caption)
     assert at.title[0].value == "Compare"
     assert at.selectbox(key="against").value == "@champion"
     pa, pb = (predict_row(m, coerce_row(m, INPUTS)) for m in (a, b))

@@ -345,3 +345,51 @@ def test_the_api_describes_itself_and_its_own_examples_work(served, examples_reg
     got = client.predict(**examples, api_name="/predict")
     model = examples_registry.load("models:/arrests-release@champion")
     assert got["label"] == predict_row(model, coerce_row(model, examples)).label
+
+
+def _raw_call(client: Client, api: str, data: list[object]) -> tuple[str, object]:
+    """Gradio's HTTP API without gradio_client, as curl calls it: post the values, then
+    read the event stream; its event (``complete`` or ``error``) and data."""
+    import json
+    from urllib.request import Request, urlopen
+
+    url = f"{client.src.rstrip('/')}/gradio_api/call/{api}"
+    body = json.dumps({"data": data}).encode()
+    post = Request(url, data=body, headers={"Content-Type": "application/json"})
+    with urlopen(post, timeout=60) as resp:
+        event_id = json.load(resp)["event_id"]
+    with urlopen(f"{url}/{event_id}", timeout=120) as resp:
+        stream = resp.read().decode()
+    event = re.search(r"^event: (\w+)$", stream, re.M)
+    payload = re.search(r"^data: (.*)$", stream, re.M)
+    assert event and payload, stream
+    return event.group(1), json.loads(payload.group(1))
+
+
+@pytest.mark.parametrize(
+    ("api", "values", "message"),
+    [
+        ("predict", [2000, 19], "/predict takes 5 values, in this order: year, age, employed, "
+         "citizen, checks; 2 were given; missing: employed, citizen, checks."),
+        ("predict", [], "0 were given; missing: year, age, employed, citizen, checks."),
+        # Gradio dropped the extra value and answered, as if the call were right.
+        ("predict", [*INPUTS.values(), 7], "5 values, in this order: year, age, employed, "
+         "citizen, checks; 6 were given, 1 too many."),
+        ("explain", [2000], "/explain takes 5 values"),
+        ("flag", list(INPUTS.values()), "/flag takes 7 values, in this order: year, age, "
+         "employed, citizen, checks, comment, expected; 5 were given; missing: comment, expected."),
+    ],
+    ids=["too-few", "none", "too-many", "explain", "flag-without-comment"],
+)  # fmt: skip
+def test_a_raw_api_call_with_the_wrong_number_of_values_is_told_which(
+    served, db_url, api, values, message
+):
+    # Gradio's own check answered {"error": null}: nothing to say what was wrong.
+    _, client = served
+    event, data = _raw_call(client, api, values)
+    assert event == "error" and isinstance(data, dict), data
+    assert data["error"] == message or message in data["error"], data
+    assert Store(db_url).flags("arrests-release") == []  # nothing flagged
+    # The same route with the right values answers.
+    event, data = _raw_call(client, "predict", list(INPUTS.values()))
+    assert event == "complete" and data[0]["label"] in ("Yes", "No"), data

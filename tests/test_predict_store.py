@@ -186,8 +186,11 @@ class Upload:
         (
             "x.csv",
             b"\x89PNG\r\n\x1a\n",
-            r"Cannot read x.csv as CSV: it is not UTF-8 text \(byte 0x89 at position 0\)",
+            r"Cannot read x.csv as CSV: it is not UTF-8 text "
+            r"\(byte 0x89 on line 1, at position 0\)",
         ),
+        # Latin-1 in a later row: the codec error said 'position 3', from the field's start.
+        ("x.csv", b"a,b\n1,x\n2,caf\xe9\n", r"\(byte 0xe9 on line 3, at position 13\)"),
         ("x.csv", b"a,b\n", "has no rows"),
         ("x.csv", b"a\n" + b"1\n" * (21 * 1024 * 1024 // 2), "the demo takes up to 20 MB"),
     ],

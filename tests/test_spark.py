@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import re
 import subprocess
 import sys
@@ -13,7 +14,7 @@ import pandas as pd
 import pytest
 from conftest import register, register_pair, tricky_pair_frame
 
-from modelcards import synthesize
+from modelcards import _spark, synthesize
 from modelcards._compare import compare_versions
 from modelcards._pipeline import CardOptions, PredictionSource, generate_card
 from modelcards._render import render_json
@@ -312,3 +313,44 @@ def test_the_card_command_on_spark_exits_2_on_bad_input_and_writes_nothing(tmp_p
     assert out.returncode == 2, out.stderr
     assert message in out.stderr and "Hint:" in out.stderr and "Traceback" not in out.stderr
     assert not (tmp_path / "c").exists()
+
+
+def test_a_spark_card_s_stderr_holds_our_progress_only(registry, fitted, tmp_path):
+    # Spark's banner ("Using Spark's default log4j profile", "Setting default log level"),
+    # its INFO/WARN lines, the JVM's incubator-module warning, pyspark's FutureWarning
+    # about pandas 3 (twice: starting and mapInPandas) and MLflow's download bars for
+    # the model shipped to the executors all came before and between our steps.
+    model, train, test = fitted
+    register(registry, model, train, test, name="arrests", alias="champion")
+    test.head(200).to_csv(tmp_path / "rows.csv", index=False)
+    script = Path(sys.executable).parent / "modelcards"
+    out = subprocess.run(
+        [str(script), "card", "--model", "models:/arrests@champion", "--data", "rows.csv",
+         "--engine", "spark", "--spark-master", "local[1]", "--out", "c"],
+        capture_output=True, text=True, timeout=600, cwd=tmp_path,
+        env={**os.environ, "MODELCARDS_HOME": str(tmp_path / "store")},
+    )  # fmt: skip
+    assert out.returncode in (0, 1), out.stderr
+    assert (tmp_path / "c" / "model_card.json").exists()
+    for noise in ("log4j", "Setting default log level", " INFO ", " WARN ", "incubator",
+                  "FutureWarning", "pandas", "Downloading artifacts"):  # fmt: skip
+        assert noise not in out.stderr, (noise, out.stderr)
+    steps = out.stderr.splitlines()
+    assert any("starting Spark (local[1])" in s for s in steps), out.stderr
+    assert all(s.startswith("... ") for s in steps), out.stderr  # our progress, nothing else
+
+
+def test_the_jvm_s_stderr_is_passed_on_but_for_the_incubator_line(capfd):
+    # Java's and Spark's errors, and the executors' Python tracebacks, come this way.
+    read, write = os.pipe()
+    lines = [
+        b"WARNING: Using incubator modules: jdk.incubator.vector\n",
+        b"26/12/07 03:22:19 ERROR StandaloneSchedulerBackend: All masters are unresponsive!\n",
+        b"Traceback (most recent call last):\n",
+        b"WARNING: Using incubator modules: jdk.incubator.vector, jdk.other\n",
+        b"no newline at the end",
+    ]
+    os.write(write, b"".join(lines))
+    os.close(write)
+    _spark._pass_on(read)
+    assert capfd.readouterr().err.encode() == b"".join(lines[1:])
