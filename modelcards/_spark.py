@@ -528,6 +528,30 @@ def _check_scores(table: pd.DataFrame, bad_rows: SparkFrame, column: str) -> Non
         )
 
 
+def _check_text(data: SparkData, counts: pd.DataFrame, columns: Sequence[str]) -> None:
+    """Refuse group names that a CSV in another encoding left broken: Spark's CSV reader
+    replaces bytes that are not UTF-8 with U+FFFD and reads on, so "Françoise" in Latin-1
+    would become the group "Fran\ufffdoise". Only the groups reach the driver, and only
+    they are looked at: nothing more is read.
+
+    Args:
+        data: From ``read_spark_data``.
+        counts: The count table (one column per sensitive feature).
+        columns: The sensitive columns.
+    """
+    if data.kind != "csv":
+        return
+    for col in columns:
+        for value in counts[col].dropna().unique().tolist():
+            if isinstance(value, str) and "\ufffd" in value:
+                raise DataError(
+                    f"Cannot read {data.where} as CSV: it is not UTF-8 text (the group "
+                    f"{value!r} of {col!r} holds U+FFFD, which Spark puts in place of bytes "
+                    "that are not UTF-8).",
+                    hint="Save it as CSV in UTF-8 (in Excel: Save As, CSV UTF-8).",
+                )
+
+
 @contextmanager
 def session_for(master: str | None, progress: Callable[[str], None]) -> Iterator[SparkSession]:
     """The session a card (or a comparison) runs in: the one already running in this
@@ -615,6 +639,7 @@ def spark_card(
             allow_pickle=allow_pickle,
             trusted_types=trusted_types,
         )
+    _check_text(sd, tables.counts, tables.features)
     assessment = assess_aggregates(
         Aggregates(tables.features, tables.counts, tables.score_counts),
         confidence=options.confidence,
@@ -717,6 +742,7 @@ def spark_paired_counts(
     counts = _summed(
         pd.DataFrame({**groups, "label": label, "pred_a": pred_a, "pred_b": pred_b, "n": table[_N]})
     )
+    _check_text(data, counts, cols)
     return PairedCounts(cols, counts, data.source)
 
 
