@@ -359,13 +359,10 @@ def test_the_jvm_s_stderr_is_passed_on_but_for_the_incubator_line(capfd):
 def test_a_csv_in_another_encoding_is_refused_not_read_into_broken_group_names(spark, tmp_path):
     from modelcards._spark import spark_card
 
-    frame = synthesize(200, seed=3)
-    frame["group"] = frame["group"].map({"A": "Françoise"}).fillna("Zoë")
-    path = tmp_path / "latin1.csv"
-    frame.to_csv(path, index=False, encoding="latin-1")
-    with pytest.raises(DataError, match=r"latin1\.csv.*not UTF-8.*'group'"):
-        spark_card(
-            PredictionSource.choose(scores="score", threshold=0.5),
+    def card(path):
+        source = PredictionSource.choose(scores="score", threshold=0.5)
+        return spark_card(
+            source,
             data=path,
             loaded=None,
             registry=None,
@@ -373,15 +370,13 @@ def test_a_csv_in_another_encoding_is_refused_not_read_into_broken_group_names(s
             sensitive=SENSITIVE,
             options=CardOptions(),
         )
+
+    frame = synthesize(200, seed=3)
+    frame["group"] = frame["group"].map({"A": "Françoise"}).fillna("Zoë")
+    path = tmp_path / "latin1.csv"
+    frame.to_csv(path, index=False, encoding="latin-1")
+    with pytest.raises(DataError, match=r"latin1\.csv.*not UTF-8.*'group'"):
+        card(path)
     utf8 = tmp_path / "utf8.csv"
     frame.to_csv(utf8, index=False)  # the same groups in UTF-8 make a card
-    parts = spark_card(
-        PredictionSource.choose(scores="score", threshold=0.5),
-        data=utf8,
-        loaded=None,
-        registry=None,
-        target="approved",
-        sensitive=SENSITIVE,
-        options=CardOptions(),
-    )
-    assert parts.data.rows == 200
+    assert card(utf8).data.rows == 200
