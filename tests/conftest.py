@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import shutil
 from pathlib import Path
 
 import pytest
@@ -33,11 +34,34 @@ def _isolated_env(monkeypatch, tmp_path_factory):
 
 
 @pytest.fixture(scope="session")
-def examples_home(tmp_path_factory) -> Path:
+def empty_store_db(tmp_path_factory) -> Path:
+    """The ``mlflow.db`` of an empty embedded store, created once per session.
+
+    MLflow builds a new SQLite store by running every schema migration it has (4-10 s on
+    a busy 2-core machine); a copy of the migrated file is the same empty store in
+    milliseconds. Stores made from nothing are still tested: ``modelcards`` commands on a
+    fresh home, ``examples`` in an empty folder, the README's snippets.
+    """
+    from modelcards import Registry
+
+    home = tmp_path_factory.mktemp("empty-store")
+    Registry(home=home).list_models()  # creates and migrates mlflow.db
+    return home / "mlflow.db"
+
+
+def new_store(home: Path, empty_db: Path) -> Path:
+    """``home`` as an empty embedded store of its own: a copy of ``empty_store_db``."""
+    home.mkdir(parents=True, exist_ok=True)
+    shutil.copyfile(empty_db, home / "mlflow.db")
+    return home
+
+
+@pytest.fixture(scope="session")
+def examples_home(tmp_path_factory, empty_store_db) -> Path:
     """A store with the two example versions, registered once per test session."""
     from modelcards import Registry, register_examples
 
-    home = tmp_path_factory.mktemp("examples")
+    home = new_store(tmp_path_factory.mktemp("examples"), empty_store_db)
     old = os.environ.pop("MLFLOW_TRACKING_URI", None)
     try:
         register_examples(Registry(home=home))
@@ -56,11 +80,11 @@ def examples_registry(examples_home, monkeypatch):
 
 
 @pytest.fixture
-def registry(tmp_path):
+def registry(tmp_path, empty_store_db):
     """An empty registry of its own."""
     from modelcards import Registry
 
-    return Registry(home=tmp_path / "store")
+    return Registry(home=new_store(tmp_path / "store", empty_store_db))
 
 
 @pytest.fixture(scope="session")
@@ -172,7 +196,10 @@ def postgres_url():
 
 @pytest.fixture(scope="module")
 def browser():
-    """Debian's chromium through Playwright (Playwright's own download cannot work here)."""
+    """Debian's chromium through Playwright (Playwright's own download cannot work here).
+
+    Per module, not per session: while Playwright's sync API is open it marks its event
+    loop as running, and asyncio.run() in a later module (tests/test_demo_load.py) fails."""
     if not Path(CHROMIUM).exists():
         pytest.fail(
             "Debian's chromium is missing: `make test` installs it (apt-get install chromium)."

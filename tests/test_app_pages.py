@@ -383,15 +383,16 @@ SWITCHABLE = (
 
 
 @pytest.fixture(scope="module")
-def two_models_home(tmp_path_factory, fitted):
+def two_models_home(tmp_path_factory, fitted, empty_store_db):
     """The example models and a loan model whose inputs share no name with theirs."""
     import os
 
+    from conftest import new_store
     from sklearn.linear_model import LogisticRegression
 
     from modelcards import Registry, register_examples, synthesize
 
-    home = tmp_path_factory.mktemp("two-models")
+    home = new_store(tmp_path_factory.mktemp("two-models"), empty_store_db)
     old = os.environ.pop("MLFLOW_TRACKING_URI", None)
     try:
         reg = Registry(home=home)
@@ -466,16 +467,16 @@ def test_the_fairness_audit_opens_with_the_card_s_plain_summary_and_names_groups
 
 
 def test_a_missing_stored_policy_is_shown_as_the_error_not_as_no_policy(
-    tmp_path, monkeypatch, fitted
+    tmp_path, monkeypatch, fitted, empty_store_db
 ):
     from urllib.parse import urlparse
     from urllib.request import url2pathname
 
-    from conftest import register
+    from conftest import new_store, register
 
     from modelcards import Registry
 
-    home = tmp_path / "store"
+    home = new_store(tmp_path / "store", empty_store_db)
     reg = Registry(home=home)
     pipe, train, test = fitted
     version = register(reg, pipe, train, test, name="gated", alias="champion",

@@ -118,7 +118,11 @@ def _public_callables():
                     yield f"{name}.{attr}", fn
 
 
-@pytest.mark.parametrize(("name", "fn"), list(_public_callables()), ids=lambda v: str(v))
+# Named by the public name only: a function's repr holds its address, which differs
+# between processes, and pytest-xdist needs every worker to collect the same ids.
+@pytest.mark.parametrize(
+    ("name", "fn"), [pytest.param(name, fn, id=name) for name, fn in _public_callables()]
+)
 def test_every_public_function_documents_its_arguments(name, fn):
     import inspect
 

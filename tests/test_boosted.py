@@ -19,7 +19,7 @@ import numpy as np
 import pytest
 import xgboost
 import yaml
-from conftest import register
+from conftest import new_store, register
 from sklearn.compose import make_column_transformer
 from sklearn.linear_model import LogisticRegression
 from sklearn.pipeline import make_pipeline
@@ -181,9 +181,9 @@ def test_a_scikit_learn_card_lists_changed_hyperparameters_first(fitted):
 
 
 @pytest.fixture(scope="module")
-def stored(boosted, tmp_path_factory):
+def stored(boosted, tmp_path_factory, empty_store_db):
     """One store with an XGBoost version (models:/xgboost/1) and a LightGBM one."""
-    registry = mc.Registry(home=tmp_path_factory.mktemp("boosted"))
+    registry = mc.Registry(home=new_store(tmp_path_factory.mktemp("boosted"), empty_store_db))
     folders = {}
     for family in ("xgboost", "lightgbm"):
         model, train, test, kw = boosted[family, False]

@@ -10,6 +10,7 @@ from pathlib import Path
 
 import pytest
 import yaml
+from conftest import new_store
 
 from modelcards import Registry, register_examples
 
@@ -48,9 +49,9 @@ def test_the_workflow_installs_modelcards_then_runs_the_card_with_the_gate_decid
 
 
 @pytest.fixture(scope="module")
-def ci_registry(tmp_path_factory) -> Registry:
+def ci_registry(tmp_path_factory, empty_store_db) -> Registry:
     """A registry of its own with the example models: publishing changes its versions."""
-    registry = Registry(home=tmp_path_factory.mktemp("ci"))
+    registry = Registry(home=new_store(tmp_path_factory.mktemp("ci"), empty_store_db))
     register_examples(registry)
     return registry
 

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
-from conftest import register_pair, tricky_pair_frame
+from conftest import new_store, register_pair, tricky_pair_frame
 
 from modelcards import Registry, _batched
 from modelcards._compare import compare_versions
@@ -37,10 +37,10 @@ def _fixed_date(monkeypatch):
 
 
 @pytest.fixture(scope="module")
-def home(tmp_path_factory, fitted, arrests):
+def home(tmp_path_factory, fitted, arrests, empty_store_db):
     """A store with m@champion and m@challenger, and the tricky rows as CSV and Parquet."""
     home = tmp_path_factory.mktemp("pair")
-    register_pair(Registry(home=home / "store"), fitted, arrests)
+    register_pair(Registry(home=new_store(home / "store", empty_store_db)), fitted, arrests)
     frame = tricky_pair_frame(fitted[2])
     frame.to_parquet(home / "rows.parquet", index=False)
     frame.to_csv(home / "rows.csv", index=False)

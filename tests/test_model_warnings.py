@@ -12,7 +12,7 @@ from concurrent.futures import ThreadPoolExecutor
 
 import pandas as pd
 import pytest
-from conftest import register
+from conftest import new_store, register
 from streamlit.testing.v1 import AppTest
 
 from modelcards import Registry, Store, coerce_row, predict_row, score_batch
@@ -26,13 +26,13 @@ SAID = (
 
 
 @pytest.fixture
-def warns_home(tmp_path, fitted, monkeypatch):
+def warns_home(tmp_path, fitted, monkeypatch, empty_store_db):
     """A store holding one version of a pipeline that warns on unknown categories."""
     pipe, train, test = fitted
     model = copy.deepcopy(pipe)
     # The fitted encoder itself: it reads this setting each time it transforms.
     model[0].named_transformers_["onehotencoder"].handle_unknown = "warn"
-    home = tmp_path / "store"
+    home = new_store(tmp_path / "store", empty_store_db)
     register(Registry(home=home), model, train, test, name="warns", alias="champion")
     monkeypatch.setenv("MODELCARDS_HOME", str(home))
     monkeypatch.delenv("MODELCARDS_DEMO_PASSWORD", raising=False)

@@ -12,7 +12,7 @@ import threading
 from pathlib import Path
 
 import pytest
-from conftest import register
+from conftest import new_store, register
 
 from modelcards import DemoService, Registry, Store
 
@@ -68,9 +68,9 @@ def dead_url() -> str:
 
 
 @pytest.fixture(scope="module")
-def two_versions(tmp_path_factory, fitted) -> Registry:
+def two_versions(tmp_path_factory, fitted, empty_store_db) -> Registry:
     """models:/m/1, whose stored policy passes, and models:/m/2, whose policy fails."""
-    registry = Registry(home=tmp_path_factory.mktemp("notify"))
+    registry = Registry(home=new_store(tmp_path_factory.mktemp("notify"), empty_store_db))
     pipe, train, test = fitted
     register(registry, pipe, train, test, alias="champion", policy=PASSING)
     register(registry, pipe, train, test, alias="challenger", policy=FAILING)

@@ -6,6 +6,7 @@ import multiprocessing as mp
 
 import pandas as pd
 import pytest
+from store_writer import write
 
 from apps.views.batch import grouping_columns, metric_rows, read_upload
 from modelcards._predict import (
@@ -200,20 +201,6 @@ def test_uploads_that_are_not_usable_csv_get_a_message(name, data, message):
         read_upload(Upload(name, data))
 
 
-def _writer(url: str, model: str, worker: int, n: int) -> None:
-    store = Store(url)
-    for i in range(n):
-        store.add_flag(
-            model=model,
-            version=1,
-            inputs={"worker": worker, "i": i},
-            prediction="Yes",
-            comment=f"{worker}-{i}",
-            app="test",
-        )
-        store.add_edge_case(model=model, name=f"{worker}-{i}", inputs={"i": i}, app="test")
-
-
 @pytest.mark.parametrize("backend", ["sqlite", "postgresql"])
 def test_concurrent_writers_lose_nothing(tmp_path, request, backend):
     import uuid
@@ -227,7 +214,7 @@ def test_concurrent_writers_lose_nothing(tmp_path, request, backend):
     Store(url)
     workers, n = 6, 40
     ctx = mp.get_context("spawn")
-    procs = [ctx.Process(target=_writer, args=(url, model, w, n)) for w in range(workers)]
+    procs = [ctx.Process(target=write, args=(url, model, w, n)) for w in range(workers)]
     for p in procs:
         p.start()
     for p in procs:

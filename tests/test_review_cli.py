@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import os
 import re
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -35,10 +36,29 @@ def store(tmp_path, monkeypatch):
     return url
 
 
-@pytest.fixture
-def card_json(examples_registry, store, tmp_path):
-    out = run("card", "--model", REF, "--out", str(tmp_path / "card"))
+@pytest.fixture(scope="module")
+def _card_made_once(examples_home, tmp_path_factory) -> Path:
+    """The card of REF, made once by `modelcards card` (10-20 s) with an empty review
+    store, as each test's own store is empty when its card is made."""
+    folder = tmp_path_factory.mktemp("review-card")
+    # What the autouse _isolated_env removes for each test; module fixtures run before it.
+    unset = {"MLFLOW_TRACKING_URI", "MODELCARDS_TRUSTED_TYPES", "SOURCE_DATE_EPOCH"}
+    env = {k: v for k, v in os.environ.items() if k not in unset}
+    env.update(
+        MODELCARDS_HOME=str(examples_home), MODELCARDS_DB_URL=f"sqlite:///{folder / 'review.db'}"
+    )
+    out = subprocess.run(
+        [str(SCRIPT), "card", "--model", REF, "--out", str(folder / "card")],
+        capture_output=True, text=True, env=env, timeout=300,
+    )  # fmt: skip
     assert out.returncode in (0, 1), out.stderr
+    return folder / "card"
+
+
+@pytest.fixture
+def card_json(_card_made_once, examples_registry, store, tmp_path):
+    """A copy of the card for this test alone, in ``tmp_path / "card"``."""
+    shutil.copytree(_card_made_once, tmp_path / "card")
     return tmp_path / "card" / "model_card.json"
 
 

@@ -13,7 +13,7 @@ import itertools
 
 import numpy as np
 import pytest
-from conftest import register
+from conftest import new_store, register
 from scipy import sparse
 from sklearn.compose import ColumnTransformer
 from sklearn.impute import SimpleImputer
@@ -104,12 +104,12 @@ def _dropped_level():
 
 
 @pytest.fixture(scope="module")
-def versions(tmp_path_factory, fitted, arrests):
+def versions(tmp_path_factory, fitted, arrests, empty_store_db):
     from modelcards import Registry
 
     _, train, test = fitted
     y = arrests[TARGET].iloc[: len(train)]
-    reg = Registry(home=tmp_path_factory.mktemp("rowpath"))
+    reg = Registry(home=new_store(tmp_path_factory.mktemp("rowpath"), empty_store_db))
     out = {}
     for name, build in {
         "dense": _dense_scaled,

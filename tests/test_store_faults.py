@@ -100,7 +100,9 @@ def _cluster_pids(postgres_url: str) -> list[int]:
     dsn = postgres_url.replace("postgresql+psycopg://", "postgresql://")
     with psycopg.connect(dsn) as conn:
         backend = conn.execute("SELECT pg_backend_pid()").fetchone()[0]
-    postmaster = int(Path(f"/proc/{backend}/stat").read_text().rsplit(")", 1)[1].split()[1])
+        # Read while connected: the backend exits once the connection closes.
+        stat = Path(f"/proc/{backend}/stat").read_text()
+    postmaster = int(stat.rsplit(")", 1)[1].split()[1])
     children = Path(f"/proc/{postmaster}/task/{postmaster}/children").read_text().split()
     return [postmaster, *map(int, children)]
 

@@ -22,7 +22,7 @@ from urllib.request import url2pathname
 import pandas as pd
 import pytest
 from click.testing import CliRunner
-from conftest import register
+from conftest import new_store, register
 
 from modelcards.cli import main
 
@@ -36,11 +36,11 @@ def _local(uri: str) -> Path:
 
 
 @pytest.fixture(scope="module")
-def store(tmp_path_factory, fitted):
+def store(tmp_path_factory, fitted, empty_store_db):
     """Three models with every optional file: `m` for the CLI, two for the apps."""
     from modelcards import Registry
 
-    home = tmp_path_factory.mktemp("faults")
+    home = new_store(tmp_path_factory.mktemp("faults"), empty_store_db)
     reg = Registry(home=home)
     pipe, train, test = fitted
     for name in ("m", "split-broken", "model-broken"):
